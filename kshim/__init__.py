@@ -1,0 +1,2 @@
+"""kshim: Keras-compatible deep learning on PyTorch and JAX."""
+from kshim import config

@@ -1,0 +1,88 @@
+"""Global configuration: the backend (read once from ``KSHIM_BACKEND``), floatx, epsilon, image_data_format.
+
+The backend cannot change after import: every tensor, compiled step and variable belongs to it. To run the
+other backend, start a new process with ``KSHIM_BACKEND`` set.
+"""
+
+import importlib.util
+import os
+
+BACKENDS = ("jax", "torch")
+_FRAMEWORK_MODULE = {"jax": "jax", "torch": "torch"}
+
+
+def _installed(name):
+    return importlib.util.find_spec(_FRAMEWORK_MODULE[name]) is not None
+
+
+def _resolve_backend():
+    requested = os.environ.get("KSHIM_BACKEND")
+    if requested is None or requested.strip() == "":
+        for name in BACKENDS:
+            if _installed(name):
+                return name
+        raise ImportError(
+            "kshim needs a backend framework and found neither jax nor torch. "
+            "Install one: `pip install kshim[jax]` or `pip install kshim[torch]`."
+        )
+    name = requested.strip().lower()
+    if name not in BACKENDS:
+        raise ValueError(
+            f"KSHIM_BACKEND must be one of {list(BACKENDS)}. Received: KSHIM_BACKEND={requested!r}"
+        )
+    if not _installed(name):
+        raise ImportError(
+            f"KSHIM_BACKEND={requested!r} selects {name}, but {name} is not installed. "
+            f"Install it with `pip install kshim[{name}]`, or choose another of {list(BACKENDS)}."
+        )
+    return name
+
+
+_BACKEND = _resolve_backend()
+_FLOATX = "float32"
+_EPSILON = 1e-7
+_IMAGE_DATA_FORMAT = "channels_last"
+_FLOAT_TYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+def backend():
+    """The name of the backend chosen at import: ``"jax"`` or ``"torch"``."""
+    return _BACKEND
+
+
+def floatx():
+    """The default float dtype, ``"float32"`` unless changed with `set_floatx`."""
+    return _FLOATX
+
+
+def set_floatx(value):
+    global _FLOATX
+    if value not in _FLOAT_TYPES:
+        raise ValueError(f"set_floatx: `value` must be one of {list(_FLOAT_TYPES)}. Received: value={value!r}")
+    _FLOATX = str(value)
+
+
+def epsilon():
+    """The fuzz factor used in numeric expressions, 1e-7 by default (as in Keras)."""
+    return _EPSILON
+
+
+def set_epsilon(value):
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def image_data_format():
+    """``"channels_last"`` (the default) or ``"channels_first"``."""
+    return _IMAGE_DATA_FORMAT
+
+
+def set_image_data_format(data_format):
+    global _IMAGE_DATA_FORMAT
+    fmt = str(data_format).lower()
+    if fmt not in ("channels_last", "channels_first"):
+        raise ValueError(
+            "set_image_data_format: `data_format` must be 'channels_last' or 'channels_first'. "
+            f"Received: data_format={data_format!r}"
+        )
+    _IMAGE_DATA_FORMAT = fmt
