@@ -1,2 +1,16 @@
-"""kshim: Keras-compatible deep learning on PyTorch and JAX."""
+"""kshim: Keras-compatible deep learning on PyTorch and JAX.
+
+``import kshim as keras``. The backend is chosen once, at import, by ``KSHIM_BACKEND=jax|torch`` (default: jax
+if installed, else torch).
+"""
+
 from kshim import config
+from kshim.backends import B as _B  # noqa: F401  (loads the selected backend, and only it)
+from kshim import (activations, callbacks, constraints, initializers, layers, losses, metrics, models, ops,
+                   optimizers, random, regularizers, saving, utils)
+from kshim.layers import Input, InputLayer, KerasTensor, Layer
+from kshim.models import Model, Sequential
+from kshim.variables import Variable
+
+__version__ = "0.1.0"
+version = __version__

@@ -1,0 +1,321 @@
+"""The runner: one worker process per backend, then backend-vs-backend and backend-vs-numpy comparisons.
+
+    from conformance import runner
+    result = runner.run(pattern="ops.add")
+    print(result.passed, result.failed)
+
+Each backend runs all selected cases in one `conformance.worker` process with ``KSHIM_BACKEND`` set (the backend
+is fixed at import). The backends run concurrently. The numpy references are computed here, in the parent, which
+never imports kshim.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from conformance import case as case_mod
+
+BACKENDS = ("jax", "torch")
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def installed_backends():
+    """The backends whose framework is importable here (without importing it)."""
+    return [b for b in BACKENDS if importlib.util.find_spec(b) is not None]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Comparing arrays
+
+
+@dataclass
+class Diff:
+    """The comparison of one output key: the largest differences and whether they are within tolerance."""
+
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    ok: bool = True
+    message: str = ""
+
+
+def _fmt(v):
+    return np.array2string(np.asarray(v), precision=9, threshold=8, edgeitems=3)
+
+
+def compare_arrays(a, b, rtol=0.0, atol=0.0, exact=False, names=("a", "b")):
+    """Compare two arrays: exact for integer/bool/string outputs or when ``exact``, else
+    ``|a - b| <= atol + rtol * max(|a|, |b|)``. NaNs must sit at the same positions, infinities must match.
+    Values are compared independent of dtype (int32 7 equals int64 7 equals float32 7.0)."""
+    a, b = np.asarray(a), np.asarray(b)
+    na, nb = names
+    if a.shape != b.shape:
+        return Diff(np.inf, np.inf, False, f"shape {a.shape} on {na} vs {b.shape} on {nb}")
+    if a.dtype.kind in "USO" or b.dtype.kind in "USO":
+        if a.dtype.kind != b.dtype.kind or not np.array_equal(a, b):
+            return Diff(np.inf, np.inf, False, f"{_fmt(a)} on {na} vs {_fmt(b)} on {nb}")
+        return Diff()
+    if a.size == 0:
+        return Diff()
+    if a.dtype.kind in "biu" or b.dtype.kind in "biu":
+        exact = True
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    nan_a, nan_b = np.isnan(a64), np.isnan(b64)
+    if not np.array_equal(nan_a, nan_b):
+        idx = tuple(int(i) for i in np.argwhere(nan_a != nan_b)[0])
+        return Diff(np.nan, np.nan, False,
+                    f"NaN at different positions, first at {idx}: {a64[idx]!r} on {na} vs {b64[idx]!r} on {nb}")
+    inf = np.isinf(a64) | np.isinf(b64)
+    if np.any(a64[inf] != b64[inf]):
+        idx = tuple(int(i) for i in np.argwhere(inf & (a64 != b64))[0])
+        return Diff(np.inf, np.inf, False, f"infinity mismatch at {idx}: {a64[idx]!r} on {na} vs {b64[idx]!r} on {nb}")
+    finite = ~(nan_a | inf)
+    fa, fb = np.where(finite, a64, 0.0), np.where(finite, b64, 0.0)
+    diff = np.abs(fa - fb)
+    scale = np.maximum(np.abs(fa), np.abs(fb))
+    rel = np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)
+    max_abs, max_rel = float(diff.max()), float(rel.max())
+    if exact:
+        bad = diff > 0
+        what = "not bit-identical"
+    else:
+        bad = diff > atol + rtol * scale
+        what = f"beyond rtol={rtol:g} atol={atol:g}"
+    if not bad.any():
+        return Diff(max_abs, max_rel, True)
+    worst = np.unravel_index(int(np.argmax(np.where(bad, diff - (atol + rtol * scale), -np.inf))), diff.shape)
+    idx = tuple(int(i) for i in worst)
+    return Diff(max_abs, max_rel, False,
+                f"{int(bad.sum())} of {bad.size} values {what}; worst at {idx}: "
+                f"{a64[idx]!r} on {na} vs {b64[idx]!r} on {nb} (abs diff {diff[idx]:.3g})")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class CaseResult:
+    """The verdict for one case, with the numbers the report shows."""
+
+    name: str
+    family: str
+    tolerance: str
+    verdict: str = "PASS"  # or "FAIL"
+    max_abs: float = None  # backend vs backend, worst over keys (None: not compared)
+    max_rel: float = None
+    ref_max_abs: float = None  # backends vs numpy, worst over keys and backends (None: no reference)
+    ref_ok: bool = None
+    failures: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    times: dict = field(default_factory=dict)
+
+    @property
+    def passed(self):
+        return self.verdict == "PASS"
+
+    def fail(self, message):
+        self.verdict = "FAIL"
+        self.failures.append(message)
+
+
+@dataclass
+class RunResult:
+    """Everything one run produced."""
+
+    cases: list
+    backends: list  # the backends that ran
+    missing: list  # requested backends that are not installed
+    versions: dict = field(default_factory=dict)
+    worker_s: dict = field(default_factory=dict)
+    wall_s: float = 0.0
+    notes: list = field(default_factory=list)
+
+    @property
+    def passed(self):
+        return sum(c.passed for c in self.cases)
+
+    @property
+    def failed(self):
+        return sum(not c.passed for c in self.cases)
+
+    @property
+    def ok(self):
+        return self.failed == 0 and bool(self.backends)
+
+
+def _agg(current, value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return current
+    return value if current is None else max(current, value)
+
+
+def evaluate(c, outputs, reference):
+    """The `CaseResult` of case ``c`` from ``outputs`` ({backend: {key: array} or an error string}) and the numpy
+    ``reference`` ({key: array}, an error string, or None)."""
+    res = CaseResult(name=c.name, family=c.family, tolerance=c.tolerance_text())
+    good = {}
+    for backend, out in outputs.items():
+        if isinstance(out, str):
+            res.fail(f"{backend} raised {out}")
+        else:
+            good[backend] = out
+    names = list(good)
+    if len(names) >= 2:
+        b0 = names[0]
+        for b1 in names[1:]:
+            k0, k1 = set(good[b0]), set(good[b1])
+            if k0 != k1:
+                res.fail(f"different outputs: only on {b0}: {sorted(k0 - k1)}, only on {b1}: {sorted(k1 - k0)}")
+            for key in sorted(k0 & k1):
+                a, b = good[b0][key], good[b1][key]
+                d = compare_arrays(a, b, c.rtol, c.atol, c.exact, names=(b0, b1))
+                res.max_abs, res.max_rel = _agg(res.max_abs, d.max_abs), _agg(res.max_rel, d.max_rel)
+                if not d.ok:
+                    res.fail(f"{key!r} {b0} vs {b1}: {d.message}")
+                if a.dtype != b.dtype:
+                    res.notes.append(f"{key!r} dtype: {a.dtype} on {b0}, {b.dtype} on {b1}")
+    if isinstance(reference, str):
+        res.fail(f"the numpy reference raised {reference}")
+    elif reference is not None:
+        res.ref_ok = True
+        for backend, out in good.items():
+            for key, ref in reference.items():
+                if key not in out:
+                    res.fail(f"{key!r}: in the numpy reference but not returned on {backend}")
+                    res.ref_ok = False
+                    continue
+                d = compare_arrays(out[key], ref, c.ref_rtol, c.ref_atol, False, names=(backend, "numpy"))
+                res.ref_max_abs = _agg(res.ref_max_abs, d.max_abs)
+                if not d.ok:
+                    res.ref_ok = False
+                    res.fail(f"{key!r} {backend} vs numpy: {d.message}")
+    return res
+
+
+def compute_reference(c):
+    """The flattened numpy reference of case ``c``: a dict, None, or the error text if it raised."""
+    if c.reference is None:
+        return None
+    try:
+        return case_mod.flatten(c.reference(), np.asarray)
+    except Exception as exc:  # noqa: BLE001 - reported as the case's failure
+        return f"{type(exc).__name__}: {exc}"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Running the workers
+
+
+def _tail(path, n=2000):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()[-n:].strip()
+    except OSError:
+        return ""
+
+
+def _start_worker(backend, spec_path, work, extra_paths):
+    out_dir = os.path.join(work, backend)
+    os.makedirs(out_dir)
+    env = dict(os.environ)
+    env["KSHIM_BACKEND"] = backend
+    env["PYTHONPATH"] = os.pathsep.join([_ROOT, *extra_paths] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    stdout = open(os.path.join(out_dir, "stdout.txt"), "w")
+    stderr = open(os.path.join(out_dir, "stderr.txt"), "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conformance.worker", "--out", out_dir, "--cases", spec_path],
+        env=env, stdout=stdout, stderr=stderr, cwd=_ROOT,
+    )
+    return proc, out_dir, (stdout, stderr)
+
+
+def _collect(backend, proc, out_dir, files, deadline, names):
+    """{case: {key: array} or error text} from one worker, plus its manifest (or None if it died)."""
+    try:
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        died = None
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        died = "timed out"
+    for f in files:
+        f.close()
+    manifest_path = os.path.join(out_dir, "manifest.json")
+    if died is None and (proc.returncode != 0 or not os.path.exists(manifest_path)):
+        died = f"exited with code {proc.returncode}"
+    if died is not None:
+        current = _tail(os.path.join(out_dir, "progress"))
+        where = f" while running case {current!r}" if current else ""
+        msg = f"the {backend} worker {died}{where}. stderr: {_tail(os.path.join(out_dir, 'stderr.txt'), 1500)}"
+        return {n: msg for n in names}, None
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    if manifest.get("import_error"):
+        return {n: manifest["import_error"] for n in names}, manifest
+    outputs = {}
+    with np.load(os.path.join(out_dir, "results.npz"), allow_pickle=False) as data:
+        for n in names:
+            if n in manifest["errors"]:
+                outputs[n] = manifest["errors"][n]
+            else:
+                outputs[n] = {key: data[slot] for key, slot in manifest["arrays"].get(n, {}).items()}
+    return outputs, manifest
+
+
+def run(backends=None, pattern=None, modules=case_mod.DEFAULT_MODULES, extra_paths=(), timeout=900):
+    """Run the cases matching ``pattern`` (comma-separated substrings) on ``backends`` (default: every installed
+    one) and return a `RunResult`. ``modules`` are the case modules to load (importable from the repository root
+    or ``extra_paths``)."""
+    t0 = time.perf_counter()
+    for p in extra_paths:
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    case_mod.load(modules)
+    selected = case_mod.select(pattern)
+    requested = list(backends) if backends else list(BACKENDS)
+    unknown = [b for b in requested if b not in BACKENDS]
+    if unknown:
+        raise ValueError(f"conformance: unknown backends {unknown}; choose from {list(BACKENDS)}.")
+    available = installed_backends()
+    use = [b for b in requested if b in available]
+    missing = [b for b in requested if b not in available]
+    result = RunResult(cases=[], backends=use, missing=missing)
+    if not use:
+        result.notes.append(f"no backend to run: {requested} requested, {available or 'none'} installed")
+        result.wall_s = time.perf_counter() - t0
+        return result
+    names = [c.name for c in selected]
+    with tempfile.TemporaryDirectory(prefix="kshim-conformance-") as work:
+        spec_path = os.path.join(work, "cases.json")
+        with open(spec_path, "w") as f:
+            json.dump({"modules": list(modules), "names": names, "paths": [os.path.abspath(p) for p in extra_paths]},
+                      f)
+        workers = {b: _start_worker(b, spec_path, work, [os.path.abspath(p) for p in extra_paths]) for b in use}
+        references = {c.name: compute_reference(c) for c in selected}  # while the workers run
+        deadline = time.monotonic() + timeout
+        outputs, times = {}, {}
+        for b, (proc, out_dir, files) in workers.items():
+            outputs[b], manifest = _collect(b, proc, out_dir, files, deadline, names)
+            if manifest:
+                result.versions[b] = manifest.get("versions", {})
+                result.worker_s[b] = manifest.get("total_s", 0.0)
+                for n, t in manifest.get("times", {}).items():
+                    times.setdefault(n, {})[b] = t
+    for c in selected:
+        r = evaluate(c, {b: outputs[b][c.name] for b in use}, references[c.name])
+        r.times = times.get(c.name, {})
+        result.cases.append(r)
+    if len(use) == 1:
+        unchecked = sum(references[c.name] is None for c in selected)
+        result.notes.append(
+            f"only {use[0]} ran ({', '.join(missing)} not installed): compared against numpy only"
+            + (f"; {unchecked} cases without a numpy reference were only run" if unchecked else ""))
+    result.wall_s = time.perf_counter() - t0
+    return result

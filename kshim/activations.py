@@ -1,0 +1,127 @@
+"""Activation functions with Keras 3's names, arguments and formulas; `get` resolves them by name."""
+
+from kshim import ops
+from kshim.utils.suggest import unknown_name_error
+
+
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Rectified linear unit, with Keras's optional slope below ``threshold`` and cap at ``max_value``."""
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return ops.relu(x)
+    x = ops.convert_to_tensor(x)
+    above = ops.greater_equal(x, threshold) if threshold != 0.0 else ops.greater(x, 0.0)
+    out = ops.where(above, x, ops.multiply(ops.subtract(x, threshold), negative_slope)
+                    if negative_slope != 0.0 else ops.zeros_like(x))
+    if max_value is not None:
+        out = ops.minimum(out, float(max_value))
+    return out
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return ops.leaky_relu(x, negative_slope=negative_slope)
+
+
+def relu6(x):
+    return ops.relu6(x)
+
+
+def elu(x, alpha=1.0):
+    return ops.elu(x, alpha=alpha)
+
+
+def selu(x):
+    return ops.selu(x)
+
+
+def softplus(x):
+    return ops.softplus(x)
+
+
+def softsign(x):
+    return ops.softsign(x)
+
+
+def silu(x):
+    return ops.silu(x)
+
+
+swish = silu
+
+
+def gelu(x, approximate=False):
+    """Gaussian error linear unit. Keras's activation defaults to the exact (erf) form."""
+    return ops.gelu(x, approximate=approximate)
+
+
+def sigmoid(x):
+    return ops.sigmoid(x)
+
+
+def hard_sigmoid(x):
+    return ops.hard_sigmoid(x)
+
+
+def hard_silu(x):
+    return ops.hard_silu(x)
+
+
+hard_swish = hard_silu
+
+
+def tanh(x):
+    return ops.tanh(x)
+
+
+def softmax(x, axis=-1):
+    return ops.softmax(x, axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return ops.log_softmax(x, axis=axis)
+
+
+def mish(x):
+    return ops.mish(x)
+
+
+def exponential(x):
+    return ops.exp(x)
+
+
+def linear(x):
+    return x
+
+
+_BY_NAME = {
+    f.__name__: f
+    for f in (relu, leaky_relu, relu6, elu, selu, softplus, softsign, silu, gelu, sigmoid, hard_sigmoid, hard_silu,
+              tanh, softmax, log_softmax, mish, exponential, linear)
+}
+_BY_NAME.update({"swish": silu, "hard_swish": hard_silu})
+
+
+def serialize(activation):
+    for name, fn in _BY_NAME.items():
+        if fn is activation:
+            return name
+    return getattr(activation, "__name__", str(activation))
+
+
+def deserialize(name):
+    return get(name)
+
+
+def get(identifier):
+    """The activation function for a name, a function or None (the identity, ``linear``)."""
+    if identifier is None:
+        return linear
+    if isinstance(identifier, dict):
+        identifier = identifier.get("config", identifier).get("name", identifier.get("class_name"))
+    if isinstance(identifier, str):
+        fn = _BY_NAME.get(identifier)
+        if fn is None:
+            raise unknown_name_error("activation", identifier, list(_BY_NAME), arg="activation")
+        return fn
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret activation identifier: activation={identifier!r}")

@@ -1,0 +1,54 @@
+"""JAX backend: neural-network activations (formulas as Keras 3). Integer input is promoted to float32."""
+
+import jax
+
+from kshim.backends.jax.core import _f, _j
+
+
+def relu(x):
+    return jax.nn.relu(_j(x))
+
+
+def sigmoid(x):
+    return jax.nn.sigmoid(_f(x))
+
+
+def softplus(x):
+    return jax.nn.softplus(_f(x))
+
+
+def softsign(x):
+    return jax.nn.soft_sign(_f(x))
+
+
+def silu(x):
+    return jax.nn.silu(_f(x))
+
+
+def gelu(x, approximate=True):
+    return jax.nn.gelu(_f(x), approximate=approximate)
+
+
+def elu(x, alpha=1.0):
+    return jax.nn.elu(_f(x), alpha)
+
+
+def selu(x):
+    # jax's constants are Keras's: alpha=1.6732632423543772, scale=1.0507009873554805
+    return jax.nn.selu(_f(x))
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return jax.nn.leaky_relu(_f(x), negative_slope)
+
+
+def log_sigmoid(x):
+    return jax.nn.log_sigmoid(_f(x))
+
+
+def softmax(x, axis=-1):
+    return jax.nn.softmax(_f(x), axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return jax.nn.log_softmax(_f(x), axis=axis)

@@ -1,0 +1,303 @@
+"""PyTorch backend: creation, conversion, dtypes, differentiation, compilation and execution.
+
+Also holds the small helpers the other op families share: `_t` (anything to a tensor, the hot path),
+`_dt` (kshim dtype string to ``torch.dtype``) and `_bin` (two operands, Python scalars kept weak).
+"""
+
+import functools
+
+import numpy as np
+import torch
+
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+_DTYPES = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "int8": torch.int8,
+    "int16": torch.int16,
+    "int32": torch.int32,
+    "int64": torch.int64,
+    "uint8": torch.uint8,
+    "uint16": torch.uint16,
+    "uint32": torch.uint32,
+    "bool": torch.bool,
+}
+_NAMES = {v: k for k, v in _DTYPES.items()}
+_PYSCALAR = (int, float, bool)
+# Python (not numpy) values are converted with JAX's/Keras's defaults: ints -> int32, floats -> float32.
+_PY_DEFAULT = {np.dtype("float64"): torch.float32, np.dtype("int64"): torch.int32}
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+
+
+def _dt(dtype):
+    """``torch.dtype`` for a kshim dtype string (a ``torch.dtype`` or numpy dtype is accepted too)."""
+    d = _DTYPES.get(dtype)
+    if d is not None:
+        return d
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    try:
+        return _DTYPES[np.dtype(dtype).name]
+    except (TypeError, KeyError):
+        raise ValueError(f"dtype: must be one of {list(_DTYPES)}. Received: dtype={dtype!r}") from None
+
+
+def _from_host(x):
+    """A tensor on DEVICE from numpy arrays, numpy scalars, Python scalars and nested lists."""
+    if isinstance(x, np.ndarray):
+        arr, default = x, None
+    elif isinstance(x, (list, tuple)) and x and isinstance(x[0], torch.Tensor):
+        return torch.stack([_t(v) for v in x])
+    else:
+        arr = np.asarray(x)
+        default = None if isinstance(x, np.generic) else _PY_DEFAULT.get(arr.dtype)
+        if default is torch.int32 and arr.size and (arr.min() < _INT32_MIN or arr.max() > _INT32_MAX):
+            default = None  # Python ints too large for int32 stay int64
+    if arr.dtype == object:
+        raise ValueError(f"convert_to_tensor: cannot convert an object array. Received: {type(x).__name__}")
+    if not arr.flags.writeable or any(s < 0 for s in arr.strides):
+        arr = np.array(arr)  # torch cannot share read-only or negatively strided memory
+    t = torch.from_numpy(arr)
+    if default is not None:
+        t = t.to(default)
+    return t.to(DEVICE) if DEVICE.type != "cpu" else t
+
+
+def _t(x):
+    """``x`` as a torch tensor on DEVICE. Tensors pass through untouched (the hot path)."""
+    if type(x) is torch.Tensor:
+        return x
+    if getattr(type(x), "_kshim_variable", False):
+        return _t(x.value)
+    if isinstance(x, torch.Tensor):
+        return x
+    return _from_host(x)
+
+
+def _bin(a, b):
+    """Two operands for a binary torch operator: Python scalars stay scalars (weak), except when both are."""
+    ta, tb = type(a), type(b)
+    if ta is torch.Tensor and (tb is torch.Tensor or tb in _PYSCALAR):
+        return a, b
+    if tb is torch.Tensor and ta in _PYSCALAR:
+        return a, b
+    if ta not in _PYSCALAR:
+        a = _t(a)
+        if tb not in _PYSCALAR:
+            b = _t(b)
+        return a, b
+    if tb in _PYSCALAR:
+        return _t(a), _t(b)
+    return a, _t(b)
+
+
+def _scalar_as(s, other):
+    """Python scalar ``s`` as a 0-d tensor with ``other``'s dtype (float32/int32 if that would lose its kind)."""
+    d = other.dtype
+    if type(s) is float and not d.is_floating_point:
+        d = torch.float32
+    elif type(s) is int and d == torch.bool:
+        d = torch.int32
+    return torch.full((), s, dtype=d, device=other.device)
+
+
+def _tensors(a, b):
+    """Two tensors for ops that need tensors on both sides; a Python scalar takes the other operand's dtype."""
+    a, b = _bin(a, b)
+    if type(a) in _PYSCALAR:
+        a = _scalar_as(a, b)
+    elif type(b) in _PYSCALAR:
+        b = _scalar_as(b, a)
+    return a, b
+
+
+def _promote(*xs):
+    """Tensors cast to their common dtype (for ops such as matmul that require equal dtypes)."""
+    xs = [_t(x) for x in xs]
+    d = xs[0].dtype
+    for x in xs[1:]:
+        if x.dtype != d:
+            d = torch.promote_types(d, x.dtype)
+    return [x if x.dtype == d else x.to(d) for x in xs]
+
+
+def _linalg(*xs):
+    """Operands of matmul-like ops at a common dtype, and the dtype to cast back to (CUDA lacks int kernels)."""
+    xs = _promote(*xs)
+    d = xs[0].dtype
+    if d.is_floating_point or xs[0].device.type == "cpu":
+        return xs, None
+    return [x.to(torch.float64) for x in xs], d
+
+
+def _shape(shape):
+    return (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Creation, conversion, dtypes, devices
+
+
+def convert_to_tensor(x, dtype=None):
+    x = _t(x)
+    if dtype is None:
+        return x
+    d = _dt(dtype)
+    return x if x.dtype == d else x.to(d)
+
+
+def convert_to_numpy(x):
+    if isinstance(x, np.ndarray):
+        return x
+    x = _t(x)
+    if x.requires_grad:
+        x = x.detach()
+    if x.dtype == torch.bfloat16:
+        x = x.to(torch.float32)
+    return x.cpu().numpy()
+
+
+def is_tensor(x):
+    return isinstance(x, torch.Tensor)
+
+
+def dtype(x):
+    return _NAMES[_t(x).dtype]
+
+
+def cast(x, dtype):
+    x = _t(x)
+    d = _dt(dtype)
+    return x if x.dtype == d else x.to(d)
+
+
+def shape(x):
+    if getattr(type(x), "_kshim_variable", False):
+        x = x.value
+    s = getattr(x, "shape", None)
+    return tuple(int(d) for d in s) if s is not None else np.shape(x)
+
+
+def zeros(shape, dtype="float32"):
+    return torch.zeros(_shape(shape), dtype=_dt(dtype), device=DEVICE)
+
+
+def ones(shape, dtype="float32"):
+    return torch.ones(_shape(shape), dtype=_dt(dtype), device=DEVICE)
+
+
+def _fill_dtype(fill_value, dtype):
+    if dtype is not None:
+        return _dt(dtype)
+    tv = type(fill_value)
+    if tv is bool:
+        return torch.bool
+    if tv is int:
+        return torch.int32
+    if tv is float:
+        return torch.float32
+    return _t(fill_value).dtype
+
+
+def full(shape, fill_value, dtype=None):
+    d = _fill_dtype(fill_value, dtype)
+    if type(fill_value) in _PYSCALAR:
+        return torch.full(_shape(shape), fill_value, dtype=d, device=DEVICE)
+    return torch.broadcast_to(_t(fill_value).to(d), _shape(shape)).clone()
+
+
+def zeros_like(x, dtype=None):
+    return torch.zeros_like(_t(x), dtype=None if dtype is None else _dt(dtype))
+
+
+def ones_like(x, dtype=None):
+    return torch.ones_like(_t(x), dtype=None if dtype is None else _dt(dtype))
+
+
+def full_like(x, fill_value, dtype=None):
+    x = _t(x)
+    d = x.dtype if dtype is None else _dt(dtype)
+    if type(fill_value) in _PYSCALAR:
+        return torch.full_like(x, fill_value, dtype=d)
+    return torch.broadcast_to(_t(fill_value).to(d), x.shape).clone()
+
+
+def arange(start, stop=None, step=1, dtype=None):
+    if stop is None:
+        start, stop = 0, start
+    if dtype is None:
+        vals = [v.item() if isinstance(v, (torch.Tensor, np.ndarray, np.generic)) else v for v in (start, stop, step)]
+        d = torch.float32 if any(isinstance(v, float) for v in vals) else torch.int32
+    else:
+        d = _dt(dtype)
+    return torch.arange(start, stop, step, dtype=d, device=DEVICE)
+
+
+def eye(N, M=None, k=0, dtype="float32"):
+    M = N if M is None else M
+    rows = torch.arange(N, device=DEVICE)[:, None]
+    cols = torch.arange(M, device=DEVICE)[None, :]
+    return (rows + k == cols).to(_dt(dtype))
+
+
+def copy(x):
+    return _t(x).clone()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Differentiation, compilation and execution
+
+
+def _detach(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach()
+    if isinstance(x, (list, tuple)):
+        return type(x)(_detach(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _detach(v) for k, v in x.items()}
+    return x
+
+
+def value_and_grad(fn, has_aux=False):
+    def wrapped(params, *args):
+        with torch.enable_grad():
+            ps = [_t(p).detach().requires_grad_(True) for p in params]
+            out = fn(ps, *args)
+            loss, aux = out if has_aux else (out, None)
+            if loss.requires_grad:
+                grads = torch.autograd.grad(loss, ps, allow_unused=True)
+                grads = [torch.zeros_like(p) if g is None else g for p, g in zip(ps, grads)]
+            else:
+                grads = [torch.zeros_like(p) for p in ps]
+        loss = loss.detach()
+        if has_aux:
+            return (loss, _detach(aux)), grads
+        return loss, grads
+
+    return wrapped
+
+
+def stop_gradient(x):
+    return _t(x).detach()
+
+
+def compile_step(fn, donate_argnums=(), jit_compile=None):
+    inner = torch.compile(fn) if jit_compile is True else fn
+
+    @functools.wraps(fn)
+    def step(*args, **kwargs):
+        with torch.no_grad():
+            return inner(*args, **kwargs)
+
+    return step
+
+
+def inference_mode():
+    return torch.inference_mode()
+
+
+def device_name():
+    return str(DEVICE)

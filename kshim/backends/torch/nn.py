@@ -1,0 +1,63 @@
+"""PyTorch backend: neural-network activations and softmax (formulas as Keras 3)."""
+
+import torch
+import torch.nn.functional as F
+
+from kshim.backends.torch.core import _t
+
+def relu(x):
+    return torch.relu(_t(x))
+
+
+def sigmoid(x):
+    return torch.sigmoid(_t(x))
+
+
+def softplus(x):
+    return F.softplus(_t(x))
+
+
+def softsign(x):
+    return F.softsign(_t(x))
+
+
+def silu(x):
+    return F.silu(_t(x))
+
+
+def gelu(x, approximate=True):
+    return F.gelu(_t(x), approximate="tanh" if approximate else "none")
+
+
+def elu(x, alpha=1.0):
+    return F.elu(_t(x), alpha=alpha)
+
+
+def selu(x):
+    # torch's constants are Keras's (alpha=1.6732632423543772, scale=1.0507009873554805); one fused kernel.
+    return F.selu(_t(x))
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return F.leaky_relu(_t(x), negative_slope=negative_slope)
+
+
+def log_sigmoid(x):
+    return F.logsigmoid(_t(x))
+
+
+def softmax(x, axis=-1):
+    x = _t(x)
+    if isinstance(axis, int):
+        return torch.softmax(x, dim=axis)
+    axis = tuple(range(x.ndim)) if axis is None else tuple(axis)
+    e = torch.exp(x - torch.amax(x, dim=axis, keepdim=True).detach())
+    return e / torch.sum(e, dim=axis, keepdim=True)
+
+
+def log_softmax(x, axis=-1):
+    x = _t(x)
+    if isinstance(axis, int):
+        return torch.log_softmax(x, dim=axis)
+    axis = tuple(range(x.ndim)) if axis is None else tuple(axis)
+    return x - torch.logsumexp(x, dim=axis, keepdim=True)

@@ -1,0 +1,87 @@
+"""`CallbackList`: calls a hook on every callback; batch hooks nobody overrides cost nothing."""
+
+from kshim.callbacks.callback import Callback
+
+_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin", "on_test_batch_end",
+                "on_predict_batch_begin", "on_predict_batch_end", "on_batch_begin", "on_batch_end")
+
+
+def _overrides(cb, hook):
+    return getattr(type(cb), hook, None) is not getattr(Callback, hook)
+
+
+class CallbackList:
+    """A list of callbacks, called in order. ``add_history`` and ``add_progbar`` add Keras's defaults."""
+
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
+        from kshim.callbacks.history import History
+        from kshim.callbacks.progbar_logger import ProgbarLogger
+
+        self.callbacks = list(callbacks or [])
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"`callbacks` must hold kshim Callback instances. Received: {cb!r} "
+                                f"of type {type(cb).__name__}")
+        if add_progbar and not any(isinstance(cb, ProgbarLogger) for cb in self.callbacks):
+            self.callbacks.append(ProgbarLogger())
+        self.history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
+        if add_history and self.history is None:
+            self.history = History()
+            self.callbacks.append(self.history)
+        self.model = None
+        self.params = {}
+        if model is not None:
+            self.set_model(model)
+        if params:
+            self.set_params(params)
+        self._batch_hooks = {hook: [cb for cb in self.callbacks if _overrides(cb, hook)] for hook in _BATCH_HOOKS}
+
+    def append(self, callback):
+        self.callbacks.append(callback)
+        self._batch_hooks = {h: [cb for cb in self.callbacks if _overrides(cb, h)] for h in _BATCH_HOOKS}
+
+    def set_model(self, model):
+        self.model = model
+        for cb in self.callbacks:
+            cb.set_model(model)
+
+    def set_params(self, params):
+        self.params = params
+        for cb in self.callbacks:
+            cb.set_params(params)
+
+    def needs_batch_logs(self, hook):
+        return bool(self._batch_hooks[hook])
+
+    def _call(self, hook, *args):
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args)
+
+    def _call_batch(self, hook, batch, logs):
+        for cb in self._batch_hooks[hook]:
+            getattr(cb, hook)(batch, logs)
+
+    def on_train_begin(self, logs=None): self._call("on_train_begin", logs)
+    def on_train_end(self, logs=None): self._call("on_train_end", logs)
+    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs)
+    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs)
+    def on_test_begin(self, logs=None): self._call("on_test_begin", logs)
+    def on_test_end(self, logs=None): self._call("on_test_end", logs)
+    def on_predict_begin(self, logs=None): self._call("on_predict_begin", logs)
+    def on_predict_end(self, logs=None): self._call("on_predict_end", logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call_batch("on_train_batch_begin", batch, logs)
+        self._call_batch("on_batch_begin", batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._call_batch("on_train_batch_end", batch, logs)
+        self._call_batch("on_batch_end", batch, logs)
+
+    def on_test_batch_begin(self, batch, logs=None): self._call_batch("on_test_batch_begin", batch, logs)
+    def on_test_batch_end(self, batch, logs=None): self._call_batch("on_test_batch_end", batch, logs)
+    def on_predict_batch_begin(self, batch, logs=None): self._call_batch("on_predict_batch_begin", batch, logs)
+    def on_predict_batch_end(self, batch, logs=None): self._call_batch("on_predict_batch_end", batch, logs)
+
+    def __iter__(self):
+        return iter(self.callbacks)

@@ -1,0 +1,290 @@
+"""Weight initializers with Keras 3's names, arguments and formulas.
+
+Values are drawn on the host with numpy (from the initializer's ``seed``, or from kshim's global host generator
+that `kshim.utils.set_random_seed` fixes) and then moved to the backend, so a seed gives bit-identical weights on
+jax and torch.
+"""
+
+import math
+
+import numpy as np
+
+from kshim import config, ops
+from kshim import random as krandom
+from kshim.utils.suggest import unknown_name_error
+
+_STDDEV_OF_TRUNCATED_UNIT_NORMAL = 0.87962566103423978  # std of a unit normal truncated to [-2, 2]
+
+
+def compute_fans(shape):
+    """(fan_in, fan_out) as Keras computes them: kernels are (..., in, out) with a receptive field in front."""
+    shape = tuple(shape)
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = int(np.prod(shape[:-2]))
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def _check_seed(cls_name, seed):
+    if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool)):
+        raise ValueError(f"{cls_name}: `seed` must be an integer or None. Received: seed={seed!r}")
+    return None if seed is None else int(seed)
+
+
+def _to_backend(values, dtype):
+    dtype = dtype or config.floatx()
+    return ops.convert_to_tensor(np.asarray(values).astype(dtype if dtype != "bfloat16" else "float32"), dtype)
+
+
+class Initializer:
+    """Base class: ``initializer(shape, dtype=None)`` returns a backend tensor."""
+
+    def __call__(self, shape, dtype=None):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class _Seeded(Initializer):
+    def __init__(self, seed=None):
+        self.seed = _check_seed(type(self).__name__, seed)
+
+    def _rng(self):
+        return krandom.host_rng(self.seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class Zeros(Initializer):
+    def __call__(self, shape, dtype=None):
+        return ops.zeros(tuple(shape), dtype=dtype or config.floatx())
+
+
+class Ones(Initializer):
+    def __call__(self, shape, dtype=None):
+        return ops.ones(tuple(shape), dtype=dtype or config.floatx())
+
+
+class Constant(Initializer):
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        return _to_backend(np.broadcast_to(np.asarray(self.value), tuple(shape)), dtype)
+
+    def get_config(self):
+        v = self.value
+        return {"value": v.tolist() if isinstance(v, np.ndarray) else v}
+
+
+class RandomNormal(_Seeded):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        super().__init__(seed)
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def __call__(self, shape, dtype=None):
+        return _to_backend(self._rng().normal(self.mean, self.stddev, size=tuple(shape)), dtype)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class RandomUniform(_Seeded):
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        super().__init__(seed)
+        self.minval, self.maxval = float(minval), float(maxval)
+
+    def __call__(self, shape, dtype=None):
+        return _to_backend(self._rng().uniform(self.minval, self.maxval, size=tuple(shape)), dtype)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+def _truncated_unit_normal(rng, shape):
+    """Unit normals, redrawing any value outside [-2, 2] (Keras's truncation)."""
+    out = rng.standard_normal(size=shape)
+    bad = np.abs(out) > 2.0
+    while bad.any():
+        out[bad] = rng.standard_normal(size=int(bad.sum()))
+        bad = np.abs(out) > 2.0
+    return out
+
+
+class TruncatedNormal(_Seeded):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        super().__init__(seed)
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def __call__(self, shape, dtype=None):
+        values = _truncated_unit_normal(self._rng(), tuple(shape)) * self.stddev + self.mean
+        return _to_backend(values, dtype)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class VarianceScaling(_Seeded):
+    _MODES = ("fan_in", "fan_out", "fan_avg")
+    _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+        super().__init__(seed)
+        name = type(self).__name__
+        if not scale > 0:
+            raise ValueError(f"{name}: `scale` must be positive. Received: scale={scale!r}")
+        if mode not in self._MODES:
+            raise ValueError(f"{name}: `mode` must be one of {list(self._MODES)}. Received: mode={mode!r}")
+        distribution = "untruncated_normal" if distribution == "normal" else distribution
+        if distribution not in self._DISTRIBUTIONS:
+            raise ValueError(
+                f"{name}: `distribution` must be one of {list(self._DISTRIBUTIONS)}. "
+                f"Received: distribution={distribution!r}"
+            )
+        self.scale, self.mode, self.distribution = float(scale), mode, distribution
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(shape)
+        fan_in, fan_out = compute_fans(shape)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        scale = self.scale / max(1.0, fan)
+        rng = self._rng()
+        if self.distribution == "truncated_normal":
+            values = _truncated_unit_normal(rng, shape) * (math.sqrt(scale) / _STDDEV_OF_TRUNCATED_UNIT_NORMAL)
+        elif self.distribution == "untruncated_normal":
+            values = rng.standard_normal(size=shape) * math.sqrt(scale)
+        else:
+            limit = math.sqrt(3.0 * scale)
+            values = rng.uniform(-limit, limit, size=shape)
+        return _to_backend(values, dtype)
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+
+
+class _FixedVarianceScaling(VarianceScaling):
+    _ARGS = (1.0, "fan_in", "truncated_normal")
+
+    def __init__(self, seed=None):
+        super().__init__(*self._ARGS, seed=seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class GlorotUniform(_FixedVarianceScaling):
+    _ARGS = (1.0, "fan_avg", "uniform")
+
+
+class GlorotNormal(_FixedVarianceScaling):
+    _ARGS = (1.0, "fan_avg", "truncated_normal")
+
+
+class HeUniform(_FixedVarianceScaling):
+    _ARGS = (2.0, "fan_in", "uniform")
+
+
+class HeNormal(_FixedVarianceScaling):
+    _ARGS = (2.0, "fan_in", "truncated_normal")
+
+
+class LecunUniform(_FixedVarianceScaling):
+    _ARGS = (1.0, "fan_in", "uniform")
+
+
+class LecunNormal(_FixedVarianceScaling):
+    _ARGS = (1.0, "fan_in", "truncated_normal")
+
+
+class Orthogonal(_Seeded):
+    def __init__(self, gain=1.0, seed=None):
+        super().__init__(seed)
+        self.gain = float(gain)
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(shape)
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal: the shape must have at least 2 axes. Received: shape={shape}")
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        a = self._rng().standard_normal(size=(max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return _to_backend(self.gain * q.reshape(shape), dtype)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+class Identity(Initializer):
+    def __init__(self, gain=1.0):
+        self.gain = float(gain)
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(shape)
+        if len(shape) != 2:
+            raise ValueError(f"Identity: the shape must have exactly 2 axes. Received: shape={shape}")
+        return _to_backend(self.gain * np.eye(*shape), dtype)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+_CLASSES = {
+    c.__name__: c
+    for c in (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, GlorotUniform,
+              GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal, Identity)
+}
+_ALIASES = {
+    "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
+    "random_normal": RandomNormal, "normal": RandomNormal, "random_uniform": RandomUniform,
+    "uniform": RandomUniform, "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
+    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "he_uniform": HeUniform,
+    "he_normal": HeNormal, "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "orthogonal": Orthogonal, "identity": Identity, "OrthogonalInitializer": Orthogonal,
+    "IdentityInitializer": Identity,
+}
+globals().update({k: v for k, v in _ALIASES.items() if k.islower() and k not in ("normal", "uniform", "zero", "one")})
+
+
+def serialize(initializer):
+    return {"module": "keras.initializers", "class_name": type(initializer).__name__,
+            "config": initializer.get_config(), "registered_name": None}
+
+
+def deserialize(config):
+    cls = _CLASSES.get(config.get("class_name")) or _ALIASES.get(config.get("class_name"))
+    if cls is None:
+        raise unknown_name_error("initializer", config.get("class_name"), list(_CLASSES), arg="class_name")
+    return cls.from_config(config.get("config", {}))
+
+
+def get(identifier):
+    """An initializer from a name ("glorot_uniform"), a class name, a config dict, a class, or a callable."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, Initializer):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
+        if cls is None:
+            raise unknown_name_error("initializer", identifier, list(_ALIASES) + list(_CLASSES))
+        return cls()
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")

@@ -1,0 +1,88 @@
+"""`InputLayer` and `Input`: where a model's symbolic graph starts."""
+
+import warnings
+
+from kshim.layers.keras_tensor import KerasTensor
+from kshim.layers.layer import Layer, standardize_dtype
+
+
+def _batch_shape(cls, shape, batch_size, batch_shape):
+    if shape is not None and batch_shape is not None:
+        raise ValueError(f"{cls}: give `shape` or `batch_shape`, not both. "
+                         f"Received: shape={shape}, batch_shape={batch_shape}")
+    if batch_shape is not None:
+        return tuple(batch_shape)
+    if shape is None:
+        raise ValueError(f"{cls}: `shape` (the shape of one sample, without the batch axis) is required. "
+                         f"Received: shape=None")
+    if isinstance(shape, int):
+        shape = (shape,)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ValueError(f"{cls}: `shape` must be a tuple of integers or None. Received: shape={shape!r}") from None
+    for d in shape:
+        if d is not None and (not isinstance(d, int) or d < 0):
+            raise ValueError(f"{cls}: `shape` must hold non-negative integers or None. Received: shape={shape!r}")
+    return (batch_size,) + shape
+
+
+class InputLayer(Layer):
+    """The layer behind `Input`: it holds the batch shape and dtype of a model's input."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, input_tensor=None,
+                 optional=False, name=None, **kwargs):
+        if "input_shape" in kwargs:
+            shape = kwargs.pop("input_shape")
+        if "batch_input_shape" in kwargs:
+            warnings.warn("InputLayer: `batch_input_shape` is a Keras 2 argument; use `batch_shape`.",
+                          DeprecationWarning, stacklevel=2)
+            batch_shape = kwargs.pop("batch_input_shape")
+        if sparse:
+            raise ValueError("InputLayer: sparse inputs are not supported. Received: sparse=True")
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self._batch_shape = _batch_shape("InputLayer", shape, batch_size, batch_shape)
+        self._input_dtype = standardize_dtype(dtype)
+        self.optional = optional
+        self.built = True
+        self._output = KerasTensor(self._batch_shape, self._input_dtype, name=self.name, history=(self, 0, 0))
+
+    @property
+    def output(self):
+        return self._output
+
+    @property
+    def input(self):
+        return self._output
+
+    @property
+    def output_shape(self):
+        return self._batch_shape
+
+    @property
+    def batch_shape(self):
+        return self._batch_shape
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {"batch_shape": list(self._batch_shape), "dtype": self._input_dtype, "sparse": False,
+                "name": self.name, "optional": self.optional}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("ragged", None)
+        return cls(**config)
+
+
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None, tensor=None,
+          optional=False):
+    """A symbolic input: ``Input(shape=(784,))`` describes batches of 784-vectors."""
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse, batch_shape=batch_shape,
+                       name=name, optional=optional)
+    return layer.output

@@ -1,0 +1,439 @@
+"""`Layer`: the base of every layer and model.
+
+A layer owns Variables (created in ``build``, once the input shape is known) and sub-layers (tracked when
+assigned as attributes). It can be called eagerly on tensors or numpy arrays, symbolically on KerasTensors (which
+only computes shapes), or statelessly with given variable values (`stateless_call`), which is how the compiled
+training step runs it.
+"""
+
+import inspect
+import warnings
+
+import numpy as np
+
+from kshim import config, ops
+from kshim import initializers as kinit
+from kshim.layers.input_spec import InputSpec, check_input_spec
+from kshim.layers.keras_tensor import KerasTensor, is_symbolic
+from kshim.random import SeedGenerator
+from kshim.utils import naming
+from kshim.utils.suggest import unknown_name_error
+from kshim.variables import Variable, read_values, swap_values
+
+_LAYER_KWARGS = ("input_shape", "input_dim", "batch_size", "batch_input_shape", "input_length", "weights",
+                 "input_dtype")
+
+
+def standardize_dtype(dtype):
+    if dtype is None:
+        return config.floatx()
+    if isinstance(dtype, dict):  # a Keras 3 DTypePolicy config
+        dtype = dtype.get("config", {}).get("name", config.floatx())
+    name = getattr(dtype, "name", dtype)
+    if name in ("mixed_float16", "mixed_bfloat16"):
+        raise ValueError(f"dtype policy {name!r} is not supported yet; use 'float32'. Received: dtype={name!r}")
+    return str(name)
+
+
+def _accepts(fn, arg):
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return arg in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+class Layer:
+    """The base layer. Subclasses implement ``build(input_shape)``, ``call(inputs, ...)`` and
+    ``compute_output_shape(input_shape)``."""
+
+    _call_takes_training = None  # per-class caches, filled on first call
+    _call_takes_mask = None
+
+    def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None,
+                 **kwargs):
+        object.__setattr__(self, "_tracked_layers", [])
+        self._own_trainable = []
+        self._own_non_trainable = []
+        self._seed_generators = []
+        self._losses = []
+        self._inbound_nodes = []
+        self._build_shape = None
+        self.built = False
+        self._trainable = bool(trainable)
+        self._dtype = standardize_dtype(dtype)
+        self.autocast = autocast
+        self.input_spec = None
+        self.supports_masking = False
+        from kshim import regularizers
+
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}: `name` must be a string. Received: name={name!r}")
+        self.name = name or naming.uniquify(naming.to_snake_case(type(self).__name__))
+        self._batch_input_shape = self._keras2_input_shape(kwargs)
+        self._initial_weights = kwargs.pop("weights", None)
+        if kwargs:
+            bad = next(iter(kwargs))
+            known = ["activity_regularizer", "trainable", "dtype", "autocast", "name"] + list(_LAYER_KWARGS)
+            raise unknown_name_error(f"keyword argument to {type(self).__name__}", bad, known, arg="kwarg")
+
+    # -- construction helpers ------------------------------------------------------------------------------------
+    def _keras2_input_shape(self, kwargs):
+        """The batch input shape given through the Keras 2 style first-layer arguments, or None."""
+        cls = type(self).__name__
+        batch_size = kwargs.pop("batch_size", None)
+        kwargs.pop("input_dtype", None)
+        input_length = kwargs.pop("input_length", None)
+        if "batch_input_shape" in kwargs:
+            shape = kwargs.pop("batch_input_shape")
+            warnings.warn(f"{cls}: `batch_input_shape` is a Keras 2 argument; prefer "
+                          f"`kshim.Input(batch_shape=...)` as the first layer.", DeprecationWarning, stacklevel=4)
+            return tuple(shape)
+        shape = kwargs.pop("input_shape", None)
+        input_dim = kwargs.pop("input_dim", None)
+        if shape is None and input_dim is not None:
+            shape = (input_length, input_dim) if input_length is not None else (input_dim,)
+        elif shape is None and input_length is not None:
+            shape = (input_length,)
+        if shape is None:
+            return None
+        if isinstance(shape, int):
+            shape = (shape,)
+        return (batch_size,) + tuple(shape)
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Layer) and name != "_self_ref":
+            if value not in self._tracked_layers:
+                self._tracked_layers.append(value)
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+            for v in value:
+                if v not in self._tracked_layers:
+                    self._tracked_layers.append(v)
+        elif isinstance(value, SeedGenerator) and hasattr(self, "_seed_generators"):
+            self._seed_generators.append(value)
+        object.__setattr__(self, name, value)
+
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, autocast=True, regularizer=None,
+                   constraint=None, aggregation="none", name=None):
+        """Create a Variable owned by this layer (Keras 3's signature)."""
+        from kshim import constraints, regularizers
+
+        shape = () if shape is None else tuple(int(d) for d in shape)
+        dtype = standardize_dtype(dtype or self._dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if "float" in dtype else "zeros"
+        name = name or f"variable_{len(self._own_trainable) + len(self._own_non_trainable)}"
+        var = Variable(kinit.get(initializer), shape=shape, dtype=dtype, trainable=trainable, name=name,
+                       regularizer=regularizers.get(regularizer), constraint=constraints.get(constraint))
+        var.path = f"{self.name}/{name}"
+        (self._own_trainable if trainable else self._own_non_trainable).append(var)
+        if not self._trainable:
+            var.trainable = False
+        return var
+
+    # -- weights -------------------------------------------------------------------------------------------------
+    def _sublayers(self):
+        return self._tracked_layers
+
+    def _collect(self, own, attr):
+        out, seen = [], set()
+        for v in own:
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
+        for layer in self._sublayers():
+            for v in getattr(layer, attr):
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+        return out
+
+    @property
+    def weights(self):
+        """Every weight: this layer's trainable-created, then non-trainable-created, then sub-layers'."""
+        return self._collect(self._own_trainable + self._own_non_trainable, "weights")
+
+    @property
+    def trainable_weights(self):
+        return [w for w in self.weights if w.trainable]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for w in self.weights if not w.trainable]
+
+    @property
+    def variables(self):
+        """Weights plus random-seed states: everything a stateless call reads or writes."""
+        own = self._own_trainable + self._own_non_trainable + [g.state for g in self._seed_generators]
+        return self._collect(own, "variables")
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return [v for v in self.variables if not v.trainable]
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        self._trainable = value
+        for v in self._own_trainable:
+            v.trainable = value
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def compute_dtype(self):
+        return self._dtype
+
+    @property
+    def variable_dtype(self):
+        return self._dtype
+
+    def get_weights(self):
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights):
+        own = self.weights
+        weights = list(weights)
+        expected = [tuple(v.shape) for v in own]
+        received = [tuple(np.shape(w)) for w in weights]
+        if len(weights) != len(own) or expected != received:
+            raise ValueError(
+                f"Layer '{self.name}': set_weights expected {len(own)} arrays with shapes {expected}, "
+                f"but received {len(weights)} arrays with shapes {received}."
+            )
+        for v, w in zip(own, weights):
+            v.assign(np.asarray(w))
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but the layer isn't built. "
+                "Build it first by calling it on data or with `build(input_shape)`."
+            )
+        return int(sum(int(np.prod(v.shape)) for v in self.weights))
+
+    @property
+    def losses(self):
+        """Regularization losses of this layer's weights and activity, and sub-layers' (as tensors)."""
+        out = []
+        for v in self._own_trainable + self._own_non_trainable:
+            if v.regularizer is not None and v.trainable:
+                out.append(v.regularizer(v.value))
+        out.extend(self._losses)
+        for layer in self._sublayers():
+            out.extend(layer.losses)
+        return out
+
+    def add_loss(self, loss):
+        self._losses.append(loss)
+
+    # -- build and shapes ----------------------------------------------------------------------------------------
+    def build(self, input_shape):
+        self.built = True
+
+    def _maybe_build(self, input_shape):
+        if not self.built:
+            self._build_shape = input_shape
+            self.build(input_shape)
+            self.built = True
+            if self._initial_weights is not None:
+                self.set_weights(self._initial_weights)
+                self._initial_weights = None
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for ``input_shape``. The default runs the layer once on a small concrete input."""
+        return self._probe_output_shape(input_shape)
+
+    def _probe_output_shape(self, input_shape):
+        def concrete(shape):
+            return ops.zeros(tuple(1 if d is None else d for d in shape), dtype=self.compute_dtype)
+
+        single = isinstance(input_shape, tuple) and all(d is None or isinstance(d, int) for d in input_shape)
+        x = concrete(input_shape) if single else [concrete(s) for s in input_shape]
+        y = self.call(x)
+        batch_unknown = (input_shape[0] if single else input_shape[0][0]) is None
+
+        def sym(t):
+            s = tuple(ops.shape(t))
+            return ((None,) + s[1:]) if batch_unknown and s else s
+
+        return sym(y) if not isinstance(y, (list, tuple)) else [sym(t) for t in y]
+
+    def compute_output_spec(self, inputs_spec):
+        shapes = inputs_spec.shape if isinstance(inputs_spec, KerasTensor) else [t.shape for t in inputs_spec]
+        out = self.compute_output_shape(shapes)
+        if isinstance(out, list) or (isinstance(out, tuple) and out and isinstance(out[0], tuple)):
+            return [KerasTensor(s, self.compute_dtype) for s in out]
+        return KerasTensor(out, self.compute_dtype)
+
+    # -- calling -------------------------------------------------------------------------------------------------
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"Layer {type(self).__name__} does not implement `call()`.")
+
+    def __call__(self, inputs, *args, **kwargs):
+        if is_symbolic(inputs):
+            return self._symbolic_call(inputs, *args, **kwargs)
+        cls = type(self)
+        if cls._call_takes_training is None or "_call_takes_training" not in cls.__dict__:
+            cls._call_takes_training = _accepts(cls.call, "training")
+            cls._call_takes_mask = _accepts(cls.call, "mask")
+        if not cls._call_takes_training:
+            kwargs.pop("training", None)
+        inputs = self._convert_inputs(inputs)
+        if not self.built:
+            self._maybe_build(_shape_of(inputs))
+        if self.input_spec is not None:
+            check_input_spec(self, inputs)
+        outputs = self.call(inputs, *args, **kwargs)
+        if self.activity_regularizer is not None:
+            self._losses = [self.activity_regularizer(outputs)]
+        return outputs
+
+    def _convert_inputs(self, x):
+        if ops.is_tensor(x):
+            if self.autocast and ops.is_float_dtype(ops.dtype(x)) and ops.dtype(x) != self.compute_dtype:
+                return ops.cast(x, self.compute_dtype)
+            return x
+        if isinstance(x, (list, tuple)):
+            return type(x)(self._convert_inputs(v) for v in x)
+        if isinstance(x, dict):
+            return {k: self._convert_inputs(v) for k, v in x.items()}
+        if x is None:
+            return None
+        if getattr(x, "_kshim_variable", False):
+            return x.value
+        arr = np.asarray(x)
+        if arr.dtype.kind == "f" or arr.dtype.kind == "O":
+            return ops.convert_to_tensor(arr, dtype=self.compute_dtype)
+        return ops.convert_to_tensor(arr)
+
+    def _symbolic_call(self, inputs, *args, **kwargs):
+        kwargs.pop("training", None)
+        shapes = inputs.shape if isinstance(inputs, KerasTensor) else [t.shape for t in inputs]
+        self._maybe_build(shapes)
+        if self.input_spec is not None:
+            check_input_spec(self, inputs)
+        outputs = self.compute_output_spec(inputs)
+        node_index = len(self._inbound_nodes)
+        flat = outputs if isinstance(outputs, list) else [outputs]
+        for i, t in enumerate(flat):
+            t._keras_history = (self, node_index, i)
+            t.name = self.name if len(flat) == 1 else f"{self.name}_{i}"
+        self._inbound_nodes.append(Node(self, inputs, outputs, args, kwargs))
+        return outputs
+
+    def stateless_call(self, trainable_values, non_trainable_values, *args, return_losses=False, **kwargs):
+        """Call the layer with the given variable values; return ``(outputs, new_non_trainable_values)``.
+
+        The layer's own Variables are left unchanged."""
+        trainable = self.trainable_variables
+        non_trainable = self.non_trainable_variables
+        old_t = swap_values(trainable, trainable_values)
+        old_n = swap_values(non_trainable, non_trainable_values)
+        try:
+            outputs = self(*args, **kwargs)
+            new_non_trainable = read_values(non_trainable)
+            losses = self.losses if return_losses else None
+        finally:
+            swap_values(trainable, old_t)
+            swap_values(non_trainable, old_n)
+            self._clear_losses()
+        if return_losses:
+            return outputs, new_non_trainable, losses
+        return outputs, new_non_trainable
+
+    def _clear_losses(self):
+        self._losses = []
+        for layer in self._sublayers():
+            layer._clear_losses()
+
+    # -- introspection -------------------------------------------------------------------------------------------
+    def _node_attr(self, attr, what):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer '{self.name}' has no defined {what}: it has not been called on a symbolic input yet "
+                "(add it to a model with a known input shape, or call it on `kshim.Input(...)`)."
+            )
+        return getattr(self._inbound_nodes[0], attr)
+
+    @property
+    def input(self):
+        return self._node_attr("inputs", "input")
+
+    @property
+    def output(self):
+        return self._node_attr("outputs", "output")
+
+    @property
+    def input_shape(self):
+        if self._inbound_nodes:
+            x = self._inbound_nodes[0].inputs
+            return x.shape if isinstance(x, KerasTensor) else [t.shape for t in x]
+        if self._build_shape is not None:
+            return self._build_shape
+        raise AttributeError(f"Layer '{self.name}' has no defined input shape: it is not built yet.")
+
+    @property
+    def output_shape(self):
+        if self._inbound_nodes:
+            y = self._inbound_nodes[0].outputs
+            return y.shape if isinstance(y, KerasTensor) else [t.shape for t in y]
+        if self._build_shape is not None:
+            return self.compute_output_shape(self._build_shape)
+        raise AttributeError(f"Layer '{self.name}' has no defined output shape: it is not built yet.")
+
+    # -- config --------------------------------------------------------------------------------------------------
+    def get_config(self):
+        cfg = {"name": self.name, "trainable": self.trainable,
+               "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": self._dtype},
+                         "registered_name": None}}
+        if self._batch_input_shape is not None:
+            cfg["batch_input_shape"] = list(self._batch_input_shape)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "batch_input_shape" in config:
+            config["batch_input_shape"] = tuple(config["batch_input_shape"])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return cls(**config)
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+class Node:
+    """One call of a layer on symbolic inputs."""
+
+    __slots__ = ("layer", "inputs", "outputs", "args", "kwargs")
+
+    def __init__(self, layer, inputs, outputs, args=(), kwargs=None):
+        self.layer, self.inputs, self.outputs = layer, inputs, outputs
+        self.args, self.kwargs = args, kwargs or {}
+
+
+def _shape_of(x):
+    if isinstance(x, (list, tuple)):
+        return [tuple(ops.shape(v)) for v in x]
+    if isinstance(x, dict):
+        return {k: tuple(ops.shape(v)) for k, v in x.items()}
+    return tuple(ops.shape(x))
+
+
+__all__ = ["Layer", "InputSpec", "Node", "standardize_dtype"]

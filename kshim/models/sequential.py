@@ -1,0 +1,179 @@
+"""`Sequential`: a plain stack of layers, each with one input and one output."""
+
+from kshim.layers.input_layer import InputLayer
+from kshim.layers.keras_tensor import KerasTensor
+from kshim.layers.layer import Layer
+from kshim.models.model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers: ``Sequential([Input((4,)), Dense(8), Dense(1)])`` or built with ``add()``."""
+
+    def __init__(self, layers=None, trainable=True, name=None):
+        super().__init__(trainable=trainable, name=name)
+        self._input_layer = None
+        self._stack = []
+        self._symbolic = []  # the KerasTensor after each layer of the stack, when the input shape is known
+        for layer in layers or ():
+            self.add(layer)
+
+    # -- building the stack --------------------------------------------------------------------------------------
+    def _sublayers(self):
+        return self._stack
+
+    def add(self, layer, rebuild=True):
+        """Append a layer. With a known input shape the layer is built now, and a shape mismatch is an error here."""
+        if isinstance(layer, KerasTensor):
+            origin = layer._keras_history[0] if layer._keras_history else None
+            if not isinstance(origin, InputLayer):
+                raise ValueError("Sequential.add: a symbolic tensor is only accepted when it comes from "
+                                 f"`kshim.Input(...)`. Received: {layer!r}")
+            layer = origin
+        if not isinstance(layer, Layer):
+            raise TypeError("Sequential.add: expected a Layer instance (for example `Dense(8)`), "
+                            f"received {type(layer).__name__}: {layer!r}")
+        if isinstance(layer, InputLayer):
+            if self._input_layer is not None or self._stack:
+                raise ValueError(f"Sequential '{self.name}': an InputLayer can only be the first layer. "
+                                 f"Received: {layer.name!r} after {len(self._stack)} layer(s).")
+            self._input_layer = layer
+            self._rebuild_symbolic()
+            return
+        if any(l.name == layer.name for l in self._stack):
+            raise ValueError(f"Sequential '{self.name}': all layers must have unique names; "
+                             f"'{layer.name}' is already in the model.")
+        if not self._stack and self._input_layer is None and layer._batch_input_shape is not None:
+            self._input_layer = InputLayer(batch_shape=layer._batch_input_shape,
+                                           name=f"input_layer_for_{layer.name}")
+        self._stack.append(layer)
+        self._tracked_layers.append(layer)
+        if rebuild and self._input_layer is not None:
+            try:
+                self._rebuild_symbolic()
+            except Exception:
+                self._stack.pop()
+                self._tracked_layers.remove(layer)
+                self._rebuild_symbolic()
+                raise
+
+    def pop(self, rebuild=True):
+        """Remove and return the last layer."""
+        if not self._stack:
+            raise IndexError(f"Sequential '{self.name}': there are no layers to pop.")
+        layer = self._stack.pop()
+        self._tracked_layers.remove(layer)
+        if rebuild:
+            self._rebuild_symbolic()
+        return layer
+
+    def _rebuild_symbolic(self):
+        self._symbolic = []
+        if self._input_layer is None:
+            return
+        x = self._input_layer.output
+        for layer in self._stack:
+            x = layer(x)
+            if isinstance(x, list):
+                raise ValueError(f"Sequential: layer '{layer.name}' returns {len(x)} outputs; every layer of a "
+                                 "Sequential model must have exactly one. Use the functional API instead.")
+            self._symbolic.append(x)
+        self.built = True
+        self._build_shape = self._input_layer.batch_shape
+
+    def build(self, input_shape=None):
+        if input_shape is None:
+            if self._input_layer is None:
+                raise ValueError(f"Sequential '{self.name}': build() needs `input_shape`, since the model has no "
+                                 "Input. Received: input_shape=None")
+            input_shape = self._input_layer.batch_shape
+        input_shape = tuple(input_shape)
+        if self._input_layer is None or tuple(self._input_layer.batch_shape) != input_shape:
+            if self._input_layer is not None and len(self._input_layer.batch_shape) == len(input_shape):
+                return  # only the batch size differs
+            self._input_layer = InputLayer(batch_shape=input_shape, name=f"{self.name}_input")
+        self._rebuild_symbolic()
+
+    def _maybe_build(self, input_shape):
+        if not self.built:
+            batch_shape = (None,) + tuple(input_shape[1:]) if isinstance(input_shape, tuple) else input_shape
+            self.build(batch_shape)
+
+    # -- calling -------------------------------------------------------------------------------------------------
+    def call(self, inputs, training=None, mask=None):
+        x = inputs
+        for layer in self._stack:
+            if layer._call_takes_training is not False:
+                x = layer(x, training=training)
+            else:
+                x = layer(x)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        for layer in self._stack:
+            input_shape = layer.compute_output_shape(input_shape)
+        return input_shape
+
+    def _symbolic_call(self, inputs, *args, **kwargs):
+        if not self.built:
+            self.build(inputs.shape)
+        return Layer._symbolic_call(self, inputs, *args, **kwargs)
+
+    # -- graph views ---------------------------------------------------------------------------------------------
+    def _need_input(self, what):
+        if self._input_layer is None:
+            raise AttributeError(
+                f"Sequential '{self.name}' has no {what} yet: it has no Input. Start it with `kshim.Input(shape)`, "
+                "give the first layer `input_shape=`, call `build(input_shape)`, or call it on data."
+            )
+
+    @property
+    def inputs(self):
+        self._need_input("inputs")
+        return [self._input_layer.output]
+
+    @property
+    def input(self):
+        return self.inputs[0]
+
+    @property
+    def outputs(self):
+        self._need_input("outputs")
+        return [self._symbolic[-1] if self._symbolic else self._input_layer.output]
+
+    @property
+    def output(self):
+        return self.outputs[0]
+
+    @property
+    def input_shape(self):
+        self._need_input("input shape")
+        return self._input_layer.batch_shape
+
+    @property
+    def output_shape(self):
+        return self.outputs[0].shape
+
+    # -- config --------------------------------------------------------------------------------------------------
+    def get_config(self):
+        from kshim.saving.serialization import serialize_keras_object
+
+        layers = []
+        if self._input_layer is not None:
+            layers.append(serialize_keras_object(self._input_layer))
+        layers.extend(serialize_keras_object(l) for l in self._stack)
+        cfg = {"name": self.name, "trainable": self.trainable, "dtype": Layer.get_config(self)["dtype"],
+               "layers": layers}
+        if self._input_layer is not None:
+            cfg["build_input_shape"] = list(self._input_layer.batch_shape)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from kshim.saving.serialization import deserialize_keras_object
+
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for layer_cfg in config["layers"]:
+            model.add(deserialize_keras_object(layer_cfg, custom_objects=custom_objects))
+        if not model.built and config.get("build_input_shape"):
+            model.build(tuple(config["build_input_shape"]))
+        return model

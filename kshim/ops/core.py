@@ -1,0 +1,50 @@
+"""Core ops: conversion, dtypes, differentiation and compilation."""
+
+from kshim.backends import B
+
+convert_to_tensor = B.convert_to_tensor
+convert_to_numpy = B.convert_to_numpy
+is_tensor = B.is_tensor
+cast = B.cast
+shape = B.shape
+copy = B.copy
+stop_gradient = B.stop_gradient
+value_and_grad = B.value_and_grad
+compile_step = B.compile_step
+inference_mode = B.inference_mode
+scatter_update = B.scatter_update
+slice_along_axis = B.slice_along_axis
+unique_int = B.unique_int
+
+
+def dtype(x):
+    """The kshim dtype string of ``x`` (a tensor, a Variable or a numpy array)."""
+    return B.dtype(convert_to_tensor(x)) if not is_tensor(x) else B.dtype(x)
+
+
+def ndim(x):
+    """The number of axes of ``x``."""
+    return len(shape(x))
+
+
+def size(x):
+    """The number of elements of ``x``."""
+    n = 1
+    for d in shape(x):
+        n *= d
+    return n
+
+
+def is_float_dtype(dtype_name):
+    return str(dtype_name).startswith(("float", "bfloat"))
+
+
+def is_int_dtype(dtype_name):
+    return str(dtype_name).startswith(("int", "uint"))
+
+
+__all__ = [
+    "convert_to_tensor", "convert_to_numpy", "is_tensor", "cast", "shape", "copy", "stop_gradient",
+    "value_and_grad", "compile_step", "inference_mode", "scatter_update", "slice_along_axis", "unique_int",
+    "dtype", "ndim", "size", "is_float_dtype", "is_int_dtype",
+]

@@ -1,0 +1,66 @@
+"""kshim.optimizers: Keras 3's optimizers and learning-rate schedules, with Keras 3's numbers.
+
+``get("adam")`` (any case), ``get({"class_name": "Adam", "config": {...}})`` or ``get(instance)``.
+"""
+
+from kshim.optimizers import schedules
+from kshim.optimizers.adadelta import Adadelta
+from kshim.optimizers.adagrad import Adagrad
+from kshim.optimizers.adam import Adam
+from kshim.optimizers.adamax import Adamax
+from kshim.optimizers.adamw import AdamW
+from kshim.optimizers.ftrl import Ftrl
+from kshim.optimizers.lion import Lion
+from kshim.optimizers.nadam import Nadam
+from kshim.optimizers.optimizer import Optimizer
+from kshim.optimizers.rmsprop import RMSprop
+from kshim.optimizers.sgd import SGD
+from kshim.utils.suggest import unknown_name_error
+
+ALL_OBJECTS = (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion)
+ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
+
+
+def serialize(optimizer):
+    """The optimizer as a Keras 3 config dict: ``{"module", "class_name", "config", "registered_name"}``."""
+    return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
+            "config": optimizer.get_config(), "registered_name": None}
+
+
+def deserialize(config, custom_objects=None):
+    """An optimizer from `serialize`'s dict; built-in class names match case-insensitively."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(
+            "deserialize: `config` must be a dict with a 'class_name' key, as `serialize` returns. "
+            f"Received: config={config!r}"
+        )
+    name = config["class_name"]
+    custom_objects = custom_objects or {}
+    cls = custom_objects.get(name) or custom_objects.get(config.get("registered_name"))
+    if cls is None:
+        cls = ALL_OBJECTS_DICT.get(str(name).lower())
+    if cls is None:
+        raise unknown_name_error("optimizer", name, [c.__name__ for c in ALL_OBJECTS], arg="class_name")
+    return cls.from_config(dict(config.get("config") or {}), custom_objects=custom_objects)
+
+
+def get(identifier):
+    """An optimizer from a name ("adam", "SGD", ...), a config dict, a class, or an instance (returned as is)."""
+    if identifier is None or isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = ALL_OBJECTS_DICT.get(identifier.lower())
+        if cls is None:
+            raise unknown_name_error("optimizer", identifier, list(ALL_OBJECTS_DICT), arg="optimizer")
+        return cls()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
+        return identifier()
+    raise ValueError(
+        "Could not interpret optimizer identifier: expected a name such as 'adam', a config dict or an "
+        f"Optimizer instance. Received: optimizer={identifier!r}"
+    )
+
+
+__all__ = ["Optimizer", "schedules", "serialize", "deserialize", "get"] + [c.__name__ for c in ALL_OBJECTS]

@@ -1,0 +1,163 @@
+"""Backend-neutral random numbers: the same seed gives the same numbers on jax and torch.
+
+Two sources, both written once here:
+
+- **Host draws** (initializers, shuffling) use a numpy ``Generator``. `set_random_seed` reseeds it; every
+  unseeded initializer or layer seed is drawn from it, so a seeded program builds bit-identical weights on both
+  backends.
+- **In-step draws** (dropout, noise, augmentation) hash ``(seed, counter, position)`` with a 32-bit integer mixer
+  built only from int32 multiply (wrapping), xor, and masked shifts. Both backends compute these integer ops
+  identically, so uniform numbers and dropout masks are bit-identical. Normal draws use Box-Muller on top; they
+  agree to float32 rounding of ``log``/``cos`` (about 1 ulp), not always bit for bit.
+
+A `SeedGenerator` holds a ``(seed, counter)`` int32 state Variable; each draw uses the state and advances the
+counter by one, so inside a compiled step the state is just another (non-trainable) variable.
+"""
+
+import random as _py_random
+
+import numpy as np
+
+from kshim import ops
+from kshim.variables import Variable
+
+_host = {"rng": np.random.default_rng(), "seeded": False}
+
+# 32-bit constants as signed int32 values (multiplication wraps identically on both backends).
+_M1 = 0x7FEB352D
+_M2 = 0x846CA68B - (1 << 32)
+_GOLDEN = 0x9E3779B9 - (1 << 32)
+_SALT = 0x632BE5AB
+
+
+def set_random_seed(seed):
+    """Seed Python's ``random``, numpy's global generator and kshim's host generator with ``seed``.
+
+    After this, building a model gives the same weights, and training the same dropout masks and shuffles, on
+    both backends.
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"set_random_seed: `seed` must be a non-negative integer. Received: seed={seed!r}")
+    seed = int(seed)
+    _py_random.seed(seed)
+    np.random.seed(seed % (1 << 32))
+    _host["rng"] = np.random.default_rng(seed)
+    _host["seeded"] = True
+
+
+def host_rng(seed=None):
+    """A numpy Generator: a fresh one for an integer ``seed``, else kshim's global host generator."""
+    if seed is None:
+        return _host["rng"]
+    return np.random.default_rng(int(seed))
+
+
+def make_seed():
+    """A new int32 seed drawn from the global host generator."""
+    return int(_host["rng"].integers(0, 2**31 - 1))
+
+
+class SeedGenerator:
+    """A stream of in-step seeds: a ``(seed, counter)`` int32 state that advances once per draw."""
+
+    def __init__(self, seed=None, name=None):
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool)):
+            raise ValueError(f"SeedGenerator: `seed` must be an integer or None. Received: seed={seed!r}")
+        self._initial_seed = int(seed) % (2**31 - 1) if seed is not None else make_seed()
+        self.state = Variable(np.array([self._initial_seed, 0], dtype=np.int32), trainable=False,
+                              name=name or "seed_generator_state")
+
+    def next(self):
+        """The current state (an int32 tensor of shape (2,)); the stored counter advances by one."""
+        state = self.state.value
+        self.state.assign(ops.add(state, np.array([0, 1], dtype=np.int32)))
+        return state
+
+    def get_config(self):
+        return {"seed": self._initial_seed}
+
+
+def _lsr(x, k):
+    """Logical right shift of int32 ``x`` by ``k`` bits, built from an arithmetic shift and a mask."""
+    return ops.bitwise_and(ops.right_shift(x, k), (1 << (32 - k)) - 1)
+
+
+def _mix(x):
+    """A 32-bit avalanche mixer (xor-shift-multiply); int32 in, int32 out."""
+    x = ops.bitwise_xor(x, _lsr(x, 16))
+    x = ops.multiply(x, _M1)
+    x = ops.bitwise_xor(x, _lsr(x, 15))
+    x = ops.multiply(x, _M2)
+    return ops.bitwise_xor(x, _lsr(x, 16))
+
+
+def _seed_state(seed):
+    """Normalise ``seed`` (int, SeedGenerator, or an int32 (2,) tensor) to an int32 state tensor."""
+    if isinstance(seed, SeedGenerator):
+        return seed.next()
+    if seed is None:
+        return ops.convert_to_tensor(np.array([make_seed(), 0], dtype=np.int32))
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return ops.convert_to_tensor(np.array([int(seed) % (2**31 - 1), 0], dtype=np.int32))
+    if ops.is_tensor(seed) or getattr(seed, "_kshim_variable", False):
+        return ops.cast(seed, "int32")
+    raise ValueError(f"`seed` must be an integer, a SeedGenerator or None. Received: seed={seed!r}")
+
+
+def random_bits(shape, seed):
+    """Uniform int32 bit patterns of ``shape`` from ``seed``: a pure function of (seed, counter, position)."""
+    state = _seed_state(seed)
+    n = 1
+    for d in shape:
+        n *= int(d)
+    key = _mix(ops.bitwise_xor(_mix(ops.add(state[1], _SALT)), state[0]))
+    pos = ops.arange(0, n, dtype="int32")
+    bits = _mix(ops.bitwise_xor(ops.multiply(pos, _GOLDEN), key))
+    bits = _mix(ops.add(bits, key))
+    return ops.reshape(bits, tuple(int(d) for d in shape))
+
+
+def _unit_uniform(shape, seed):
+    """Floats in [0, 1) with 24 random bits each: exact in float32, identical on both backends."""
+    bits = _lsr(random_bits(shape, seed), 8)
+    return ops.multiply(ops.cast(bits, "float32"), 1.0 / (1 << 24))
+
+
+def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+    """Uniform floats in [minval, maxval)."""
+    u = _unit_uniform(shape, seed)
+    out = ops.add(ops.multiply(u, maxval - minval), minval) if (minval, maxval) != (0.0, 1.0) else u
+    return ops.cast(out, dtype) if dtype not in (None, "float32") else out
+
+
+def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """Normal floats (Box-Muller on two uniform streams)."""
+    n = 1
+    for d in shape:
+        n *= int(d)
+    u = _unit_uniform((2, n), seed)
+    r = ops.sqrt(ops.multiply(-2.0, ops.log(ops.subtract(1.0, u[0]))))
+    z = ops.multiply(r, ops.cos(ops.multiply(u[1], 2.0 * np.pi)))
+    z = ops.add(ops.multiply(ops.reshape(z, tuple(shape)), stddev), mean)
+    return ops.cast(z, dtype) if dtype not in (None, "float32") else z
+
+
+def randint(shape, minval, maxval, dtype="int32", seed=None):
+    """Integers in [minval, maxval)."""
+    u = _unit_uniform(shape, seed)
+    out = ops.add(ops.cast(ops.floor(ops.multiply(u, float(maxval - minval))), "int32"), int(minval))
+    return ops.cast(out, dtype)
+
+
+def dropout(inputs, rate, noise_shape=None, seed=None):
+    """Zero each element with probability ``rate`` and scale the rest by ``1 / (1 - rate)``."""
+    shape = tuple(noise_shape) if noise_shape is not None else ops.shape(inputs)
+    keep = ops.greater_equal(_unit_uniform(shape, seed), rate)
+    return ops.where(keep, ops.divide(inputs, 1.0 - rate), ops.zeros_like(inputs))
+
+
+def shuffle(x, axis=0, seed=None):
+    """``x`` permuted along ``axis`` by sorting random keys (the same permutation on both backends)."""
+    n = ops.shape(x)[axis]
+    perm = ops.argsort(random_bits((n,), seed))
+    return ops.take(x, perm, axis=axis)

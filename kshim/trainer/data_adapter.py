@@ -1,0 +1,248 @@
+"""Turning what users pass to ``fit``/``evaluate``/``predict`` into batches of ``(x, y, sample_weight)``.
+
+Accepted: numpy arrays (or lists/dicts of them), backend tensors, Python lists, Python generators and other
+iterables of batches (a torch ``DataLoader`` included), and `kshim.utils.PyDataset` / ``Sequence``. Batches are
+numpy on the host until the loop moves them to the backend; shuffling is a host permutation from kshim's seed.
+"""
+
+import inspect
+import itertools
+import math
+
+import numpy as np
+
+from kshim import ops
+from kshim import random as krandom
+
+
+def _to_numpy(x):
+    if x is None or isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, dict):
+        return {k: _to_numpy(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)) and x and all(isinstance(v, np.ndarray) or ops.is_tensor(v) for v in x):
+        return [_to_numpy(v) for v in x]
+    if ops.is_tensor(x) or getattr(x, "_kshim_variable", False):
+        return ops.convert_to_numpy(x)
+    return np.asarray(x)
+
+
+def _is_number_list(x):
+    return all(isinstance(v, (int, float, bool, np.number)) for v in x)
+
+
+def _is_array_like(x):
+    return isinstance(x, (np.ndarray, list, tuple)) or ops.is_tensor(x) or hasattr(x, "__array__")
+
+
+def _flat(x):
+    if x is None:
+        return []
+    if isinstance(x, dict):
+        return list(x.values())
+    if isinstance(x, list):
+        return x
+    return [x]
+
+
+def _take(x, idx):
+    if x is None:
+        return None
+    if isinstance(x, dict):
+        return {k: v[idx] for k, v in x.items()}
+    if isinstance(x, list):
+        return [v[idx] for v in x]
+    return x[idx]
+
+
+def _length(name, x):
+    lengths = {int(np.shape(v)[0]) for v in _flat(x) if np.ndim(v) > 0}
+    if len(lengths) > 1:
+        raise ValueError(f"All arrays in `{name}` must have the same number of samples. "
+                         f"Received lengths: {sorted(lengths)}")
+    return lengths.pop() if lengths else None
+
+
+def class_weight_to_sample_weight(y, class_weight):
+    """Per-sample weights from a ``{class_index: weight}`` dict (labels as integers or one-hot rows)."""
+    if not isinstance(class_weight, dict):
+        raise ValueError(f"`class_weight` must be a dict mapping class indices to weights. "
+                         f"Received: class_weight={class_weight!r}")
+    y = np.asarray(y)
+    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else np.round(y.reshape(len(y), -1)[:, 0])
+    labels = labels.astype(np.int64)
+    weights = np.array([class_weight.get(int(c), 1.0) for c in labels], dtype=np.float32)
+    return weights
+
+
+def is_generator_like(x):
+    return inspect.isgenerator(x) or (hasattr(x, "__iter__") and not _is_array_like(x) and not isinstance(x, dict)
+                                      and not hasattr(x, "__getitem__")) or hasattr(x, "__next__")
+
+
+def _split_batch(batch):
+    if isinstance(batch, (tuple, list)) and 1 <= len(batch) <= 3 and not (
+            isinstance(batch, list) and _is_number_list(batch)):
+        parts = list(batch) + [None] * (3 - len(batch))
+        return parts[0], parts[1], parts[2]
+    return batch, None, None
+
+
+class ArrayAdapter:
+    """Batches of in-memory arrays, optionally shuffled each epoch."""
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None,
+                 class_weight=None):
+        self.x, self.y, self.sample_weight = _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight)
+        nx, ny = _length("x", self.x), _length("y", self.y)
+        if ny is not None and nx is not None and nx != ny:
+            raise ValueError(f"`x` and `y` must have the same number of samples. Received: x has {nx} samples, "
+                             f"y has {ny} samples.")
+        if self.sample_weight is not None:
+            ns = _length("sample_weight", self.sample_weight)
+            if ns != nx:
+                raise ValueError(f"`sample_weight` must have one weight per sample. Received: {ns} weights for "
+                                 f"{nx} samples.")
+        if class_weight is not None:
+            if self.y is None:
+                raise ValueError("`class_weight` needs targets `y`. Received: y=None")
+            cw = class_weight_to_sample_weight(_flat(self.y)[0], class_weight)
+            self.sample_weight = cw if self.sample_weight is None else self.sample_weight * cw
+        self.num_samples = nx
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.steps = steps
+
+    def num_batches(self):
+        n = math.ceil(self.num_samples / self.batch_size)
+        return min(n, self.steps) if self.steps is not None else n
+
+    def epoch(self):
+        n, bs = self.num_samples, self.batch_size
+        order = krandom.host_rng().permutation(n) if self.shuffle else None
+        for i in range(self.num_batches()):
+            sl = slice(i * bs, min((i + 1) * bs, n))
+            idx = order[sl] if order is not None else sl
+            if order is not None and self.shuffle == "batch":
+                idx = np.sort(idx)
+            yield _take(self.x, idx), _take(self.y, idx), _take(self.sample_weight, idx)
+
+    def on_epoch_end(self):
+        pass
+
+
+class DatasetAdapter:
+    """Batches from a `PyDataset`/``Sequence`` (indexable, with ``__len__``)."""
+
+    def __init__(self, dataset, steps=None, class_weight=None, shuffle=False):
+        self.dataset, self.steps, self.class_weight = dataset, steps, class_weight
+        self.shuffle = bool(shuffle) and shuffle != "batch"
+
+    def num_batches(self):
+        n = len(self.dataset)
+        return min(n, self.steps) if self.steps is not None else n
+
+    def epoch(self):
+        order = range(self.num_batches())
+        for i in order:
+            x, y, sw = _split_batch(self.dataset[i])
+            yield _with_class_weight(x, y, sw, self.class_weight)
+
+    def on_epoch_end(self):
+        hook = getattr(self.dataset, "on_epoch_end", None)
+        if hook is not None:
+            hook()
+
+
+class IteratorAdapter:
+    """Batches from a generator or any iterable of batches (a torch DataLoader included).
+
+    Re-iterable objects (with ``__iter__`` but not a generator) are re-iterated every epoch; a one-shot generator
+    is consumed across epochs, ``steps`` batches at a time."""
+
+    def __init__(self, data, steps=None, class_weight=None):
+        self.data, self.steps, self.class_weight = data, steps, class_weight
+        self.reiterable = not (inspect.isgenerator(data) or hasattr(data, "__next__"))
+        self._iterator = None if self.reiterable else iter(data)
+        self.exhausted = False
+
+    def num_batches(self):
+        if self.steps is not None:
+            return self.steps
+        try:
+            return len(self.data)
+        except TypeError:
+            return None
+
+    def epoch(self):
+        it = iter(self.data) if self.reiterable else self._iterator
+        source = itertools.islice(it, self.steps) if self.steps is not None else it
+        count = 0
+        for batch in source:
+            count += 1
+            x, y, sw = _split_batch(batch)
+            yield _with_class_weight(_to_numpy(x), _to_numpy(y), _to_numpy(sw), self.class_weight)
+        if self.steps is not None and count < self.steps:
+            self.exhausted = True
+        if count == 0:
+            self.exhausted = True
+
+    def on_epoch_end(self):
+        pass
+
+
+def _with_class_weight(x, y, sw, class_weight):
+    if class_weight is None:
+        return x, y, sw
+    cw = class_weight_to_sample_weight(_to_numpy(_flat(y)[0]), class_weight)
+    return x, y, cw if sw is None else np.asarray(sw) * cw
+
+
+def get_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False, class_weight=None,
+                where="fit"):
+    """The adapter for what the user passed."""
+    from kshim.utils.py_dataset import PyDataset
+
+    if x is None:
+        raise ValueError(f"{where}: `x` is required. Received: x=None")
+    if isinstance(x, PyDataset) or (hasattr(x, "__getitem__") and hasattr(x, "__len__") and
+                                    hasattr(x, "on_epoch_end") and not _is_array_like(x)):
+        _no_targets_with_dataset(where, "PyDataset", y, sample_weight)
+        return DatasetAdapter(x, steps=steps, class_weight=class_weight, shuffle=shuffle)
+    if is_generator_like(x):
+        _no_targets_with_dataset(where, type(x).__name__, y, sample_weight)
+        return IteratorAdapter(x, steps=steps, class_weight=class_weight)
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                   or batch_size <= 0):
+        raise ValueError(f"{where}: `batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
+    return ArrayAdapter(x, y, sample_weight, batch_size=batch_size or 32, shuffle=shuffle, steps=steps,
+                        class_weight=class_weight)
+
+
+def _no_targets_with_dataset(where, kind, y, sample_weight):
+    if y is not None or sample_weight is not None:
+        raise ValueError(f"{where}: when `x` is a {kind}, it must yield the targets itself; do not pass `y` or "
+                         f"`sample_weight`. Received: y={'given' if y is not None else None}")
+
+
+def train_validation_split(x, y, sample_weight, validation_split):
+    """Keras's ``validation_split``: the last fraction of the samples (taken before any shuffling)."""
+    if not 0 < validation_split < 1:
+        raise ValueError(f"fit: `validation_split` must be in (0, 1). Received: validation_split={validation_split}")
+    x, y, sample_weight = _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight)
+    n = _length("x", x)
+    split_at = int(math.floor(n * (1.0 - validation_split)))
+    if split_at == 0 or split_at == n:
+        raise ValueError(f"fit: validation_split={validation_split} leaves no samples on one side of the split "
+                         f"({n} samples).")
+    train = tuple(_take(a, slice(0, split_at)) for a in (x, y, sample_weight))
+    val = tuple(_take(a, slice(split_at, n)) for a in (x, y, sample_weight))
+    return train, val
+
+
+def unpack_validation_data(validation_data):
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and not \
+            is_generator_like(validation_data):
+        parts = list(validation_data) + [None]
+        return parts[0], parts[1], parts[2]
+    return validation_data, None, None

@@ -1,0 +1,89 @@
+"""The step builder: pure train/test/predict steps over arrays, compiled once per model and compile() call.
+
+A train step maps (trainable values, non-trainable values, optimizer values, metric values, batch) to the new
+values of all four. The backend supplies only differentiation (`value_and_grad`) and compilation
+(`compile_step`: jax.jit with buffer donation; torch eager under no_grad, or torch.compile on request).
+"""
+
+from kshim import ops
+
+
+class StepFunctions:
+    """The compiled step functions of one compiled model."""
+
+    def __init__(self, model, jit_compile):
+        self.model = model
+        self.jit_compile = jit_compile
+        self._train = None
+        self._test = None
+        self._predict = None
+        self._results = None
+        self._grad_fn = ops.value_and_grad(self._loss_fn, has_aux=True)
+
+    # -- pure pieces ---------------------------------------------------------------------------------------------
+    def _loss_fn(self, trainable, non_trainable, x, y, sample_weight):
+        model = self.model
+        y_pred, non_trainable, layer_losses = model.stateless_call(
+            trainable, non_trainable, x, training=True, return_losses=True)
+        loss = model._compile_loss(y, y_pred, sample_weight)
+        for extra in layer_losses:
+            loss = ops.add(loss, extra)
+        return loss, (y_pred, non_trainable)
+
+    def train_step(self, trainable, non_trainable, optimizer_values, metric_values, x, y, sample_weight):
+        model = self.model
+        (loss, (y_pred, non_trainable)), grads = self._grad_fn(trainable, non_trainable, x, y, sample_weight)
+        trainable, optimizer_values = model.optimizer.stateless_apply(optimizer_values, grads, trainable)
+        metric_values = model._compile_metrics.stateless_update(
+            metric_values, loss, _batch_size(x), y, y_pred, sample_weight)
+        return trainable, non_trainable, optimizer_values, metric_values
+
+    def test_step(self, trainable, non_trainable, metric_values, x, y, sample_weight):
+        model = self.model
+        y_pred, _, layer_losses = model.stateless_call(trainable, non_trainable, x, training=False,
+                                                       return_losses=True)
+        loss = model._compile_loss(y, y_pred, sample_weight)
+        for extra in layer_losses:
+            loss = ops.add(loss, extra)
+        return model._compile_metrics.stateless_update(metric_values, loss, _batch_size(x), y, y_pred,
+                                                       sample_weight)
+
+    def predict_step(self, trainable, non_trainable, x):
+        return self.model.stateless_call(trainable, non_trainable, x, training=False)[0]
+
+    def results_step(self, metric_values):
+        return self.model._compile_metrics.stateless_results(metric_values)
+
+    # -- compiled versions, made on first use --------------------------------------------------------------------
+    @property
+    def train(self):
+        if self._train is None:
+            self._train = ops.compile_step(self.train_step, donate_argnums=(0, 1, 2, 3),
+                                           jit_compile=self.jit_compile)
+        return self._train
+
+    @property
+    def test(self):
+        if self._test is None:
+            self._test = ops.compile_step(self.test_step, donate_argnums=(2,), jit_compile=self.jit_compile)
+        return self._test
+
+    @property
+    def predict(self):
+        if self._predict is None:
+            self._predict = ops.compile_step(self.predict_step, jit_compile=self.jit_compile)
+        return self._predict
+
+    @property
+    def results(self):
+        if self._results is None:
+            self._results = ops.compile_step(self.results_step, jit_compile=self.jit_compile)
+        return self._results
+
+
+def _batch_size(x):
+    while isinstance(x, (list, tuple)):
+        x = x[0]
+    if isinstance(x, dict):
+        x = next(iter(x.values()))
+    return ops.shape(x)[0]

@@ -1,0 +1,404 @@
+"""`Trainer`: compile, fit, evaluate, predict and the ``*_on_batch`` methods. One loop for both backends.
+
+The loop is plain Python over host batches. Each step reads the variables' current values, runs the compiled
+pure step, and binds the new values back (a reference swap, no copy), so the model is always up to date for
+callbacks. Running metrics stay on the device; they are only read when something looks at them (the progress bar
+at most every 50 ms, a callback that reads its ``logs``, and the end of each epoch).
+"""
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+
+from kshim import config, ops
+from kshim import optimizers as koptimizers
+from kshim.callbacks.callback_list import CallbackList
+from kshim.trainer import data_adapter
+from kshim.trainer.compile_utils import CompileLoss, CompileMetrics, shape_of_batch
+from kshim.trainer.step import StepFunctions
+from kshim.variables import read_values, swap_values
+
+
+class LazyLogs(Mapping):
+    """Batch logs computed (and moved to the host as Python floats) only when first read."""
+
+    def __init__(self, compute):
+        self._compute = compute
+        self._logs = None
+
+    def _get(self):
+        if self._logs is None:
+            self._logs = {k: float(ops.convert_to_numpy(v)) for k, v in self._compute().items()}
+        return self._logs
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return len(self._get())
+
+    def __repr__(self):
+        return repr(self._get())
+
+
+def _to_backend(x):
+    """Move one batch element to the backend; float64 becomes floatx, as in Keras."""
+    if x is None:
+        return None
+    if isinstance(x, (list, tuple)):
+        return [_to_backend(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _to_backend(v) for k, v in x.items()}
+    if ops.is_tensor(x):
+        return ops.cast(x, config.floatx()) if ops.dtype(x) == "float64" else x
+    x = np.asarray(x)
+    if x.dtype == np.float64:
+        return ops.convert_to_tensor(x, config.floatx())
+    return ops.convert_to_tensor(x)
+
+
+def _check_positive_int(where, name, value, allow_none=True):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{where}: `{name}` must be a positive integer. Received: {name}={value!r}")
+
+
+class Trainer:
+    """The training half of `Model`."""
+
+    def __init__(self):
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._compile_loss = None
+        self._compile_metrics = None
+        self._steps = None
+
+    # -- compile -------------------------------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True, **kwargs):
+        """Configure training. Every name is checked now; a typo gets a "did you mean" ValueError."""
+        if kwargs:
+            from kshim.utils.suggest import unknown_name_error
+
+            known = ["optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
+                     "steps_per_execution", "jit_compile", "auto_scale_loss"]
+            raise unknown_name_error("compile() argument", next(iter(kwargs)), known, arg="argument")
+        _check_positive_int("compile", "steps_per_execution", steps_per_execution, allow_none=False)
+        if jit_compile not in ("auto", True, False):
+            raise ValueError(f"compile: `jit_compile` must be 'auto', True or False. Received: "
+                             f"jit_compile={jit_compile!r}")
+        self.optimizer = koptimizers.get(optimizer)
+        self.loss = loss
+        self._compile_loss = CompileLoss(loss, loss_weights) if loss is not None else None
+        self._compile_metrics = CompileMetrics(metrics, weighted_metrics, loss_identifier=loss)
+        self.run_eagerly = bool(run_eagerly)
+        self.steps_per_execution = int(steps_per_execution)
+        if run_eagerly:
+            jit = False
+        elif jit_compile == "auto":
+            jit = None if config.backend() == "torch" else True
+        else:
+            jit = bool(jit_compile)
+        self.jit_compile = jit
+        self._steps = StepFunctions(self, jit)
+        self.compiled = True
+
+    def _assert_compiled(self, where):
+        if not self.compiled:
+            raise ValueError(f"You must call `compile()` before calling `{where}()`: the model '{self.name}' "
+                             "has no optimizer and loss yet. Example: "
+                             "model.compile(optimizer='adam', loss='mse').")
+
+    # -- building from the first batch ---------------------------------------------------------------------------
+    def _check_input_shape(self, x, where):
+        expected = getattr(getattr(self, "_input_layer", None), "batch_shape", None)
+        if expected is None or isinstance(x, (list, dict)):
+            return
+        got = shape_of_batch(x)
+        ok = len(got) == len(expected) and all(e is None or e == g for e, g in zip(expected[1:], got[1:]))
+        if not ok:
+            raise ValueError(f"{where}: model '{self.name}' expects inputs of shape {tuple(expected)}, but `x` has "
+                             f"shape {(None,) + tuple(got[1:])} per batch.")
+
+    def _build_for(self, x, y=None, where="fit", training=True):
+        """Build the model, the compiled loss/metrics and the optimizer from the first batch."""
+        self._check_input_shape(x, where)
+        xb = _to_backend(x)
+        if not self.built:
+            self(xb)
+        if y is None or self._compile_loss is None:
+            if training and self._compile_loss is None:
+                raise ValueError(f"{where}: the model was compiled without a `loss`, so it cannot be trained. "
+                                 "Pass `loss=` to compile().")
+            return
+        y_shape = shape_of_batch(y)
+        try:
+            y_pred_shape = tuple(self.compute_output_shape((None,) + tuple(shape_of_batch(x)[1:])))
+            y_pred_shape = (y_shape[0],) + y_pred_shape[1:]
+        except (NotImplementedError, TypeError, AttributeError):
+            y_pred_shape = tuple(ops.shape(self(xb)))
+        if not self._compile_loss.built:
+            self._compile_loss.build(y_shape, y_pred_shape)
+        if not self._compile_metrics.built:
+            self._compile_metrics.build(y_shape, y_pred_shape)
+        if training:
+            self._ensure_optimizer_built()
+
+    def _ensure_optimizer_built(self):
+        trainable = self.trainable_variables
+        built_for = getattr(self.optimizer, "_kshim_built_for", None)
+        if built_for != [id(v) for v in trainable]:
+            if built_for is not None:
+                self.optimizer = self.optimizer.from_config(self.optimizer.get_config())
+                self._steps = StepFunctions(self, self.jit_compile)
+            self.optimizer.build(trainable)
+            self.optimizer._kshim_built_for = [id(v) for v in trainable]
+
+    # -- state plumbing ------------------------------------------------------------------------------------------
+    def _state_vars(self):
+        return self.trainable_variables, self.non_trainable_variables, self.optimizer.variables
+
+    def _metric_results(self, metric_values):
+        return dict(zip(self._compile_metrics.names(), self._steps.results(metric_values)))
+
+    def _floats(self, metric_values, prefix=""):
+        return {prefix + k: float(ops.convert_to_numpy(v)) for k, v in self._metric_results(metric_values).items()}
+
+    def _store_metrics(self, metric_values):
+        swap_values(self._compile_metrics.variables(), metric_values)
+
+    @property
+    def metrics(self):
+        if self._compile_metrics is None:
+            return []
+        return self._compile_metrics.all_metrics
+
+    @property
+    def metrics_names(self):
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self):
+        for m in self.metrics:
+            m.reset_state()
+
+    def get_metrics_result(self):
+        return {k: float(v) for k, v in self._floats(read_values(self._compile_metrics.variables())).items()}
+
+    # -- fit -----------------------------------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
+        """Train for ``epochs`` epochs; returns a `History`."""
+        self._assert_compiled("fit")
+        _check_positive_int("fit", "epochs", epochs, allow_none=False)
+        _check_positive_int("fit", "steps_per_epoch", steps_per_epoch)
+        _check_positive_int("fit", "validation_steps", validation_steps)
+        if verbose not in ("auto", 0, 1, 2):
+            raise ValueError(f"fit: `verbose` must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError("fit: give `sample_weight` or `class_weight`, not both.")
+        if validation_split and validation_data is None:
+            if data_adapter.is_generator_like(x) or hasattr(x, "on_epoch_end"):
+                raise ValueError("fit: `validation_split` only works with array inputs; pass `validation_data`.")
+            (x, y, sample_weight), validation_data = data_adapter.train_validation_split(
+                x, y, sample_weight, validation_split)
+        adapter = data_adapter.get_adapter(x, y, sample_weight, batch_size, steps_per_epoch, shuffle,
+                                           class_weight, where="fit")
+        val_adapter = None
+        if validation_data is not None:
+            vx, vy, vsw = data_adapter.unpack_validation_data(validation_data)
+            val_adapter = data_adapter.get_adapter(vx, vy, vsw, validation_batch_size or batch_size,
+                                                   validation_steps, False, None, where="fit (validation)")
+        verbose = 1 if verbose == "auto" else verbose
+        cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose,
+                           epochs=epochs, steps=adapter.num_batches())
+        self.stop_training = False
+        steps = None
+        epoch_logs = {}
+        cbs.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch)
+            metric_values = None
+            seen = 0
+            for step, (xb, yb, swb) in enumerate(adapter.epoch()):
+                if steps is None:
+                    self._build_for(xb, yb, where="fit")
+                    steps = self._steps
+                    trainable, non_trainable, opt_vars = self._state_vars()
+                    metric_vars = self._compile_metrics.variables()
+                if metric_values is None:
+                    metric_values = self._compile_metrics.reset_values()
+                cbs.on_train_batch_begin(step)
+                new = steps.train(read_values(trainable), read_values(non_trainable), read_values(opt_vars),
+                                  metric_values, _to_backend(xb), _to_backend(yb), _to_backend(swb))
+                swap_values(trainable, new[0])
+                swap_values(non_trainable, new[1])
+                swap_values(opt_vars, new[2])
+                metric_values = new[3]
+                seen += 1
+                if cbs.needs_batch_logs("on_train_batch_end") or cbs.needs_batch_logs("on_batch_end"):
+                    values = metric_values
+                    cbs.on_train_batch_end(step, LazyLogs(lambda v=values: self._metric_results(v)))
+                if self.stop_training:
+                    break
+            if seen == 0:
+                if epoch == initial_epoch:
+                    raise ValueError("fit: the training data produced no batches. Check `x` (an exhausted "
+                                     "generator?) and `steps_per_epoch`.")
+                warnings.warn(f"fit: the training data ran out after {epoch} epoch(s); stopping. Use a "
+                              "re-iterable dataset or set `steps_per_epoch` so every epoch has data.")
+                break
+            epoch_logs = self._floats(metric_values)
+            self._store_metrics(metric_values)
+            if val_adapter is not None and self._due(epoch, validation_freq):
+                epoch_logs.update(self._evaluate_loop(val_adapter, cbs, prefix="val_"))
+            cbs.on_epoch_end(epoch, epoch_logs)
+            adapter.on_epoch_end()
+            if self.stop_training or getattr(adapter, "exhausted", False):
+                break
+        cbs.on_train_end(epoch_logs)
+        return cbs.history
+
+    @staticmethod
+    def _due(epoch, validation_freq):
+        if isinstance(validation_freq, int):
+            return (epoch + 1) % validation_freq == 0
+        return (epoch + 1) in validation_freq
+
+    # -- evaluate ------------------------------------------------------------------------------------------------
+    def _evaluate_loop(self, adapter, cbs, prefix=""):
+        steps = None
+        metric_values = None
+        cbs.on_test_begin()
+        for step, (xb, yb, swb) in enumerate(adapter.epoch()):
+            if yb is None:
+                raise ValueError("evaluate: targets `y` are required to compute the loss and metrics.")
+            if steps is None:
+                self._build_for(xb, yb, where="evaluate", training=False)
+                steps = self._steps
+                trainable, non_trainable = self.trainable_variables, self.non_trainable_variables
+                metric_values = self._compile_metrics.reset_values()
+            cbs.on_test_batch_begin(step)
+            metric_values = steps.test(read_values(trainable), read_values(non_trainable), metric_values,
+                                       _to_backend(xb), _to_backend(yb), _to_backend(swb))
+            if cbs.needs_batch_logs("on_test_batch_end"):
+                values = metric_values
+                cbs.on_test_batch_end(step, LazyLogs(lambda v=values: self._metric_results(v)))
+        if metric_values is None:
+            raise ValueError("evaluate: the data produced no batches.")
+        logs = self._floats(metric_values, prefix)
+        cbs.on_test_end(logs)
+        if not prefix:
+            self._store_metrics(metric_values)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        """The loss and metrics on the given data: a scalar, a list ``[loss, *metrics]``, or a dict."""
+        self._assert_compiled("evaluate")
+        if self._compile_loss is None:
+            raise ValueError("evaluate: the model was compiled without a `loss`. Pass `loss=` to compile().")
+        _check_positive_int("evaluate", "steps", steps)
+        adapter = data_adapter.get_adapter(x, y, sample_weight, batch_size, steps, False, None, where="evaluate")
+        verbose = 1 if verbose == "auto" else verbose
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+                           steps=adapter.num_batches())
+        logs = self._evaluate_loop(adapter, cbs)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    # -- predict -------------------------------------------------------------------------------------------------
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Model outputs for ``x``, batched, as numpy arrays."""
+        _check_positive_int("predict", "steps", steps)
+        adapter = data_adapter.get_adapter(x, None, None, batch_size, steps, False, None, where="predict")
+        verbose = 1 if verbose == "auto" else verbose
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+                           steps=adapter.num_batches())
+        fn = self._predict_fn()
+        outputs = []
+        cbs.on_predict_begin()
+        with ops.inference_mode():
+            for step, (xb, _, _) in enumerate(adapter.epoch()):
+                if not self.built:
+                    self._check_input_shape(xb, "predict")
+                    self(_to_backend(xb))
+                elif step == 0:
+                    self._check_input_shape(xb, "predict")
+                cbs.on_predict_batch_begin(step)
+                out = fn(read_values(self.trainable_variables), read_values(self.non_trainable_variables),
+                         _to_backend(xb))
+                outputs.append(out)
+                cbs.on_predict_batch_end(step, {"outputs": out})
+        cbs.on_predict_end()
+        if not outputs:
+            raise ValueError("predict: the data produced no batches.")
+        return _concat_outputs(outputs)
+
+    def _predict_fn(self):
+        if self._steps is None:
+            self._steps = StepFunctions(self, None if config.backend() == "torch" else True)
+        return self._steps.predict
+
+    # -- single batches ------------------------------------------------------------------------------------------
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One training step on one batch; returns the batch's loss and metrics."""
+        self._assert_compiled("train_on_batch")
+        if class_weight is not None:
+            sample_weight = data_adapter.class_weight_to_sample_weight(y, class_weight)
+        self._build_for(x, y, where="train_on_batch")
+        trainable, non_trainable, opt_vars = self._state_vars()
+        new = self._steps.train(read_values(trainable), read_values(non_trainable), read_values(opt_vars),
+                                self._compile_metrics.reset_values(), _to_backend(x), _to_backend(y),
+                                _to_backend(sample_weight))
+        swap_values(trainable, new[0])
+        swap_values(non_trainable, new[1])
+        swap_values(opt_vars, new[2])
+        self._store_metrics(new[3])
+        return self._batch_result(new[3], return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """The loss and metrics on one batch."""
+        self._assert_compiled("test_on_batch")
+        self._build_for(x, y, where="test_on_batch", training=False)
+        values = self._steps.test(read_values(self.trainable_variables), read_values(self.non_trainable_variables),
+                                  self._compile_metrics.reset_values(), _to_backend(x), _to_backend(y),
+                                  _to_backend(sample_weight))
+        self._store_metrics(values)
+        return self._batch_result(values, return_dict)
+
+    def predict_on_batch(self, x):
+        """Model outputs for one batch, as numpy."""
+        xb = _to_backend(x)
+        if not self.built:
+            self(xb)
+        with ops.inference_mode():
+            out = self._predict_fn()(read_values(self.trainable_variables),
+                                     read_values(self.non_trainable_variables), xb)
+        return _concat_outputs([out])
+
+    def _batch_result(self, metric_values, return_dict):
+        logs = self._floats(metric_values)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+
+def _concat_outputs(outputs):
+    first = outputs[0]
+    if isinstance(first, (list, tuple)):
+        return [np.concatenate([ops.convert_to_numpy(o[i]) for o in outputs]) for i in range(len(first))]
+    if isinstance(first, dict):
+        return {k: np.concatenate([ops.convert_to_numpy(o[k]) for o in outputs]) for k in first}
+    return np.concatenate([ops.convert_to_numpy(o) for o in outputs])

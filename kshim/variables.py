@@ -1,0 +1,151 @@
+"""`Variable`: a named, mutable holder of one backend tensor.
+
+A Variable's value is a native tensor. ``assign`` rebinds it to a new tensor (no in-place mutation), which makes
+stateless execution trivial: `swap_values` binds given values (for example jax tracers inside a compiled step),
+runs the frontend code, reads the new values back, and restores the old ones.
+"""
+
+import numpy as np
+
+from kshim import config, ops
+from kshim.utils.naming import uniquify
+
+
+class Variable:
+    """A mutable tensor with a name, a dtype and a ``trainable`` flag, usable wherever a tensor is.
+
+    ``initializer`` is an array-like value, or a callable ``initializer(shape, dtype)`` (an initializer object or
+    its string name) together with ``shape``.
+    """
+
+    _kshim_variable = True
+    __array_priority__ = 100
+
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None, regularizer=None,
+                 constraint=None, autocast=True, aggregation="none", synchronization="auto"):
+        if name is not None and (not isinstance(name, str) or "/" in name):
+            raise ValueError(f"Variable: `name` must be a string without '/'. Received: name={name!r}")
+        self.name = name or uniquify("variable")
+        self.path = self.name
+        self.trainable = bool(trainable)
+        self.regularizer = regularizer
+        self.constraint = constraint
+        self.aggregation = aggregation
+        self.synchronization = synchronization
+        if isinstance(initializer, str) or (callable(initializer) and not ops.is_tensor(initializer)):
+            from kshim import initializers
+
+            if shape is None:
+                raise ValueError(
+                    f"Variable '{self.name}': `shape` is required when `initializer` is a callable. "
+                    f"Received: initializer={initializer!r}, shape=None"
+                )
+            dtype = dtype or config.floatx()
+            value = initializers.get(initializer)(tuple(int(d) for d in shape), dtype=dtype)
+        else:
+            value = initializer.value if getattr(initializer, "_kshim_variable", False) else initializer
+            if dtype is None and isinstance(value, (float, np.floating)) or (
+                    dtype is None and isinstance(value, np.ndarray) and value.dtype == np.float64):
+                dtype = config.floatx()
+            value = ops.convert_to_tensor(value, dtype=dtype)
+            if shape is not None and tuple(ops.shape(value)) != tuple(shape):
+                raise ValueError(
+                    f"Variable '{self.name}': the initial value has shape {tuple(ops.shape(value))}, "
+                    f"but `shape` is {tuple(shape)}."
+                )
+        self._value = value
+        self._dtype = ops.dtype(value)
+        self._shape = tuple(ops.shape(value))
+
+    # -- value --------------------------------------------------------------------------------------------------
+    @property
+    def value(self):
+        return self._value
+
+    def assign(self, value):
+        """Set the variable to ``value`` (same shape), cast to the variable's dtype. Returns the new value."""
+        if getattr(value, "_kshim_variable", False):
+            value = value.value
+        value = ops.cast(value, self._dtype) if ops.is_tensor(value) else ops.convert_to_tensor(value, self._dtype)
+        new_shape = tuple(ops.shape(value))
+        if new_shape != self._shape:
+            raise ValueError(
+                f"Variable '{self.path}': the assigned value has shape {new_shape}, "
+                f"but the variable has shape {self._shape}."
+            )
+        self._value = value
+        return value
+
+    def assign_add(self, delta):
+        return self.assign(ops.add(self._value, delta))
+
+    def assign_sub(self, delta):
+        return self.assign(ops.subtract(self._value, delta))
+
+    def numpy(self):
+        return ops.convert_to_numpy(self._value)
+
+    @property
+    def shape(self):
+        return self._shape
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def ndim(self):
+        return len(self._shape)
+
+    def __repr__(self):
+        return f"<Variable path={self.path}, shape={self._shape}, dtype={self._dtype}>"
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy()
+        return arr.astype(dtype) if dtype is not None else arr
+
+    def __len__(self):
+        return self._shape[0]
+
+    def __getitem__(self, idx):
+        return self._value[idx]
+
+    # -- arithmetic, so a Variable is usable like a tensor ---------------------------------------------------------
+    def __add__(self, other): return ops.add(self._value, other)
+    def __radd__(self, other): return ops.add(other, self._value)
+    def __sub__(self, other): return ops.subtract(self._value, other)
+    def __rsub__(self, other): return ops.subtract(other, self._value)
+    def __mul__(self, other): return ops.multiply(self._value, other)
+    def __rmul__(self, other): return ops.multiply(other, self._value)
+    def __truediv__(self, other): return ops.divide(self._value, other)
+    def __rtruediv__(self, other): return ops.divide(other, self._value)
+    def __pow__(self, other): return ops.power(self._value, other)
+    def __matmul__(self, other): return ops.matmul(self._value, other)
+    def __rmatmul__(self, other): return ops.matmul(other, self._value)
+    def __neg__(self): return ops.negative(self._value)
+    def __abs__(self): return ops.abs(self._value)
+    def __lt__(self, other): return ops.less(self._value, other)
+    def __le__(self, other): return ops.less_equal(self._value, other)
+    def __gt__(self, other): return ops.greater(self._value, other)
+    def __ge__(self, other): return ops.greater_equal(self._value, other)
+
+    def __float__(self): return float(self.numpy())
+    def __int__(self): return int(self.numpy())
+    def __bool__(self): return bool(self.numpy())
+
+    __hash__ = object.__hash__
+
+
+def swap_values(variables, values):
+    """Bind ``values`` to ``variables`` (no checks; this is the stateless-execution hot path).
+
+    Returns the previous values, so the caller can restore them with another `swap_values`.
+    """
+    old = [v._value for v in variables]
+    for v, val in zip(variables, values):
+        v._value = val
+    return old
+
+
+def read_values(variables):
+    return [v._value for v in variables]
