@@ -121,6 +121,9 @@ class _Lazy:
     def __init__(self, module):
         self._module = module
 
+    def _module_obj(self):
+        return importlib.import_module(self._module)
+
     def __getattr__(self, attr):
         return getattr(importlib.import_module(self._module), attr)
 

@@ -41,6 +41,11 @@ def _details(result):
     return out
 
 
+def _slowest(result, backend, n=3):
+    timed = sorted(((c.times[backend], c.name) for c in result.cases if backend in c.times), reverse=True)[:n]
+    return ("; slowest: " + ", ".join(f"{name} {t:.2f}s" for t, name in timed)) if timed else ""
+
+
 def format_text(result, show_passed=True):
     """The report table, the failure details, the notes and the summary line, as printed by the CLI."""
     table = rows(result) if show_passed else [r for r in rows(result) if r[-1] != "PASS"]
@@ -63,7 +68,9 @@ def format_text(result, show_passed=True):
         if len(dtype_notes) > 40:
             out.append(f"    ... and {len(dtype_notes) - 40} more")
     env = [f"{b}: " + ", ".join(f"{k} {v}" for k, v in result.versions.get(b, {}).items())
-           + (f"; worker {result.worker_s[b]:.1f}s" if b in result.worker_s else "") for b in result.backends]
+           + (f"; worker {result.worker_s[b]:.1f}s ({result.worker_cpu_s.get(b, 0):.1f}s CPU)"
+              if b in result.worker_s else "") + _slowest(result, b)
+           for b in result.backends]
     out += [""] + env + result.notes + [summary_line(result)]
     return "\n".join(out)
 

@@ -55,12 +55,12 @@ def compare_arrays(a, b, rtol=0.0, atol=0.0, exact=False, names=("a", "b")):
     Values are compared independent of dtype (int32 7 equals int64 7 equals float32 7.0)."""
     a, b = np.asarray(a), np.asarray(b)
     na, nb = names
-    if a.shape != b.shape:
-        return Diff(np.inf, np.inf, False, f"shape {a.shape} on {na} vs {b.shape} on {nb}")
     if a.dtype.kind in "USO" or b.dtype.kind in "USO":
-        if a.dtype.kind != b.dtype.kind or not np.array_equal(a, b):
+        if a.dtype.kind != b.dtype.kind or a.shape != b.shape or not np.array_equal(a, b):
             return Diff(np.inf, np.inf, False, f"{_fmt(a)} on {na} vs {_fmt(b)} on {nb}")
         return Diff()
+    if a.shape != b.shape:
+        return Diff(np.inf, np.inf, False, f"shape {a.shape} on {na} vs {b.shape} on {nb}")
     if a.size == 0:
         return Diff()
     if a.dtype.kind in "biu" or b.dtype.kind in "biu":
@@ -70,11 +70,12 @@ def compare_arrays(a, b, rtol=0.0, atol=0.0, exact=False, names=("a", "b")):
     if not np.array_equal(nan_a, nan_b):
         idx = tuple(int(i) for i in np.argwhere(nan_a != nan_b)[0])
         return Diff(np.nan, np.nan, False,
-                    f"NaN at different positions, first at {idx}: {a64[idx]!r} on {na} vs {b64[idx]!r} on {nb}")
+                    f"NaN at different positions, first at {idx}: {a64[idx]:.9g} on {na} vs {b64[idx]:.9g} on {nb}")
     inf = np.isinf(a64) | np.isinf(b64)
     if np.any(a64[inf] != b64[inf]):
         idx = tuple(int(i) for i in np.argwhere(inf & (a64 != b64))[0])
-        return Diff(np.inf, np.inf, False, f"infinity mismatch at {idx}: {a64[idx]!r} on {na} vs {b64[idx]!r} on {nb}")
+        return Diff(np.inf, np.inf, False,
+                    f"infinity mismatch at {idx}: {a64[idx]:.9g} on {na} vs {b64[idx]:.9g} on {nb}")
     finite = ~(nan_a | inf)
     fa, fb = np.where(finite, a64, 0.0), np.where(finite, b64, 0.0)
     diff = np.abs(fa - fb)
@@ -93,7 +94,7 @@ def compare_arrays(a, b, rtol=0.0, atol=0.0, exact=False, names=("a", "b")):
     idx = tuple(int(i) for i in worst)
     return Diff(max_abs, max_rel, False,
                 f"{int(bad.sum())} of {bad.size} values {what}; worst at {idx}: "
-                f"{a64[idx]!r} on {na} vs {b64[idx]!r} on {nb} (abs diff {diff[idx]:.3g})")
+                f"{a64[idx]:.9g} on {na} vs {b64[idx]:.9g} on {nb} (abs diff {diff[idx]:.3g})")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -134,6 +135,7 @@ class RunResult:
     missing: list  # requested backends that are not installed
     versions: dict = field(default_factory=dict)
     worker_s: dict = field(default_factory=dict)
+    worker_cpu_s: dict = field(default_factory=dict)
     wall_s: float = 0.0
     notes: list = field(default_factory=list)
 
@@ -204,7 +206,8 @@ def compute_reference(c):
     if c.reference is None:
         return None
     try:
-        return case_mod.flatten(c.reference(), np.asarray)
+        with np.errstate(all="ignore"):
+            return case_mod.flatten(c.reference(), np.asarray)
     except Exception as exc:  # noqa: BLE001 - reported as the case's failure
         return f"{type(exc).__name__}: {exc}"
 
@@ -306,6 +309,7 @@ def run(backends=None, pattern=None, modules=case_mod.DEFAULT_MODULES, extra_pat
             if manifest:
                 result.versions[b] = manifest.get("versions", {})
                 result.worker_s[b] = manifest.get("total_s", 0.0)
+                result.worker_cpu_s[b] = manifest.get("cpu_s", 0.0)
                 for n, t in manifest.get("times", {}).items():
                     times.setdefault(n, {})[b] = t
     for c in selected:
@@ -314,8 +318,9 @@ def run(backends=None, pattern=None, modules=case_mod.DEFAULT_MODULES, extra_pat
         result.cases.append(r)
     if len(use) == 1:
         unchecked = sum(references[c.name] is None for c in selected)
+        why = f" ({', '.join(missing)} not installed)" if missing else ""
         result.notes.append(
-            f"only {use[0]} ran ({', '.join(missing)} not installed): compared against numpy only"
+            f"only {use[0]} ran{why}: compared against numpy only"
             + (f"; {unchecked} cases without a numpy reference were only run" if unchecked else ""))
     result.wall_s = time.perf_counter() - t0
     return result

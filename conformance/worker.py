@@ -90,6 +90,7 @@ def run_cases(names, out_dir):
             manifest["errors"][name] = _error_text(exc)
         manifest["times"][name] = time.perf_counter() - start
     manifest["total_s"] = time.perf_counter() - t0
+    manifest["cpu_s"] = time.process_time()
     np.savez(os.path.join(out_dir, "results.npz"), **arrays)
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f)

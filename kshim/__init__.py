@@ -14,3 +14,12 @@ from kshim.variables import Variable
 
 __version__ = "0.1.0"
 version = __version__
+
+
+def __getattr__(name):
+    # `kshim.backend` (the Keras 2 K functions) loads on first use, keeping `import kshim` lean.
+    if name == "backend":
+        import importlib
+
+        return importlib.import_module("kshim.backend")
+    raise AttributeError(f"module 'kshim' has no attribute {name!r}")

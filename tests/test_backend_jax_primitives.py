@@ -770,3 +770,20 @@ def test_inference_mode_and_device_name():
     assert isinstance(name, str)
     platform, _, index = name.partition(":")
     assert platform == jax.devices()[0].platform and index == str(jax.devices()[0].id)
+
+
+def test_activation_gradients():
+    def fn(params):
+        (x,) = params
+        return B.sum(B.relu(x)) + B.sum(B.multiply(B.softmax(x), np.array([1.0, 0.0, 0.0], np.float32)))
+
+    x = np.array([-1.0, 0.0, 2.0], np.float32)
+    _, grads = B.value_and_grad(fn)([jnp.asarray(x)])
+    s = np.exp(x) / np.exp(x).sum()
+    softmax_grad = s[0] * (np.eye(3)[0] - s)  # d softmax_0 / dx
+    check(grads[0], (np.array([0.0, 0.0, 1.0]) + softmax_grad).astype(np.float32))  # relu'(0) = 0, as torch
+
+
+def test_logsumexp_gradient_is_softmax():
+    _, grads = B.value_and_grad(lambda p: B.logsumexp(p[0]))([jnp.asarray(X)])
+    check(grads[0], np.exp(X) / np.exp(X).sum(), rtol=1e-5)

@@ -469,8 +469,11 @@ def test_gradients_are_finite(case):
     fn_name, cls_name, kwargs, key = case
     y_true, y_pred = DATA[key]
     loss = getattr(L, cls_name)(**kwargs)
-    value, grads = ops.value_and_grad(lambda params: loss(y_true, params[0]))([ops.convert_to_tensor(y_pred)])
+    # Differentiated inside a compiled step, as the trainer does (jax.jit; torch eager under no_grad).
+    step = ops.compile_step(ops.value_and_grad(lambda params, t: loss(t, params[0])))
+    value, grads = step([ops.convert_to_tensor(y_pred)], ops.convert_to_tensor(y_true))
     assert np.isfinite(np_(value)) and np.all(np.isfinite(np_(grads[0])))
+    np.testing.assert_allclose(np_(value), np_(loss(y_true, y_pred)), rtol=1e-5)
     assert tuple(ops.shape(grads[0])) == y_pred.shape
 
 

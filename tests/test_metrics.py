@@ -273,3 +273,406 @@ def ref_reduce(kind):
             total, count = total + (per * w).sum(), count + w.sum()
         return total if kind == "sum" else total / count
     return ref
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The table: (id, data kind, factory taking the metrics module — kshim's or Keras's — and the numpy reference)
+
+W = weighted_mean_of
+AUC_TH = (0.0, 0.25, 0.5, 0.75, 1.0)
+CASES = [
+    ("mean", "regression", lambda m: m.Mean(), ref_reduce("mean")),
+    ("sum", "regression", lambda m: m.Sum(), ref_reduce("sum")),
+    ("accuracy", "exact", lambda m: m.Accuracy(), W(PER_SAMPLE["accuracy"])),
+    ("binary_accuracy", "binary", lambda m: m.BinaryAccuracy(), W(PER_SAMPLE["binary_accuracy"])),
+    ("binary_accuracy_t03", "multilabel", lambda m: m.BinaryAccuracy(threshold=0.3),
+     W(PER_SAMPLE["binary_accuracy_t03"])),
+    ("categorical_accuracy", "onehot", lambda m: m.CategoricalAccuracy(), W(PER_SAMPLE["categorical_accuracy"])),
+    ("sparse_categorical_accuracy", "sparse", lambda m: m.SparseCategoricalAccuracy(),
+     W(PER_SAMPLE["sparse_categorical_accuracy"])),
+    ("sparse_categorical_accuracy_col", "sparse_col_float", lambda m: m.SparseCategoricalAccuracy(),
+     W(PER_SAMPLE["sparse_categorical_accuracy"])),
+    ("top_k", "onehot", lambda m: m.TopKCategoricalAccuracy(k=2), W(PER_SAMPLE["top_k_categorical_accuracy_2"])),
+    ("sparse_top_k", "sparse", lambda m: m.SparseTopKCategoricalAccuracy(k=2),
+     W(PER_SAMPLE["sparse_top_k_categorical_accuracy_2"])),
+    ("sparse_top_k_col", "sparse_col_float", lambda m: m.SparseTopKCategoricalAccuracy(k=2),
+     W(PER_SAMPLE["sparse_top_k_categorical_accuracy_2"])),
+    ("mse", "regression", lambda m: m.MeanSquaredError(), W(PER_SAMPLE["mse"])),
+    ("mae", "regression", lambda m: m.MeanAbsoluteError(), W(PER_SAMPLE["mae"])),
+    ("rmse", "regression", lambda m: m.RootMeanSquaredError(), ref_rmse),
+    ("mape", "positive", lambda m: m.MeanAbsolutePercentageError(), W(PER_SAMPLE["mape"])),
+    ("msle", "positive", lambda m: m.MeanSquaredLogarithmicError(), W(PER_SAMPLE["msle"])),
+    ("logcosh", "regression", lambda m: m.LogCoshError(), W(PER_SAMPLE["logcosh"])),
+    ("cosine", "regression", lambda m: m.CosineSimilarity(), W(PER_SAMPLE["cosine"])),
+    ("bce", "multilabel", lambda m: m.BinaryCrossentropy(), W(PER_SAMPLE["bce"])),
+    ("bce_logits", "logits", lambda m: m.BinaryCrossentropy(from_logits=True), W(PER_SAMPLE["bce_logits"])),
+    ("cce", "onehot", lambda m: m.CategoricalCrossentropy(), W(PER_SAMPLE["cce"])),
+    ("cce_logits", "onehot_logits", lambda m: m.CategoricalCrossentropy(from_logits=True),
+     W(PER_SAMPLE["cce_logits"])),
+    ("scce", "sparse", lambda m: m.SparseCategoricalCrossentropy(), W(PER_SAMPLE["scce"])),
+    ("kld", "onehot", lambda m: m.KLDivergence(), W(PER_SAMPLE["kld"])),
+    ("poisson", "positive", lambda m: m.Poisson(), W(PER_SAMPLE["poisson"])),
+    ("hinge", "hinge", lambda m: m.Hinge(), W(PER_SAMPLE["hinge"])),
+    ("squared_hinge", "hinge", lambda m: m.SquaredHinge(), W(PER_SAMPLE["squared_hinge"])),
+    ("categorical_hinge", "onehot", lambda m: m.CategoricalHinge(), W(PER_SAMPLE["categorical_hinge"])),
+    ("precision", "binary", lambda m: m.Precision(), ref_precision_recall("precision")),
+    ("recall", "multilabel", lambda m: m.Recall(), ref_precision_recall("recall")),
+    ("precision_thresholds", "multilabel", lambda m: m.Precision(thresholds=[0.3, 0.6]),
+     ref_precision_recall("precision", (0.3, 0.6))),
+    ("recall_even_thresholds", "multilabel", lambda m: m.Recall(thresholds=list(AUC_TH)),
+     ref_precision_recall("recall", AUC_TH)),
+    ("precision_top_k", "multilabel", lambda m: m.Precision(top_k=2),
+     ref_precision_recall("precision", (-1e10,), top_k=2)),
+    ("recall_top_k", "multilabel", lambda m: m.Recall(top_k=2), ref_precision_recall("recall", (-1e10,), top_k=2)),
+    ("precision_class_id", "multilabel", lambda m: m.Precision(class_id=1),
+     ref_precision_recall("precision", class_id=1)),
+    ("recall_class_id_thr", "multilabel", lambda m: m.Recall(thresholds=[0.2, 0.7], class_id=2),
+     ref_precision_recall("recall", (0.2, 0.7), class_id=2)),
+    ("true_positives", "multilabel", lambda m: m.TruePositives(thresholds=[0.2, 0.7]),
+     lambda d: np_counts(d, (0.2, 0.7))[0]),
+    ("false_positives", "multilabel", lambda m: m.FalsePositives(), lambda d: np_counts(d, (0.5,))[1][0]),
+    ("true_negatives", "multilabel", lambda m: m.TrueNegatives(thresholds=[0.2, 0.7]),
+     lambda d: np_counts(d, (0.2, 0.7))[2]),
+    ("false_negatives", "multilabel", lambda m: m.FalseNegatives(thresholds=0.3),
+     lambda d: np_counts(d, (0.3,))[3][0]),
+    ("auc", "binary", lambda m: m.AUC(), lambda d: ref_auc(d)),
+    ("auc_flat", "multilabel", lambda m: m.AUC(), lambda d: ref_auc(d)),
+    ("auc_pr", "multilabel", lambda m: m.AUC(curve="PR"), lambda d: ref_auc(d, "PR")),
+    ("auc_roc_minoring", "multilabel", lambda m: m.AUC(summation_method="minoring", num_thresholds=50),
+     lambda d: ref_auc(d, "ROC", "minoring", 50)),
+    ("auc_pr_majoring", "multilabel", lambda m: m.AUC(curve="PR", summation_method="majoring"),
+     lambda d: ref_auc(d, "PR", "majoring")),
+    ("auc_logits", "logits", lambda m: m.AUC(from_logits=True), lambda d: ref_auc(d, from_logits=True)),
+    ("auc_multi_label", "multilabel", lambda m: m.AUC(multi_label=True, num_labels=4),
+     lambda d: ref_auc(d, multi_label=True)),
+    ("auc_multi_label_lazy", "multilabel", lambda m: m.AUC(multi_label=True, curve="PR"),
+     lambda d: ref_auc(d, "PR", multi_label=True)),
+    ("sens_at_spec", "multilabel", lambda m: m.SensitivityAtSpecificity(0.6, num_thresholds=50),
+     ref_at("sens_at_spec", 0.6)),
+    ("spec_at_sens", "multilabel", lambda m: m.SpecificityAtSensitivity(0.6, num_thresholds=50),
+     ref_at("spec_at_sens", 0.6)),
+    ("prec_at_rec", "multilabel", lambda m: m.PrecisionAtRecall(0.4, num_thresholds=50), ref_at("prec_at_rec", 0.4)),
+    ("rec_at_prec", "multilabel", lambda m: m.RecallAtPrecision(0.5, num_thresholds=50), ref_at("rec_at_prec", 0.5)),
+    ("f1_none", "multilabel", lambda m: m.F1Score(threshold=0.5), ref_fbeta(None, threshold=0.5)),
+    ("f1_micro", "multilabel", lambda m: m.F1Score(average="micro", threshold=0.4),
+     ref_fbeta("micro", threshold=0.4)),
+    ("f1_macro_argmax", "onehot", lambda m: m.F1Score(average="macro"), ref_fbeta("macro")),
+    ("f1_weighted", "multilabel", lambda m: m.F1Score(average="weighted", threshold=0.5),
+     ref_fbeta("weighted", threshold=0.5)),
+    ("fbeta", "multilabel", lambda m: m.FBetaScore(average="macro", beta=2.0, threshold=0.4),
+     ref_fbeta("macro", beta=2.0, threshold=0.4)),
+    ("mean_iou", "classes", lambda m: m.MeanIoU(4), ref_iou(4)),
+    ("mean_iou_ignore", "classes", lambda m: m.MeanIoU(4, ignore_class=0), ref_iou(4, ignore_class=0)),
+    ("iou_targets", "classes", lambda m: m.IoU(4, target_class_ids=[0, 2]), ref_iou(4, target=[0, 2])),
+]
+VALUES_ONLY = {"mean", "sum"}
+
+
+def run_case(name, metric, data):
+    if name in VALUES_ONLY:
+        for _, values, sw in data:
+            metric.update_state(values, sample_weight=sw)
+        return np_(metric.result())
+    return run(metric, data)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("name,kind,make,ref", CASES, ids=[c[0] for c in CASES])
+def test_metric_two_batches(name, kind, make, ref, weighted):
+    data = batches(kind, weighted, seed=len(name), int_weights=kind == "classes")
+    got = run_case(name, make(M), data)
+    np.testing.assert_allclose(got, ref(data), rtol=RTOL, atol=ATOL)
+    if KERAS is not None:
+        want = run_case(name, make(KERAS.metrics), data)
+        np.testing.assert_allclose(got, np.asarray(want, np.float64), rtol=RTOL, atol=ATOL)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# State: reset, the stateless API (eager and compiled), variables
+
+STATELESS = ["mean", "sum", "sparse_categorical_accuracy", "rmse", "precision_thresholds", "recall_top_k", "auc",
+             "auc_pr", "auc_multi_label", "sens_at_spec", "f1_weighted", "mean_iou", "scce", "true_positives"]
+BY_NAME = {c[0]: c for c in CASES}
+
+
+def _update_args(name, yt, yp, sw):
+    return ((yp,) if name in VALUES_ONLY else (yt, yp)), sw
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+@pytest.mark.parametrize("name", STATELESS)
+def test_stateless_matches_stateful_and_leaves_state_alone(name, compiled):
+    _, kind, make, _ = BY_NAME[name]
+    data = batches(kind, True, seed=3, int_weights=kind == "classes")
+    stateful = make(M)
+    expected = run_case(name, stateful, data)
+
+    metric = make(M)
+    if not metric.built:  # shape-dependent state (F1Score) is created from the first batch's shapes
+        metric.build(np.shape(data[0][0]), np.shape(data[0][1]))
+    before = [np_(v) for v in metric.variables]
+
+    def step(values, args, sw):
+        return metric.stateless_update_state(values, *args, sample_weight=sw)
+
+    if compiled:
+        step = ops.compile_step(step)
+    values = metric.stateless_reset_state()
+    for yt, yp, sw in data:
+        args, sw = _update_args(name, yt, yp, sw)
+        values = step(values, tuple(ops.convert_to_tensor(a) for a in args),
+                      None if sw is None else ops.convert_to_tensor(sw))
+    result = metric.stateless_result(values)
+    np.testing.assert_allclose(np_(result), expected, rtol=RTOL, atol=ATOL)
+    for v, b in zip(metric.variables, before):
+        np.testing.assert_array_equal(np_(v), b)
+    assert all(not v.trainable for v in metric.variables)
+
+
+def test_stateless_reset_does_not_touch_state_and_wrong_length_is_rejected():
+    m = M.Mean()
+    m.update_state([1.0, 3.0])
+    zeros = m.stateless_reset_state()
+    assert [float(np_(z)) for z in zeros] == [0.0, 0.0]
+    assert float(np_(m.result())) == 2.0
+    with pytest.raises(ValueError, match="Mean: `metric_variables` must hold one value per entry of `variables` "
+                                         r"\(2\). Received: a list of length 1"):
+        m.stateless_update_state(zeros[:1], [1.0])
+    f1 = M.F1Score()
+    with pytest.raises(ValueError, match="not built yet"):
+        f1.stateless_update_state([], np.ones((2, 3)), np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("name", ["mean", "binary_accuracy", "precision_thresholds", "auc", "f1_macro_argmax",
+                                  "mean_iou", "sens_at_spec", "auc_multi_label_lazy"])
+def test_reset_state(name):
+    _, kind, make, ref = BY_NAME[name]
+    data = batches(kind, True, seed=5, int_weights=kind == "classes")
+    metric = make(M)
+    run_case(name, metric, data)
+    metric.reset_state()
+    for v in metric.variables:
+        np.testing.assert_array_equal(np_(v), np.zeros(v.shape))
+    np.testing.assert_allclose(run_case(name, metric, data), ref(data), rtol=RTOL, atol=ATOL)
+
+
+def test_variables_names_paths_and_order():
+    m = M.AUC(name="my_auc")
+    assert [v.name for v in m.variables] == ["true_positives", "false_positives", "true_negatives",
+                                             "false_negatives"]
+    assert [v.path for v in m.variables][0] == "my_auc/true_positives"
+    assert m.variables[0].shape == (200,) and m.variables[0].dtype == "float32"
+    assert [v.name for v in M.Mean().variables] == ["total", "count"]
+    iou = M.MeanIoU(3)
+    assert iou.variables[0].dtype == "int32" and iou.variables[0].shape == (3, 3)
+    assert [v.name for v in M.Precision().variables] == ["true_positives", "false_positives"]
+
+
+def test_call_updates_then_returns_result_and_default_names():
+    m = M.BinaryAccuracy()
+    assert m.name == "binary_accuracy"
+    r = m([[1], [0]], [[0.9], [0.8]])
+    np.testing.assert_allclose(np_(r), 0.5)
+    np.testing.assert_allclose(np_(m([[1]], [[0.7]])), 2 / 3, rtol=RTOL)
+    assert M.Precision().name.startswith("precision")
+    assert M.MeanMetricWrapper(M.mean_squared_error).name.startswith("mean_metric_wrapper")
+
+
+class BinaryTruePositives(M.Metric):
+    """The custom-metric example from Keras's Metric docstring, written on kshim.ops."""
+
+    def __init__(self, name="binary_true_positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_variable(shape=(), initializer="zeros", name="true_positives")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = ops.cast(ops.logical_and(ops.cast(y_true, "bool"), ops.cast(y_pred, "bool")), self.dtype)
+        if sample_weight is not None:
+            values = ops.multiply(values, ops.cast(sample_weight, self.dtype))
+        self.true_positives.assign(ops.add(self.true_positives, ops.sum(values)))
+
+    def result(self):
+        return self.true_positives.value
+
+
+def test_custom_metric_subclass_stateful_and_stateless():
+    m = BinaryTruePositives()
+    yt, yp = np.array([1, 1, 0, 1]), np.array([1, 0, 1, 1])
+    m.update_state(yt, yp, sample_weight=np.array([0.5, 1, 1, 2], np.float32))
+    assert float(np_(m.result())) == 2.5
+    values = m.stateless_update_state(m.stateless_reset_state(), yt, yp)
+    assert float(np_(m.stateless_result(values))) == 2.0
+    assert float(np_(m.result())) == 2.5
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Function forms and label layouts
+
+
+@pytest.mark.parametrize("layout", ["int_n", "int_n1", "float_n", "float_n1"])
+def test_sparse_label_layouts(layout):
+    rng = np.random.default_rng(7)
+    yp = rng.dirichlet(np.ones(5), size=9).astype(np.float32)
+    labels = rng.integers(0, 5, size=9)
+    labels[:4] = yp[:4].argmax(-1)
+    yt = labels.astype(np.int32 if layout.startswith("int") else np.float32)
+    if layout.endswith("n1"):
+        yt = yt[:, None]
+    rank = _rank_of_label(yp.astype(np.float64), labels)
+    for fn, want in [(M.sparse_categorical_accuracy, (labels == yp.argmax(-1)).astype(float)),
+                     (lambda t, p: M.sparse_top_k_categorical_accuracy(t, p, k=2), (rank <= 2).astype(float))]:
+        got = np_(fn(yt, yp))
+        if layout.endswith("n1") and fn is not M.sparse_categorical_accuracy:
+            got = got.reshape(-1)
+        np.testing.assert_array_equal(got, want)
+    m = M.SparseCategoricalAccuracy()
+    m.update_state(yt, yp)
+    np.testing.assert_allclose(np_(m.result()), (labels == yp.argmax(-1)).mean(), rtol=RTOL)
+
+
+FUNCTION_FORMS = [
+    ("accuracy", "exact", {}), ("binary_accuracy", "multilabel", {"threshold": 0.3}),
+    ("categorical_accuracy", "onehot", {}), ("sparse_categorical_accuracy", "sparse", {}),
+    ("sparse_categorical_accuracy", "sparse_col_float", {}), ("top_k_categorical_accuracy", "onehot", {"k": 2}),
+    ("sparse_top_k_categorical_accuracy", "sparse", {"k": 2}),
+    ("sparse_top_k_categorical_accuracy", "sparse_col_float", {"k": 3}),
+]
+
+
+@pytest.mark.parametrize("fname,kind,kwargs", FUNCTION_FORMS, ids=[f"{f[0]}-{f[1]}" for f in FUNCTION_FORMS])
+def test_function_forms_match_keras(fname, kind, kwargs):
+    if KERAS is None:
+        pytest.skip("keras is not installed")
+    (yt, yp, _), _ = batches(kind, False, seed=11)
+    got = np_(getattr(M, fname)(yt, yp, **kwargs))
+    from keras.src.metrics import accuracy_metrics  # keras.metrics does not export `accuracy`
+
+    want = np.asarray(getattr(accuracy_metrics, fname)(yt, yp, **kwargs), np.float64)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_sparse_top_k_from_sorted_ids():
+    m = M.SparseTopKCategoricalAccuracy(k=1, from_sorted_ids=True)
+    m.update_state([2, 1], [[1, 0, 3], [1, 2, 3]])
+    np.testing.assert_allclose(np_(m.result()), 0.5)
+    assert m.get_config()["from_sorted_ids"] is True
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Registry, serialization, errors
+
+
+@pytest.mark.parametrize("name,cls", [
+    ("accuracy", "Accuracy"), ("acc", "Accuracy"), ("mse", "MeanSquaredError"), ("MSE", "MeanSquaredError"),
+    ("mae", "MeanAbsoluteError"), ("AUC", "AUC"), ("auc", "AUC"), ("precision", "Precision"),
+    ("Recall", "Recall"), ("binary_accuracy", "BinaryAccuracy"), ("f1_score", "F1Score"),
+    ("true_positives", "TruePositives"), ("root_mean_squared_error", "RootMeanSquaredError"), ("bce", "BinaryCrossentropy"),
+    ("sparse_top_k_categorical_accuracy", "SparseTopKCategoricalAccuracy"),
+])
+def test_get_names(name, cls):
+    m = M.get(name)
+    assert type(m).__name__ == cls
+    if KERAS is not None and name != "acc":  # "acc" is a kshim extra
+        assert type(KERAS.metrics.get(name)).__name__ == cls
+
+
+def test_get_passthrough_dict_and_errors():
+    inst = M.Recall()
+    assert M.get(inst) is inst
+    assert M.get(M.binary_accuracy) is M.binary_accuracy
+    assert M.get(None) is None
+    assert isinstance(M.get(M.AUC), M.AUC)
+    p = M.get({"class_name": "Precision", "config": {"thresholds": [0.25, 0.75], "name": "p"}})
+    assert isinstance(p, M.Precision) and p.thresholds == [0.25, 0.75] and p.name == "p"
+    with pytest.raises(ValueError) as err:
+        M.get("accuracyy")
+    assert str(err.value).startswith(
+        "Unknown metric: metrics='accuracyy'. Did you mean 'accuracy' or 'binary_accuracy'? Known names: acc, ")
+    with pytest.raises(ValueError, match=r"Unknown metric: metrics='Precison'\. Did you mean 'Precision'"):
+        M.get("Precison")
+    with pytest.raises(ValueError, match="could not interpret"):
+        M.get(42)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.Precision(thresholds=[0.3, 0.6], name="prec"), lambda m: m.Recall(top_k=2, class_id=1),
+    lambda m: m.AUC(num_thresholds=50, curve="PR", summation_method="minoring"),
+    lambda m: m.AUC(thresholds=[0.2, 0.5, 0.9]), lambda m: m.F1Score(average="macro", threshold=0.4),
+    lambda m: m.FBetaScore(beta=2.0), lambda m: m.MeanIoU(3, ignore_class=0), lambda m: m.IoU(3, [0, 2]),
+    lambda m: m.BinaryAccuracy(threshold=0.3), lambda m: m.SparseTopKCategoricalAccuracy(k=3),
+    lambda m: m.MeanMetricWrapper(m.binary_accuracy, name="ba", threshold=0.3), lambda m: m.Mean(name="avg"),
+    lambda m: m.SensitivityAtSpecificity(0.4, num_thresholds=20), lambda m: m.CategoricalCrossentropy(axis=-1),
+], ids=range(14))
+def test_serialize_round_trip_and_keras_config(make):
+    metric = make(M)
+    config = M.serialize(metric)
+    assert config["module"] == "keras.metrics" and config["class_name"] == type(metric).__name__
+    again = M.deserialize(config)
+    assert type(again) is type(metric) and M.serialize(again)["config"] == config["config"]
+    if KERAS is not None:
+        k_config = KERAS.metrics.serialize(make(KERAS.metrics))
+        assert config["class_name"] == k_config["class_name"]
+        ours = {k: v for k, v in config["config"].items() if k != "name"}
+        theirs = {k: v for k, v in k_config["config"].items() if k != "name"}
+        assert set(ours) >= set(theirs) and all(ours[k] == theirs[k] for k in theirs)
+        assert type(KERAS.metrics.deserialize(config)).__name__ == type(metric).__name__
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: M.F1Score(average="mean"), "F1Score: `average` must be one of None, 'micro', 'macro', 'weighted'. "
+                                        "Received: average='mean'"),
+    (lambda: M.FBetaScore(beta=2), "FBetaScore: `beta` must be a Python float > 0. Received: beta=2"),
+    (lambda: M.AUC(curve="ROCK"), "AUC: `curve` must be one of 'ROC', 'PR', 'PRGAIN'. Received: curve='ROCK'"),
+    (lambda: M.AUC(num_thresholds=1), "AUC: `num_thresholds` must be an integer > 1. Received: num_thresholds=1"),
+    (lambda: M.Precision(thresholds=[0.5, 1.5]), "Precision: `thresholds` must lie in [0, 1]."),
+    (lambda: M.IoU(3, [0, 3]), "IoU: `target_class_ids` must be non-empty and lie in [0, 3)."),
+    (lambda: M.SpecificityAtSensitivity(1.5), "SpecificityAtSensitivity: `sensitivity` must lie in [0, 1]."),
+])
+def test_constructor_errors(make, message):
+    with pytest.raises(ValueError) as err:
+        make()
+    assert str(err.value).startswith(message)
+
+
+def test_class_id_needs_rank_two():
+    with pytest.raises(ValueError, match="Precision: when `class_id` is given"):
+        M.Precision(class_id=0).update_state([1, 0], [0.4, 0.7])
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The compile-time "accuracy" choice
+
+
+@pytest.mark.parametrize("name,y_true,y_pred,cls", [
+    ("accuracy", (8, 1), (8, 1), "BinaryAccuracy"),
+    ("acc", (8,), (8, 1), "BinaryAccuracy"),
+    ("accuracy", (8,), (8, 10), "SparseCategoricalAccuracy"),
+    ("Accuracy", (8, 1), (8, 10), "SparseCategoricalAccuracy"),
+    ("accuracy", (8, 10), (8, 10), "CategoricalAccuracy"),
+    ("ACC", (8, 3), (8, 3), "CategoricalAccuracy"),
+    ("accuracy", (8, 5, 1), (8, 5, 7), "SparseCategoricalAccuracy"),
+])
+def test_resolve_accuracy(name, y_true, y_pred, cls):
+    m = M.resolve_accuracy(name, "binary_crossentropy", y_true, y_pred)
+    assert type(m).__name__ == cls and m.name == name
+    compiled = M.compile_metric(name, y_true, y_pred)
+    assert type(compiled).__name__ == cls and compiled.name == name
+    if KERAS is not None:
+        from keras.src.trainers import compile_utils
+
+        k = compile_utils.get_metric(name, np.zeros(y_true, np.float32), np.zeros(y_pred, np.float32))
+        assert type(k).__name__ == cls and k.name == name
+
+
+def test_resolve_accuracy_other_names_and_compile_metric():
+    assert M.resolve_accuracy("mse", None, (4, 1), (4, 1)) is None
+    assert M.resolve_accuracy(M.Accuracy(), None, (4, 1), (4, 1)) is None
+    m = M.compile_metric("mse", (4, 1), (4, 1))
+    assert isinstance(m, M.MeanSquaredError) and m.name == "mse"
+    w = M.compile_metric(M.mean_absolute_error, (4, 1), (4, 1))
+    assert isinstance(w, M.MeanMetricWrapper) and w.name == "mean_absolute_error"
+    w.update_state(np.array([[1.0], [2.0]]), np.array([[2.0], [4.0]]))
+    np.testing.assert_allclose(np_(w.result()), 1.5)
+    p = M.Precision(name="p")
+    assert M.compile_metric(p, (4, 1), (4, 1)) is p and p.name == "p"

@@ -13,6 +13,8 @@ from kshim.optimizers import schedules
 from kshim.variables import Variable
 
 RTOL, ATOL = 1e-5, 1e-6
+# Keras 3's own variables trip a numpy 2 DeprecationWarning when converted; it is not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept:DeprecationWarning")
 
 _rng = np.random.default_rng(1234)
 W0 = [_rng.normal(size=(3, 4)).astype("float32"), _rng.normal(size=(4,)).astype("float32")]
@@ -266,7 +268,8 @@ def test_keras2_lr_and_decay():
     ws, _ = run_kshim(opt)
     expected = np_run(sgd_update, {}, lambda w: {}, lr_fn=lambda t: 0.1 / (1 + 0.5 * t))
     _close(ws, expected)
-    assert O.SGD.from_config(opt.get_config()).decay == 0.5
+    with pytest.warns(DeprecationWarning, match="decay"):
+        assert O.SGD.from_config(opt.get_config()).decay == 0.5
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -277,12 +280,18 @@ def _clone_optimizer(opt):
     return type(opt).from_config(opt.get_config())
 
 
-@pytest.mark.parametrize("case", ["sgd_nesterov", "rmsprop_centered_momentum", "adam_amsgrad", "adamw", "nadam",
-                                  "ftrl_regularized", "lion", "adadelta"])
+PURE_CASES = {name: CASES[name][:2] for name in ["sgd_nesterov", "rmsprop_centered_momentum", "adam_amsgrad",
+                                                  "adamw", "nadam", "ftrl_regularized", "lion", "adadelta"]}
+PURE_CASES.update({name: OPTION_CASES[name] for name in ["ema", "gradient_accumulation", "global_clipnorm"]})
+PURE_CASES["schedule"] = ("SGD", {"learning_rate": schedules.PiecewiseConstantDecay([1], [0.1, 0.01]),
+                                  "momentum": 0.5})
+
+
+@pytest.mark.parametrize("case", sorted(PURE_CASES))
 @pytest.mark.parametrize("compiled", [False, True])
 def test_stateless_apply_equals_stateful(case, compiled):
-    cls_name, kw, _ = CASES[case]
-    expected, _ = run_kshim(getattr(O, cls_name)(**kw))
+    cls_name, kw = PURE_CASES[case]
+    expected, stateful = run_kshim(getattr(O, cls_name)(**kw))
 
     opt = getattr(O, cls_name)(**kw)
     vs = _make_vars()
@@ -296,6 +305,7 @@ def test_stateless_apply_equals_stateful(case, compiled):
     for grads in GRADS:
         train_values, opt_values = step(opt_values, [ops.convert_to_tensor(g) for g in grads], train_values)
     _close([ops.convert_to_numpy(t) for t in train_values], expected)
+    _close([ops.convert_to_numpy(t) for t in opt_values], [v.numpy() for v in stateful.variables])
     assert int(ops.convert_to_numpy(opt_values[0])) == 3
     # The optimizer's own variables and the model variables are untouched.
     for v, before in zip(opt.variables, before_opt):

@@ -34,7 +34,7 @@ class ProgbarLogger(Callback):
             print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
 
     def on_train_batch_end(self, batch, logs=None):
-        self.progbar.update(batch + 1, logs, lazy=True)
+        self.progbar.update(batch + 1, logs, finalize=False, lazy=True)
 
     def on_test_begin(self, logs=None):
         if self._mode != "train" or self.progbar is None:
@@ -43,7 +43,7 @@ class ProgbarLogger(Callback):
 
     def on_test_batch_end(self, batch, logs=None):
         if self._mode == "test":
-            self.progbar.update(batch + 1, logs, lazy=True)
+            self.progbar.update(batch + 1, logs, finalize=False, lazy=True)
 
     def on_test_end(self, logs=None):
         if self._mode == "test":
@@ -54,7 +54,7 @@ class ProgbarLogger(Callback):
         self._reset()
 
     def on_predict_batch_end(self, batch, logs=None):
-        self.progbar.update(batch + 1, None, lazy=True)
+        self.progbar.update(batch + 1, None, finalize=False, lazy=True)
 
     def on_predict_end(self, logs=None):
         self.progbar.update(self.progbar.seen, None, finalize=True)

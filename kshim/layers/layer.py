@@ -85,13 +85,13 @@ class Layer:
         batch_size = kwargs.pop("batch_size", None)
         kwargs.pop("input_dtype", None)
         input_length = kwargs.pop("input_length", None)
-        if "batch_input_shape" in kwargs:
-            shape = kwargs.pop("batch_input_shape")
-            warnings.warn(f"{cls}: `batch_input_shape` is a Keras 2 argument; prefer "
-                          f"`kshim.Input(batch_shape=...)` as the first layer.", DeprecationWarning, stacklevel=4)
-            return tuple(shape)
         shape = kwargs.pop("input_shape", None)
         input_dim = kwargs.pop("input_dim", None)
+        if "batch_input_shape" in kwargs:
+            batch_shape = tuple(kwargs.pop("batch_input_shape"))
+            warnings.warn(f"{cls}: `batch_input_shape` is a Keras 2 argument; prefer "
+                          "`kshim.Input(batch_shape=...)` as the first layer.", DeprecationWarning, stacklevel=4)
+            return batch_shape
         if shape is None and input_dim is not None:
             shape = (input_length, input_dim) if input_length is not None else (input_dim,)
         elif shape is None and input_length is not None:

@@ -80,7 +80,8 @@ def _binary_crossentropy_elementwise(y_true, y_pred, from_logits):
         return ops.subtract(ops.negative(ops.multiply(y_true, ops.log_sigmoid(y_pred))),
                             ops.multiply(ops.subtract(1.0, y_true), ops.log_sigmoid(ops.negative(y_pred))))
     p = _clip_probs(y_pred)
-    bce = ops.add(ops.multiply(y_true, ops.log(p)), ops.multiply(ops.subtract(1.0, y_true), ops.log(ops.subtract(1.0, p))))
+    bce = ops.add(ops.multiply(y_true, ops.log(p)),
+                  ops.multiply(ops.subtract(1.0, y_true), ops.log(ops.subtract(1.0, p))))
     return ops.negative(bce)
 
 

@@ -69,6 +69,13 @@ FUNCTIONS = {fn.__name__: fn for fn in (
 )}
 
 
+def _suggestion_names(identifier):
+    """The registry names in the spelling the user chose: class names for CamelCase, snake_case otherwise
+    (so each suggestion appears once)."""
+    camel = identifier != identifier.lower()
+    return [k for k in ALL_OBJECTS_DICT if (k != k.lower()) == camel]
+
+
 def get(identifier):
     """A metric from a name ("accuracy", "mse", "AUC", ...), a config dict, a Metric or a function.
 
@@ -82,7 +89,7 @@ def get(identifier):
     if isinstance(identifier, str):
         cls = ALL_OBJECTS_DICT.get(identifier)
         if cls is None:
-            raise unknown_name_error("metric", identifier, ALL_OBJECTS_DICT, arg="metrics")
+            raise unknown_name_error("metric", identifier, _suggestion_names(identifier), arg="metrics")
         return cls()
     if inspect.isclass(identifier) and issubclass(identifier, Metric):
         return identifier()

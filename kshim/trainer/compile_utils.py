@@ -109,7 +109,7 @@ class CompileMetrics:
     def __init__(self, metrics=None, weighted_metrics=None, loss_identifier=None):
         self.loss_tracker = kmetrics.Mean(name="loss")
         self.loss_identifier = loss_identifier
-        self._pending = [(m, False) for m in _as_list("metrics", metrics)]
+        self._pending = [(m, False) for m in _as_list("metrics", metrics)]  # Keras logs these first
         self._pending += [(m, True) for m in _as_list("weighted_metrics", weighted_metrics)]
         for identifier, _ in self._pending:
             if isinstance(identifier, str) and identifier not in _SHAPE_DEPENDENT:
@@ -122,7 +122,23 @@ class CompileMetrics:
         for identifier, weighted in self._pending:
             self.metrics.append(self._resolve(identifier, y_true_shape, y_pred_shape))
             self.weighted.append(weighted)
+        self._names = ["loss"] + self._log_names()
         self.built = True
+
+    def _log_names(self):
+        """Keras's log keys: a repeated name gets ``_1``, ``_2``; a weighted repeat becomes ``weighted_<name>``."""
+        counts, names = {}, []
+        for m, weighted in zip(self.metrics, self.weighted):
+            name = m.name
+            if name in counts:
+                if weighted:
+                    name = f"weighted_{m.name}"
+                if name in counts:
+                    counts[name] += 1
+                    name = f"{name}_{counts[name] - 1}"
+            counts.setdefault(name, 1)
+            names.append(name)
+        return names
 
     def _resolve(self, identifier, y_true_shape, y_pred_shape):
         if isinstance(identifier, str) and identifier in ("accuracy", "acc"):
@@ -175,7 +191,7 @@ class CompileMetrics:
         return [v for m in self.all_metrics for v in m.stateless_reset_state()]
 
     def names(self):
-        return [m.name for m in self.all_metrics]
+        return self._names if self.built else [m.name for m in self.all_metrics]
 
 
 def _as_list(arg, value):

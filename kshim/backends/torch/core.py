@@ -21,10 +21,11 @@ _DTYPES = {
     "int32": torch.int32,
     "int64": torch.int64,
     "uint8": torch.uint8,
-    "uint16": torch.uint16,
-    "uint32": torch.uint32,
+    "uint16": getattr(torch, "uint16", None),  # torch >= 2.3
+    "uint32": getattr(torch, "uint32", None),
     "bool": torch.bool,
 }
+_DTYPES = {k: v for k, v in _DTYPES.items() if v is not None}
 _NAMES = {v: k for k, v in _DTYPES.items()}
 _PYSCALAR = (int, float, bool)
 # Python (not numpy) values are converted with JAX's/Keras's defaults: ints -> int32, floats -> float32.

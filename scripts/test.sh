@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs kshim with its test extras in .venv, then runs every unit test on both backends and the
+# cross-backend conformance suite. Exits non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup_env.sh all,test
+mkdir -p reports
+status=0
+for backend in jax torch; do
+  echo "== unit tests, KSHIM_BACKEND=$backend"
+  KSHIM_BACKEND=$backend .venv/bin/python -m pytest tests -q -p no:cacheprovider \
+    --junitxml="reports/tests-$backend.xml" || status=1
+done
+echo "== conformance (jax vs torch vs numpy)"
+.venv/bin/python -m conformance --junit reports/conformance.xml --report reports/conformance.md || status=1
+exit $status
