@@ -5,15 +5,20 @@ from kshim.utils.suggest import unknown_name_error
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
-    """Rectified linear unit, with Keras's optional slope below ``threshold`` and cap at ``max_value``."""
+    """Rectified linear unit with Keras's options: values below ``threshold`` get slope ``negative_slope``
+    (``x - threshold`` scaled), values at or below the threshold are otherwise 0, and ``max_value`` caps it."""
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return ops.relu(x)
     x = ops.convert_to_tensor(x)
-    above = ops.greater_equal(x, threshold) if threshold != 0.0 else ops.greater(x, 0.0)
-    out = ops.where(above, x, ops.multiply(ops.subtract(x, threshold), negative_slope)
-                    if negative_slope != 0.0 else ops.zeros_like(x))
+    negative_part = ops.relu(ops.subtract(threshold, x)) if negative_slope != 0.0 else None
+    if threshold != 0.0:
+        out = ops.multiply(x, ops.cast(ops.greater(x, threshold), ops.dtype(x)))
+    else:
+        out = ops.relu(x)
     if max_value is not None:
-        out = ops.minimum(out, float(max_value))
+        out = ops.clip(out, 0.0, float(max_value))
+    if negative_part is not None:
+        out = ops.subtract(out, ops.multiply(negative_slope, negative_part))
     return out
 
 

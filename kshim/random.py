@@ -153,7 +153,9 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     """Zero each element with probability ``rate`` and scale the rest by ``1 / (1 - rate)``."""
     shape = tuple(noise_shape) if noise_shape is not None else ops.shape(inputs)
     keep = ops.greater_equal(_unit_uniform(shape, seed), rate)
-    return ops.where(keep, ops.divide(inputs, 1.0 - rate), ops.zeros_like(inputs))
+    # Multiplying by the reciprocal (not dividing) keeps the kept values bit-identical across backends: XLA
+    # rewrites division by a constant into a multiplication, torch does not.
+    return ops.where(keep, ops.multiply(inputs, 1.0 / (1.0 - rate)), ops.zeros_like(inputs))
 
 
 def shuffle(x, axis=0, seed=None):

@@ -60,6 +60,10 @@ def _batch(kind, rng, n):
         return f32(rng.normal(size=(n, 3))), f32(rng.normal(size=(n, 3)))
     if kind == "hinge":
         return f32(rng.integers(0, 2, size=(n, 3)) * 2 - 1), f32(rng.normal(size=(n, 3)))
+    if kind == "sparse_logits":
+        return rng.integers(0, c, size=n).astype(np.int32), f32(rng.normal(size=(n, c)) * 2)
+    if kind == "binary_classes":
+        return rng.integers(0, 2, size=n).astype(np.int32), f32(rng.random(n))
     if kind == "classes":
         return rng.integers(0, c, size=n).astype(np.int32), rng.integers(0, c, size=n).astype(np.int32)
     raise KeyError(kind)
@@ -147,6 +151,10 @@ PER_SAMPLE = {
     "kld": lambda t, p: (np.clip(t, EPS, 1) * np.log(np.clip(t, EPS, 1) / np.clip(p, EPS, 1))).sum(-1),
     "poisson": lambda t, p: (p - t * np.log(p + EPS)).mean(-1),
     "hinge": lambda t, p: np.maximum(1 - t * p, 0).mean(-1),
+    "hinge01": lambda t, p: np.maximum(1 - (2 * t - 1) * p, 0).mean(-1),
+    "cce_smooth": lambda t, p: _xent(t * 0.9 + 0.1 / t.shape[-1], p),
+    "bce_smooth": lambda t, p: _bce(t * 0.9 + 0.05, p),
+    "scce_logits": lambda t, z: -(np.eye(z.shape[-1])[t.astype(int)] * _log_softmax(z)).sum(-1),
     "squared_hinge": lambda t, p: (np.maximum(1 - t * p, 0) ** 2).mean(-1),
     "categorical_hinge": lambda t, p: np.maximum(((1 - t) * p).max(-1) - (t * p).sum(-1) + 1, 0),
 }
@@ -156,7 +164,7 @@ def ref_rmse(data):
     return np.sqrt(weighted_mean_of(PER_SAMPLE["mse"])(data))
 
 
-def np_counts(data, thresholds, top_k=None, class_id=None, from_logits=False, per_label=False):
+def np_counts(data, thresholds, top_k=None, class_id=None, from_logits=False, per_label=False, label_weights=None):
     """(tp, fp, tn, fn) at each threshold, with ``y_pred > t`` as positive."""
     th = np.asarray(thresholds, np.float64)
     acc = 0
@@ -174,6 +182,8 @@ def np_counts(data, thresholds, top_k=None, class_id=None, from_logits=False, pe
         if class_id is not None:
             yt, yp = yt[:, [class_id]], yp[:, [class_id]]
         w = np.broadcast_to((np.ones(len(yp)) if sw is None else sw)[:, None], yp.shape)
+        if label_weights is not None:
+            w = w * np.asarray(label_weights)[None, :]
         pos = yp[None] > th.reshape(-1, 1, 1)
         lab = (yt != 0)[None]
         axes = 1 if per_label else (1, 2)
@@ -186,9 +196,12 @@ def div(a, b):
     return np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
 
 
-def ref_auc(data, curve="ROC", method="interpolation", num_thresholds=200, from_logits=False, multi_label=False):
-    th = [-EPS] + [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)] + [1 + EPS]
-    tp, fp, tn, fn = np_counts(data, th, from_logits=from_logits, per_label=multi_label)
+def ref_auc(data, curve="ROC", method="interpolation", num_thresholds=200, from_logits=False, multi_label=False,
+            thresholds=None, label_weights=None):
+    inner = thresholds or [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+    th = [-EPS] + sorted(inner) + [1 + EPS]
+    tp, fp, tn, fn = np_counts(data, th, from_logits=from_logits, per_label=multi_label,
+                               label_weights=None if multi_label else label_weights)
     if curve == "PR" and method == "interpolation":
         dtp, p = tp[:-1] - tp[1:], tp + fp
         slope = div(dtp, np.maximum(p[:-1] - p[1:], 0))
@@ -197,11 +210,23 @@ def ref_auc(data, curve="ROC", method="interpolation", num_thresholds=200, from_
         terms = div(slope * (dtp + intercept * np.log(ratio)), np.maximum(tp[1:] + fn[1:], 0))
     else:
         recall = div(tp, tp + fn)
-        x, y = (div(fp, fp + tn), recall) if curve == "ROC" else (recall, div(tp, tp + fp))
+        if curve == "ROC":
+            x, y = div(fp, fp + tn), recall
+        elif curve == "PR":
+            x, y = recall, div(tp, tp + fp)
+        else:  # PRGAIN
+            scale = div(tp + fn, tn + fp)
+            x = np.maximum(np.where(tp == 0, 0.0, 1 - scale * div(fn, tp)), 0)
+            y = np.where(tp == 0, 1.0, 1 - scale * div(fp, tp))
         h = {"interpolation": (y[:-1] + y[1:]) / 2, "minoring": np.minimum(y[:-1], y[1:]),
              "majoring": np.maximum(y[:-1], y[1:])}[method]
         terms = (x[:-1] - x[1:]) * h
-    return terms.sum(0).mean() if multi_label else terms.sum()
+    if not multi_label:
+        return terms.sum()
+    by_label = terms.sum(0)
+    if label_weights is None:
+        return by_label.mean()
+    return (by_label * label_weights).sum() / np.sum(label_weights)
 
 
 def ref_precision_recall(which, thresholds=(0.5,), **kw):
@@ -247,19 +272,33 @@ def ref_fbeta(average, beta=1.0, threshold=None):
     return ref
 
 
-def ref_iou(num_classes, target=None, ignore_class=None):
+def ref_iou(num_classes, target=None, ignore_class=None, transform=None):
     def ref(data):
         cm = np.zeros((num_classes, num_classes))
         for yt, yp, sw in data:
+            if transform is not None:
+                yt, yp = transform(yt, yp)
             w = np.ones(len(yt)) if sw is None else np.trunc(sw)
             keep = np.ones(len(yt), bool) if ignore_class is None else yt != ignore_class
-            np.add.at(cm, (yt[keep], yp[keep]), w[keep])
+            np.add.at(cm, (yt[keep].astype(int), yp[keep].astype(int)), w[keep])
         tp = np.diag(cm)
         den = cm.sum(0) + cm.sum(1) - tp
         ids = list(range(num_classes)) if target is None else target
         tp, den = tp[ids], den[ids]
         valid = den > 1e-9
         return np.where(valid, tp / (den + EPS), 0).sum() / (valid.sum() + EPS)
+    return ref
+
+
+def ref_scce_ignore(ignore):
+    """Keras 3: ignored entries give 0; with sample weights they also get weight 0, without they still count."""
+    def ref(data):
+        total = count = 0.0
+        for yt, yp, sw in data:
+            v = np.where(yt == ignore, 0.0, PER_SAMPLE["scce"](yt, yp.astype(np.float64)))
+            w = np.ones(len(v)) if sw is None else sw * (yt != ignore)
+            total, count = total + (v * w).sum(), count + w.sum()
+        return total / count
     return ref
 
 
@@ -364,8 +403,32 @@ CASES = [
     ("mean_iou", "classes", lambda m: m.MeanIoU(4), ref_iou(4)),
     ("mean_iou_ignore", "classes", lambda m: m.MeanIoU(4, ignore_class=0), ref_iou(4, ignore_class=0)),
     ("iou_targets", "classes", lambda m: m.IoU(4, target_class_ids=[0, 2]), ref_iou(4, target=[0, 2])),
+    ("binary_iou", "binary_classes", lambda m: m.BinaryIoU(target_class_ids=[1]),
+     ref_iou(2, target=[1], transform=lambda t, p: (t, p >= 0.5))),
+    ("one_hot_mean_iou", "onehot", lambda m: m.OneHotMeanIoU(4),
+     ref_iou(4, transform=lambda t, p: (t.argmax(-1), p.argmax(-1)))),
+    ("one_hot_iou", "onehot", lambda m: m.OneHotIoU(4, [1, 3]),
+     ref_iou(4, target=[1, 3], transform=lambda t, p: (t.argmax(-1), p.argmax(-1)))),
+    ("auc_prgain", "multilabel", lambda m: m.AUC(curve="PRGAIN"), lambda d: ref_auc(d, "PRGAIN")),
+    ("auc_label_weights", "multilabel", lambda m: m.AUC(label_weights=[0.1, 0.2, 0.3, 0.4]),
+     lambda d: ref_auc(d, label_weights=np.array([0.1, 0.2, 0.3, 0.4]))),
+    ("auc_multi_label_weights", "multilabel",
+     lambda m: m.AUC(multi_label=True, num_labels=4, label_weights=[0.1, 0.2, 0.3, 0.4]),
+     lambda d: ref_auc(d, multi_label=True, label_weights=np.array([0.1, 0.2, 0.3, 0.4]))),
+    ("auc_uneven_thresholds", "multilabel", lambda m: m.AUC(thresholds=[0.8, 0.1, 0.35]),
+     lambda d: ref_auc(d, thresholds=[0.8, 0.1, 0.35])),
+    ("precision_even3", "multilabel", lambda m: m.Precision(thresholds=[0.0, 0.5, 1.0]),
+     ref_precision_recall("precision", (0.0, 0.5, 1.0))),
+    ("fbeta_half_none", "multilabel", lambda m: m.FBetaScore(beta=0.5), ref_fbeta(None, beta=0.5)),
+    ("hinge01", "multilabel", lambda m: m.Hinge(), W(PER_SAMPLE["hinge01"])),
+    ("cce_smooth", "onehot", lambda m: m.CategoricalCrossentropy(label_smoothing=0.1), W(PER_SAMPLE["cce_smooth"])),
+    ("bce_smooth", "multilabel", lambda m: m.BinaryCrossentropy(label_smoothing=0.1), W(PER_SAMPLE["bce_smooth"])),
+    ("scce_logits", "sparse_logits", lambda m: m.SparseCategoricalCrossentropy(from_logits=True),
+     W(PER_SAMPLE["scce_logits"])),
+    ("scce_ignore", "sparse", lambda m: m.SparseCategoricalCrossentropy(ignore_class=1), ref_scce_ignore(1)),
 ]
 VALUES_ONLY = {"mean", "sum"}
+INT_WEIGHTS = {"classes", "binary_classes"}
 
 
 def run_case(name, metric, data):
@@ -379,7 +442,7 @@ def run_case(name, metric, data):
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("name,kind,make,ref", CASES, ids=[c[0] for c in CASES])
 def test_metric_two_batches(name, kind, make, ref, weighted):
-    data = batches(kind, weighted, seed=len(name), int_weights=kind == "classes")
+    data = batches(kind, weighted, seed=len(name), int_weights=kind in INT_WEIGHTS or "iou" in name)
     got = run_case(name, make(M), data)
     np.testing.assert_allclose(got, ref(data), rtol=RTOL, atol=ATOL)
     if KERAS is not None:
@@ -567,7 +630,8 @@ def test_sparse_top_k_from_sorted_ids():
     ("accuracy", "Accuracy"), ("acc", "Accuracy"), ("mse", "MeanSquaredError"), ("MSE", "MeanSquaredError"),
     ("mae", "MeanAbsoluteError"), ("AUC", "AUC"), ("auc", "AUC"), ("precision", "Precision"),
     ("Recall", "Recall"), ("binary_accuracy", "BinaryAccuracy"), ("f1_score", "F1Score"),
-    ("true_positives", "TruePositives"), ("root_mean_squared_error", "RootMeanSquaredError"), ("bce", "BinaryCrossentropy"),
+    ("true_positives", "TruePositives"), ("root_mean_squared_error", "RootMeanSquaredError"),
+    ("bce", "BinaryCrossentropy"),
     ("sparse_top_k_categorical_accuracy", "SparseTopKCategoricalAccuracy"),
 ])
 def test_get_names(name, cls):

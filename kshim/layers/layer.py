@@ -35,6 +35,16 @@ def standardize_dtype(dtype):
     return str(name)
 
 
+def call_flags(cls):
+    """(call takes ``training``, call takes ``mask``) for a layer class, computed once per class."""
+    flags = cls.__dict__.get("_call_flags")
+    if flags is None:
+        flags = (_accepts(cls.call, "training"), _accepts(cls.call, "mask"))
+        cls._call_flags = flags
+        cls._call_takes_training, cls._call_takes_mask = flags
+    return flags
+
+
 def _accepts(fn, arg):
     try:
         params = inspect.signature(fn).parameters
@@ -240,6 +250,10 @@ class Layer:
     def add_loss(self, loss):
         self._losses.append(loss)
 
+    def compute_mask(self, inputs, previous_mask=None):
+        """The mask of this layer's output: the input's mask passed through if the layer supports masking."""
+        return previous_mask if self.supports_masking else None
+
     # -- build and shapes ----------------------------------------------------------------------------------------
     def build(self, input_shape):
         self.built = True
@@ -286,12 +300,11 @@ class Layer:
     def __call__(self, inputs, *args, **kwargs):
         if is_symbolic(inputs):
             return self._symbolic_call(inputs, *args, **kwargs)
-        cls = type(self)
-        if cls._call_takes_training is None or "_call_takes_training" not in cls.__dict__:
-            cls._call_takes_training = _accepts(cls.call, "training")
-            cls._call_takes_mask = _accepts(cls.call, "mask")
-        if not cls._call_takes_training:
+        takes_training, takes_mask = call_flags(type(self))
+        if not takes_training:
             kwargs.pop("training", None)
+        if not takes_mask:
+            kwargs.pop("mask", None)
         inputs = self._convert_inputs(inputs)
         if not self.built:
             self._maybe_build(_shape_of(inputs))

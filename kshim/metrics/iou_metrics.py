@@ -28,7 +28,9 @@ class _IoUBase(Metric):
                  sparse_y_pred=True, axis=-1):
         owner = type(self).__name__
         if not isinstance(num_classes, int) or num_classes <= 0:
-            raise ValueError(f"{owner}: `num_classes` must be a positive integer. Received: num_classes={num_classes!r}")
+            raise ValueError(
+                f"{owner}: `num_classes` must be a positive integer. Received: num_classes={num_classes!r}"
+            )
         super().__init__(name=name, dtype=dtype or "int32")
         self.num_classes = num_classes
         self.ignore_class = ignore_class

@@ -172,17 +172,16 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         self.from_logits, self.ignore_class, self.axis = from_logits, ignore_class, axis
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        if self.ignore_class is None:
+        if self.ignore_class is None or sample_weight is None:
+            # As Keras 3: without sample weights, ignored entries give 0 and still count in the mean.
             return super().update_state(y_true, y_pred, sample_weight=sample_weight)
-        # Keras masks ignored entries: they get weight 0, so they leave both the total and the count.
+        # With sample weights Keras applies the loss's mask to them: ignored entries get weight 0.
         labels = to_tensor(y_true)
         if ops.ndim(labels) == ops.ndim(to_tensor(y_pred)) and ops.shape(labels)[self.axis] == 1:
             labels = ops.squeeze(labels, axis=self.axis)
         mask = ops.cast(ops.not_equal(labels, self.ignore_class), self.dtype)
-        if sample_weight is not None:
-            mask, sample_weight = squeeze_or_expand_to_same_rank(mask, to_tensor(sample_weight, self.dtype))
-            mask = ops.multiply(sample_weight, mask)
-        return super().update_state(y_true, y_pred, sample_weight=mask)
+        mask, sample_weight = squeeze_or_expand_to_same_rank(mask, to_tensor(sample_weight, self.dtype))
+        return super().update_state(y_true, y_pred, sample_weight=ops.multiply(sample_weight, mask))
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits,

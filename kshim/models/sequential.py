@@ -2,7 +2,7 @@
 
 from kshim.layers.input_layer import InputLayer
 from kshim.layers.keras_tensor import KerasTensor
-from kshim.layers.layer import Layer
+from kshim.layers.layer import Layer, call_flags
 from kshim.models.model import Model
 
 
@@ -102,10 +102,14 @@ class Sequential(Model):
     def call(self, inputs, training=None, mask=None):
         x = inputs
         for layer in self._stack:
-            if layer._call_takes_training is not False:
-                x = layer(x, training=training)
-            else:
-                x = layer(x)
+            takes_training, takes_mask = call_flags(type(layer))
+            kwargs = {"training": training} if takes_training else {}
+            if mask is not None and takes_mask:
+                kwargs["mask"] = mask
+            y = layer(x, **kwargs)
+            if mask is not None or type(layer).compute_mask is not Layer.compute_mask:
+                mask = layer.compute_mask(x, mask)
+            x = y
         return x
 
     def compute_output_shape(self, input_shape):

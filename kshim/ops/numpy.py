@@ -45,7 +45,14 @@ def average(x, axis=None, weights=None):
     """numpy's average: the mean, or the weighted mean along ``axis``."""
     if weights is None:
         return B.mean(x, axis=axis)
-    return B.divide(B.sum(B.multiply(x, weights), axis=axis), B.sum(weights, axis=axis))
+    weights = B.convert_to_tensor(weights)
+    xs, ws = B.shape(x), B.shape(weights)
+    if axis is not None and len(ws) == 1 and len(xs) > 1:
+        # 1-D weights apply along `axis` (numpy's rule): give them that axis, with size 1 elsewhere.
+        axis = axis % len(xs)
+        weights = B.reshape(weights, tuple(ws[0] if i == axis else 1 for i in range(len(xs))))
+        return B.divide(B.sum(B.multiply(x, weights), axis=axis), B.sum(weights))
+    return B.divide(B.sum(B.multiply(x, weights), axis=axis), B.sum(B.broadcast_to(weights, xs), axis=axis))
 
 
 def moments(x, axes, keepdims=False):
