@@ -67,12 +67,18 @@ class Sequential(Model):
         return layer
 
     def _rebuild_symbolic(self):
+        # Forget the graph nodes the previous build made, so each layer's `output` is from the current chain.
+        for layer, node in getattr(self, "_symbolic_nodes", ()):
+            if node in layer._inbound_nodes:
+                layer._inbound_nodes.remove(node)
         self._symbolic = []
+        self._symbolic_nodes = []
         if self._input_layer is None:
             return
         x = self._input_layer.output
         for layer in self._stack:
             x = layer(x)
+            self._symbolic_nodes.append((layer, layer._inbound_nodes[-1]))
             if isinstance(x, list):
                 raise ValueError(f"Sequential: layer '{layer.name}' returns {len(x)} outputs; every layer of a "
                                  "Sequential model must have exactly one. Use the functional API instead.")

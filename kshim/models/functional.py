@@ -1,0 +1,188 @@
+"""`Functional`: a model defined by a graph of layer calls, ``Model(inputs, outputs)``.
+
+The graph is read from the symbolic tensors: each KerasTensor knows the layer call (node) that produced it.
+Calling the model replays the nodes in topological order on real tensors.
+"""
+
+from kshim.layers.input_layer import InputLayer
+from kshim.layers.keras_tensor import KerasTensor
+from kshim.layers.layer import Layer, call_flags
+from kshim.models.model import Model
+
+
+def _flatten(structure):
+    if isinstance(structure, KerasTensor):
+        return [structure]
+    if isinstance(structure, dict):
+        return [t for v in structure.values() for t in _flatten(v)]
+    if isinstance(structure, (list, tuple)):
+        return [t for v in structure for t in _flatten(v)]
+    raise TypeError(f"Model: inputs and outputs must be KerasTensors (from `kshim.Input` or a layer call on one), "
+                    f"or lists/dicts of them. Received: {structure!r}")
+
+
+def _pack(structure, values):
+    """Rebuild ``structure`` (KerasTensors in lists/dicts) with the values from ``values`` (a dict by id)."""
+    if isinstance(structure, KerasTensor):
+        return values[id(structure)]
+    if isinstance(structure, dict):
+        return {k: _pack(v, values) for k, v in structure.items()}
+    return [_pack(v, values) for v in structure]
+
+
+class Functional(Model):
+    """A model over a directed acyclic graph of layers: several inputs and outputs, shared layers."""
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self._input_tensors = _flatten(inputs)
+        self._output_tensors = _flatten(outputs)
+        for t in self._input_tensors:
+            if not (t._keras_history and isinstance(t._keras_history[0], InputLayer)):
+                raise ValueError(f"Model: every input must come from `kshim.Input(...)`. Received: {t!r}")
+        self._nodes = self._topological_nodes()
+        seen, layers = set(), []
+        for t in self._input_tensors:
+            layer = t._keras_history[0]
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                layers.append(layer)
+        for node in self._nodes:
+            if id(node.layer) not in seen:
+                seen.add(id(node.layer))
+                layers.append(node.layer)
+        self._graph_layers = layers
+        self.built = True
+        self._build_shape = [t.shape for t in self._input_tensors]
+
+    def _topological_nodes(self):
+        """The nodes between the inputs and the outputs, each after the nodes it depends on."""
+        input_ids = {id(t) for t in self._input_tensors}
+        order, state = [], {}
+
+        def visit(tensor):
+            if id(tensor) in input_ids:
+                return
+            layer, node_index, _ = tensor._keras_history
+            if isinstance(layer, InputLayer):
+                raise ValueError(
+                    f"Graph disconnected: the output depends on input '{layer.name}' {tensor.shape}, which is not "
+                    "in the model's `inputs`."
+                )
+            node = layer._inbound_nodes[node_index]
+            mark = state.get(id(node))
+            if mark == "done":
+                return
+            if mark == "visiting":
+                raise ValueError(f"Model: the graph has a cycle through layer '{layer.name}'.")
+            state[id(node)] = "visiting"
+            for t in _flatten(node.inputs):
+                visit(t)
+            state[id(node)] = "done"
+            order.append(node)
+
+        for t in self._output_tensors:
+            visit(t)
+        return order
+
+    def _sublayers(self):
+        return [layer for layer in self._graph_layers if not isinstance(layer, InputLayer)]
+
+    @property
+    def layers(self):
+        return list(self._graph_layers)
+
+    # -- calling -------------------------------------------------------------------------------------------------
+    def call(self, inputs, training=None, mask=None):
+        flat = _flatten_values(inputs, self._inputs_struct)
+        if len(flat) != len(self._input_tensors):
+            raise ValueError(f"Model '{self.name}' expects {len(self._input_tensors)} input(s); "
+                             f"received {len(flat)}.")
+        values = {id(t): v for t, v in zip(self._input_tensors, flat)}
+        masks = {}
+        for node in self._nodes:
+            layer = node.layer
+            args = _pack(node.inputs, values) if not isinstance(node.inputs, KerasTensor) else values[id(node.inputs)]
+            takes_training, takes_mask = call_flags(type(layer))
+            kwargs = dict(node.kwargs)
+            if takes_training:
+                kwargs["training"] = training
+            in_mask = _pack_masks(node.inputs, masks)
+            if takes_mask and in_mask is not None:
+                kwargs["mask"] = in_mask
+            out = layer(args, *node.args, **kwargs)
+            out_mask = None
+            if in_mask is not None or type(layer).compute_mask is not Layer.compute_mask:
+                out_mask = layer.compute_mask(args, in_mask)
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            node_outs = node.outputs if isinstance(node.outputs, list) else [node.outputs]
+            for t, v in zip(node_outs, outs):
+                values[id(t)] = v
+                if out_mask is not None:
+                    masks[id(t)] = out_mask if not isinstance(out_mask, (list, tuple)) else None
+        if isinstance(self._outputs_struct, KerasTensor):
+            return values[id(self._outputs_struct)]
+        return _pack(self._outputs_struct, values)
+
+    def compute_output_shape(self, input_shape):
+        shapes = [t.shape for t in self._output_tensors]
+        return shapes[0] if isinstance(self._outputs_struct, KerasTensor) else shapes
+
+    def _maybe_build(self, input_shape):
+        self.built = True
+
+    # -- graph views ---------------------------------------------------------------------------------------------
+    @property
+    def inputs(self):
+        return list(self._input_tensors)
+
+    @property
+    def outputs(self):
+        return list(self._output_tensors)
+
+    @property
+    def input(self):
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self._input_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self._output_tensors]
+        return shapes[0] if isinstance(self._outputs_struct, KerasTensor) else shapes
+
+    @property
+    def _input_layer(self):
+        if len(self._input_tensors) == 1:
+            return self._input_tensors[0]._keras_history[0]
+        return None
+
+    def get_config(self):
+        raise NotImplementedError("Functional model configs are not supported yet (saving a functional model needs "
+                                  "them); save its weights with `get_weights()` instead.")
+
+
+def _flatten_values(values, structure):
+    if isinstance(structure, (list, tuple)) and len(structure) == 1 and not isinstance(values, (list, tuple, dict)):
+        return [values]
+    if isinstance(structure, dict) and isinstance(values, dict):
+        return [v for k in structure for v in _flatten_values(values[k], structure[k])]
+    if isinstance(values, (list, tuple)) and not isinstance(structure, KerasTensor):
+        return [v for item, s in zip(values, structure) for v in _flatten_values(item, s)]
+    return [values]
+
+
+def _pack_masks(structure, masks):
+    if isinstance(structure, KerasTensor):
+        return masks.get(id(structure))
+    flat = [masks.get(id(t)) for t in _flatten(structure)]
+    return None if all(m is None for m in flat) else flat
