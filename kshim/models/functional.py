@@ -167,8 +167,100 @@ class Functional(Model):
         return None
 
     def get_config(self):
-        raise NotImplementedError("Functional model configs are not supported yet (saving a functional model needs "
-                                  "them); save its weights with `get_weights()` instead.")
+        """Keras 3's functional config: every layer with its ``inbound_nodes``, plus input and output layers."""
+        from kshim.saving.serialization import serialize_keras_object
+
+        node_ids = {}  # id(node) -> index of that node among the layer's nodes kept in this model
+        for node in self._nodes:
+            kept = [n for n in node.layer._inbound_nodes if id(n) in {id(m) for m in self._nodes}]
+            node_ids[id(node)] = kept.index(node)
+
+        def history(t):
+            layer, node_index, tensor_index = t._keras_history
+            if isinstance(layer, InputLayer):
+                return [layer.name, 0, tensor_index]
+            return [layer.name, node_ids[id(layer._inbound_nodes[node_index])], tensor_index]
+
+        def tensor_config(t):
+            return {"class_name": "__keras_tensor__",
+                    "config": {"shape": list(t.shape), "dtype": t.dtype, "keras_history": history(t)}}
+
+        def args_config(x):
+            if isinstance(x, KerasTensor):
+                return tensor_config(x)
+            if isinstance(x, dict):
+                return {k: args_config(v) for k, v in x.items()}
+            return [args_config(v) for v in x]
+
+        layer_configs = []
+        for layer in self._graph_layers:
+            cfg = serialize_keras_object(layer)
+            cfg["name"] = layer.name
+            nodes = [n for n in self._nodes if n.layer is layer]
+            cfg["inbound_nodes"] = [{"args": [args_config(n.inputs)], "kwargs": dict(n.kwargs)} for n in nodes]
+            layer_configs.append(cfg)
+
+        def ends(structure):
+            if isinstance(structure, KerasTensor):
+                return history(structure)
+            if isinstance(structure, dict):
+                return {k: ends(v) for k, v in structure.items()}
+            return [ends(v) for v in structure]
+
+        return {"name": self.name, "trainable": self.trainable, "layers": layer_configs,
+                "input_layers": ends(self._inputs_struct), "output_layers": ends(self._outputs_struct)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuild the graph by calling each layer on the symbolic tensors its ``inbound_nodes`` name."""
+        from kshim.saving.serialization import deserialize_keras_object
+
+        layers, outputs = {}, {}  # name -> layer; (name, node_index) -> outputs of that call
+        for layer_cfg in config["layers"]:
+            layers[layer_cfg["name"]] = deserialize_keras_object(layer_cfg, custom_objects=custom_objects)
+
+        def resolve(x):
+            if isinstance(x, dict) and x.get("class_name") == "__keras_tensor__":
+                name, node_index, tensor_index = x["config"]["keras_history"]
+                produced = outputs[(name, node_index)]
+                return produced[tensor_index] if isinstance(produced, list) else produced
+            if isinstance(x, dict):
+                return {k: resolve(v) for k, v in x.items()}
+            if isinstance(x, list):
+                return [resolve(v) for v in x]
+            return x
+
+        pending = [(cfg["name"], i, node) for cfg in config["layers"]
+                   for i, node in enumerate(cfg.get("inbound_nodes", []))]
+        for name, layer in layers.items():
+            if isinstance(layer, InputLayer):
+                outputs[(name, 0)] = layer.output
+        while pending:
+            progress = False
+            for item in list(pending):
+                name, i, node = item
+                try:
+                    args = resolve(node["args"])
+                except KeyError:
+                    continue
+                x = args[0] if len(args) == 1 else args
+                outputs[(name, i)] = layers[name](x, **node.get("kwargs", {}))
+                pending.remove(item)
+                progress = True
+            if not progress:
+                raise ValueError("Model config: the layer graph cannot be rebuilt (a node refers to a layer output "
+                                 f"that is never produced). Unresolved layers: {[p[0] for p in pending]}")
+
+        def ends(spec):
+            if isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str) and isinstance(spec[1], int):
+                produced = outputs[(spec[0], spec[1])]
+                return produced[spec[2]] if isinstance(produced, list) else produced
+            if isinstance(spec, dict):
+                return {k: ends(v) for k, v in spec.items()}
+            return [ends(v) for v in spec]
+
+        return cls(ends(config["input_layers"]), ends(config["output_layers"]), name=config.get("name"),
+                   trainable=config.get("trainable", True))
 
 
 def _flatten_values(values, structure):

@@ -32,7 +32,7 @@ def serialize_keras_object(obj):
     cls = type(obj)
     registered = getattr(cls, "_registered_name", None)
     out = {"module": _module_of(obj), "class_name": cls.__name__, "config": obj.get_config(),
-           "registered_name": registered or cls.__name__}
+           "registered_name": registered}
     build_shape = getattr(obj, "_build_shape", None)
     if build_shape is not None and getattr(obj, "built", False):
         out["build_config"] = {"input_shape": list(build_shape) if isinstance(build_shape, tuple) else build_shape}
@@ -45,7 +45,10 @@ def _lookup(class_name, custom_objects):
     if class_name in _CUSTOM_OBJECTS:
         return _CUSTOM_OBJECTS[class_name]
     from kshim import layers, models
+    from kshim.models.functional import Functional
 
+    if class_name == "Functional":
+        return Functional
     for ns in (layers, models):
         obj = getattr(ns, class_name, None)
         if obj is not None:
