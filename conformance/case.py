@@ -23,6 +23,10 @@ DEFAULT_MODULES = (
     "conformance.cases_activations",
     "conformance.cases_random",
     "conformance.cases_layers",
+    "conformance.cases_losses",
+    "conformance.cases_metrics",
+    "conformance.cases_optimizers",
+    "conformance.cases_training",
 )
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]]+$")

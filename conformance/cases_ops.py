@@ -349,12 +349,25 @@ def public_names():
         names |= {f"layers.{_snake(n)}" for n, v in vars(layers).items() if not n.startswith("_")
                   and inspect.isclass(v) and issubclass(v, layers.Layer) and v is not layers.Layer
                   and n != "InputLayer"}
+    # Losses (functions and classes), metric classes and optimizer classes, by their own names (an alias such as
+    # `mse` is the same object as `mean_squared_error`, so it needs no case of its own).
+    losses = importlib.import_module("kshim.losses")
+    names |= {f"losses.{v.__name__}" for n, v in vars(losses).items() if not n.startswith("_")
+              and ((inspect.isfunction(v) and v.__module__.startswith("kshim.losses.") and n not in ("get",
+                   "serialize", "deserialize", "reduce_weighted_values"))
+                   or (inspect.isclass(v) and issubclass(v, losses.Loss) and v is not losses.Loss))}
+    metrics = importlib.import_module("kshim.metrics")
+    names |= {f"metrics.{n}" for n, v in vars(metrics).items() if not n.startswith("_") and inspect.isclass(v)
+              and issubclass(v, metrics.Metric) and v is not metrics.Metric}
+    optimizers = importlib.import_module("kshim.optimizers")
+    names |= {f"optimizers.{n}" for n, v in vars(optimizers).items() if not n.startswith("_")
+              and inspect.isclass(v) and issubclass(v, optimizers.Optimizer) and v is not optimizers.Optimizer}
     return names
 
 
 @case("meta.coverage", family="meta", reference=lambda: {"uncovered": np.array([], dtype=str)})
 def _coverage():
-    """Every public op, activation, initializer, random function and layer has at least one case."""
+    """Every public op, activation, initializer, random function, layer, loss, metric and optimizer has a case."""
     from conformance.case import REGISTRY, covered_names
 
     return {"uncovered": np.array(sorted(public_names() - covered_names(REGISTRY)), dtype=str)}

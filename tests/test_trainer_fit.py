@@ -233,6 +233,40 @@ def test_validation_freq():
     assert ["val_loss" in logs for _, logs in rec2.logs] == [True, False, True, False]
 
 
+def test_validation_data_with_sample_weights():
+    x, y = _reg_data(n=20)
+    vsw = np.r_[np.full(5, 3.0), np.zeros(5)].astype("float32")
+    model = _mlp()
+    model.compile(kshim.optimizers.SGD(0.05), "mse")
+    h = model.fit(x[:10], y[:10], batch_size=10, epochs=1, validation_data=(x[10:], y[10:], vsw), verbose=0)
+    sq = ((_np_forward(model, x[10:]) - y[10:]) ** 2)[:, 0]
+    np.testing.assert_allclose(h.history["val_loss"], [np.sum(vsw * sq) / 10], rtol=1e-5)
+
+
+@pytest.mark.xfail(strict=True, raises=ZeroDivisionError, reason="kshim bug (Keras 3 has it too): "
+                   "fit(validation_freq=0) raises ZeroDivisionError from Trainer._due instead of a ValueError")
+def test_validation_freq_zero_is_a_value_error():
+    x, y = _reg_data(n=20)
+    model = _mlp()
+    model.compile(kshim.optimizers.SGD(0.05), "mse")
+    with pytest.raises(ValueError, match="validation_freq"):
+        model.fit(x, y, validation_data=(x, y), validation_freq=0, verbose=0)
+
+
+def test_default_batch_size_is_32():
+    x, y = _reg_data(n=40)
+    model = _linear()
+    model.compile(kshim.optimizers.SGD(0.1), "mse")
+    rec = _EpochLogs()
+    model.fit(x, y, epochs=1, shuffle=False, callbacks=[rec], verbose=0)
+    assert rec.batches == [2]
+    ref = _linear()
+    ref.compile(kshim.optimizers.SGD(0.1), "mse")
+    ref.train_on_batch(x[:32], y[:32])
+    ref.train_on_batch(x[32:], y[32:])
+    _same_weights(model, ref, rtol=1e-6)
+
+
 def test_initial_epoch():
     x, y = _reg_data(n=20)
     model = _mlp()

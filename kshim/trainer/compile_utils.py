@@ -141,20 +141,13 @@ class CompileMetrics:
         return names
 
     def _resolve(self, identifier, y_true_shape, y_pred_shape):
-        if isinstance(identifier, str) and identifier in ("accuracy", "acc"):
-            return kmetrics.resolve_accuracy(identifier, self.loss_identifier, y_true_shape, y_pred_shape)
         if isinstance(identifier, str) and identifier in ("crossentropy", "ce"):
-            loss = resolve_crossentropy(y_true_shape, y_pred_shape)
-            return kmetrics.MeanMetricWrapper(loss.fn, name=identifier)
-        obj = kmetrics.get(identifier)
-        if isinstance(obj, kmetrics.Metric):
-            return obj
-        if isinstance(obj, type) and issubclass(obj, kmetrics.Metric):
-            return obj()
-        if callable(obj):
-            name = identifier if isinstance(identifier, str) else _name_of(obj)
-            return kmetrics.MeanMetricWrapper(obj, name=name)
-        raise ValueError(f"compile: could not interpret metric {identifier!r}.")
+            metric = kmetrics.MeanMetricWrapper(resolve_crossentropy(y_true_shape, y_pred_shape).fn,
+                                                name=identifier)
+        else:
+            metric = kmetrics.compile_metric(identifier, y_true_shape, y_pred_shape)
+        metric.build(y_true_shape, y_pred_shape)  # metrics sized by the data (F1Score, multi-label AUC)
+        return metric
 
     @property
     def all_metrics(self):

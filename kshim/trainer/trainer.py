@@ -29,7 +29,7 @@ class LazyLogs(Mapping):
 
     def _get(self):
         if self._logs is None:
-            self._logs = {k: float(ops.convert_to_numpy(v)) for k, v in self._compute().items()}
+            self._logs = {k: log_value(v) for k, v in self._compute().items()}
         return self._logs
 
     def __getitem__(self, key):
@@ -43,6 +43,12 @@ class LazyLogs(Mapping):
 
     def __repr__(self):
         return repr(self._get())
+
+
+def log_value(v):
+    """A metric result for the logs: a Python float, or a numpy array for vector results (e.g. per-class F1)."""
+    arr = ops.convert_to_numpy(v)
+    return float(arr) if arr.ndim == 0 else arr
 
 
 def _to_backend(x):
@@ -170,7 +176,7 @@ class Trainer:
         return dict(zip(self._compile_metrics.names(), self._steps.results(metric_values)))
 
     def _floats(self, metric_values, prefix=""):
-        return {prefix + k: float(ops.convert_to_numpy(v)) for k, v in self._metric_results(metric_values).items()}
+        return {prefix + k: log_value(v) for k, v in self._metric_results(metric_values).items()}
 
     def _store_metrics(self, metric_values):
         swap_values(self._compile_metrics.variables(), metric_values)
@@ -190,7 +196,7 @@ class Trainer:
             m.reset_state()
 
     def get_metrics_result(self):
-        return {k: float(v) for k, v in self._floats(read_values(self._compile_metrics.variables())).items()}
+        return self._floats(read_values(self._compile_metrics.variables()))
 
     # -- fit -----------------------------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,

@@ -5,7 +5,6 @@ which may sync a device, stays rare). When the output is not a terminal it print
 one at most every 30 seconds in between.
 """
 
-import os
 import sys
 import time
 
@@ -60,7 +59,8 @@ class Progbar:
         self.stateful_metrics = set(stateful_metrics or ())
         self._dynamic = _isatty()
         self._start = time.time()
-        self._last_render = 0.0
+        # A terminal redraws at once; plain output waits, so a short run prints just its final line.
+        self._last_render = 0.0 if self._dynamic else self._start
         self._sums = {}
         self._values = {}
         self._order = []
@@ -141,10 +141,3 @@ class Progbar:
             self._last_len = len(line)
         else:
             print(line, flush=True)
-
-
-def _terminal_columns():
-    try:
-        return os.get_terminal_size().columns
-    except OSError:
-        return 80

@@ -3,6 +3,8 @@
 core: creation, conversion, dtypes, devices, differentiation, compilation.
 numpy: elementwise math, reductions, shapes and indexing, linear algebra.
 nn: activations.
+conv: convolution and pooling.
+rnn: recurrence (scan and the fused LSTM/GRU).
 """
 
 from kshim.backends.jax.core import (  # noqa: F401
@@ -131,4 +133,16 @@ from kshim.backends.jax.nn import (  # noqa: F401
     log_sigmoid,
     softmax,
     log_softmax,
+)
+from kshim.backends.jax.rnn import (  # noqa: F401
+    gru,
+    lstm,
+    scan,
+)
+from kshim.backends.jax.conv import (  # noqa: F401
+    conv,
+    depthwise_conv,
+    conv_transpose,
+    max_pool,
+    average_pool,
 )

@@ -4,6 +4,8 @@
 - ``numpy``: elementwise math, reductions, sorting, linear algebra
 - ``shapes``: shapes and indexing
 - ``nn``: activations and softmax
+- ``conv``: convolution and pooling
+- ``rnn``: recurrence (scan and the fused LSTM/GRU kernels)
 """
 
 from kshim.backends.torch.core import (  # noqa: F401
@@ -135,4 +137,16 @@ from kshim.backends.torch.shapes import (  # noqa: F401
     tril,
     triu,
     unique_int,
+)
+from kshim.backends.torch.rnn import (  # noqa: F401
+    gru,
+    lstm,
+    scan,
+)
+from kshim.backends.torch.conv import (  # noqa: F401
+    average_pool,
+    conv,
+    conv_transpose,
+    depthwise_conv,
+    max_pool,
 )

@@ -1,0 +1,94 @@
+"""Cases for a whole seeded training run: ``fit`` (with dropout, shuffling and a validation split), ``evaluate``
+and ``predict`` of a small classifier, on fixed numpy data.
+
+``kshim.utils.set_random_seed(1234)`` fixes the initial weights, the dropout masks and the shuffling order, so the
+two backends run the same computation; only floating-point rounding differs. The initial weights must be
+bit-identical (seeded initializers are), the rest agree to rtol 1e-4: 15 SGD-with-momentum steps through relu,
+dropout, softmax and crossentropy accumulate float32 rounding that backends order differently (matmul/reduction
+order), and momentum carries it from step to step.
+"""
+
+import numpy as np
+
+from conformance.case import case, kshim, ops, rng
+from conformance.cases_random import set_seed
+
+SEED = 1234
+X = rng(900).normal(size=(100, 10)).astype(np.float32)
+_W_TRUE = rng(901).normal(size=(10, 3))
+Y = np.argmax(X @ _W_TRUE + 0.5 * rng(902).normal(size=(100, 3)), axis=-1).astype(np.int32)
+X_TEST = rng(903).normal(size=(24, 10)).astype(np.float32)
+Y_TEST = np.argmax(X_TEST @ _W_TRUE, axis=-1).astype(np.int32)
+SHAPES = [(10, 32), (32,), (32, 3), (3,)]
+
+
+def _model():
+    set_seed(SEED)
+    layers = kshim.layers
+    return kshim.Sequential([kshim.Input((10,)), layers.Dense(32, "relu"), layers.Dropout(0.3),
+                             layers.Dense(3, "softmax")])
+
+
+@case("training.fit.initial_weights", family="training", exact=True,
+      reference=lambda: {"shapes": np.array([d for s in SHAPES for d in s])})
+def _initial_weights():
+    """set_random_seed(1234); Sequential([Input((10,)), Dense(32, relu), Dropout(0.3), Dense(3, softmax)]):
+    every initial weight bit-identical across backends."""
+    weights = _model().get_weights()
+    return {"weights": weights, "shapes": np.array([d for w in weights for d in np.shape(w)])}
+
+
+def _forward_np(weights, x):
+    w0, b0, w1, b1 = [np.asarray(w, np.float64) for w in weights]
+    z = np.maximum(x.astype(np.float64) @ w0 + b0, 0.0) @ w1 + b1
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _fit_reference():
+    return {"history_keys": np.array(["accuracy", "loss", "val_accuracy", "val_loss"]), "epochs": np.arange(3),
+            "predict_matches_numpy": np.array(True), "evaluate_matches_numpy": np.array(True),
+            "weights_changed": np.array(True)}
+
+
+@case("training.fit", family="training", rtol=1e-4, atol=1e-5, reference=_fit_reference)
+def _fit():
+    """The seeded model compiled with SGD(0.05, momentum=0.9), sparse_categorical_crossentropy and accuracy,
+    fit for 3 epochs (batch 16, shuffle, validation_split=0.2): history, final weights, evaluate, predict."""
+    model = _model()
+    initial = model.get_weights()
+    model.compile(optimizer=kshim.optimizers.SGD(0.05, momentum=0.9), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(X, Y, epochs=3, batch_size=16, shuffle=True, validation_split=0.2, verbose=0)
+    weights = model.get_weights()
+    evaluation = model.evaluate(X_TEST, Y_TEST, batch_size=16, verbose=0, return_dict=True)
+    predictions = np.asarray(model.predict(X_TEST, batch_size=16, verbose=0))
+    # The numbers from the model's own final weights, in numpy (dropout is off at inference).
+    expected = _forward_np(weights, X_TEST)
+    expected_loss = np.mean(-np.log(np.clip(expected[np.arange(len(Y_TEST)), Y_TEST], 1e-7, 1 - 1e-7)))
+    expected_acc = np.mean(np.argmax(expected, axis=-1) == Y_TEST)
+    keys = sorted(history.history)
+    return {
+        "history_keys": np.array(keys),
+        "history": {k: np.asarray(history.history[k], np.float64) for k in keys},
+        "epochs": np.asarray(history.epoch),
+        "weights": weights,
+        "evaluate": {k: np.asarray(v, np.float64) for k, v in evaluation.items()},
+        "predict": predictions,
+        "predict_matches_numpy": np.array(bool(np.allclose(predictions, expected, rtol=1e-5, atol=1e-6))),
+        "evaluate_matches_numpy": np.array(bool(np.isclose(evaluation["loss"], expected_loss, rtol=1e-5)
+                                                and np.isclose(evaluation["accuracy"], expected_acc))),
+        "weights_changed": np.array(not any(np.array_equal(a, b) for a, b in zip(initial, weights))),
+    }
+
+
+@case("training.fit.dropout_active", family="training", exact=True,
+      reference=lambda: {"train_loss_differs_from_eval": np.array(True)})
+def _dropout_active():
+    """The same data gives a different loss in training mode (dropout on) than in evaluate (off)."""
+    model = _model()
+    model.compile(optimizer=kshim.optimizers.SGD(0.0), loss="sparse_categorical_crossentropy")
+    train_loss = model.train_on_batch(X[:32], Y[:32])  # lr 0: the weights do not move
+    eval_loss = model.evaluate(X[:32], Y[:32], batch_size=32, verbose=0)
+    return {"train_loss_differs_from_eval": np.array(not np.isclose(float(np.asarray(train_loss)),
+                                                                     float(np.asarray(eval_loss)), rtol=1e-6))}

@@ -1,0 +1,61 @@
+"""JAX backend: recurrence. `scan` is ``lax.scan``; the fused LSTM/GRU project every timestep's input at once and
+scan only the recurrent matmul (XLA fuses the gate math), as Keras 3's JAX backend does for GRU."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from kshim.backends.jax.core import _a
+
+
+def scan(fn, init, xs, reverse=False):
+    return lax.scan(fn, init, xs, reverse=bool(reverse))
+
+
+@functools.partial(jax.jit, static_argnames="go_backwards")
+def _lstm(inputs, h0, c0, kernel, recurrent_kernel, bias, go_backwards):
+    if go_backwards:
+        inputs = jnp.flip(inputs, axis=1)
+    zx = jnp.swapaxes(jnp.matmul(inputs, kernel) + bias, 0, 1)
+
+    def step(carry, zx_t):
+        h, c = carry
+        z = zx_t + jnp.matmul(h, recurrent_kernel)
+        zi, zf, zc, zo = jnp.split(z, 4, axis=-1)
+        c = jax.nn.sigmoid(zf) * c + jax.nn.sigmoid(zi) * jnp.tanh(zc)
+        h = jax.nn.sigmoid(zo) * jnp.tanh(c)
+        return (h, c), h
+
+    (h, c), ys = lax.scan(step, (h0, c0), zx)
+    return jnp.swapaxes(ys, 0, 1), h, c
+
+
+def lstm(inputs, h0, c0, kernel, recurrent_kernel, bias, go_backwards=False):
+    return _lstm(_a(inputs), _a(h0), _a(c0), _a(kernel), _a(recurrent_kernel), _a(bias),
+                 go_backwards=bool(go_backwards))
+
+
+@functools.partial(jax.jit, static_argnames="go_backwards")
+def _gru(inputs, h0, kernel, recurrent_kernel, bias, go_backwards):
+    if go_backwards:
+        inputs = jnp.flip(inputs, axis=1)
+    zx = jnp.swapaxes(jnp.matmul(inputs, kernel) + bias[0], 0, 1)
+
+    def step(h, zx_t):
+        zh = jnp.matmul(h, recurrent_kernel) + bias[1]
+        x_z, x_r, x_h = jnp.split(zx_t, 3, axis=-1)
+        h_z, h_r, h_h = jnp.split(zh, 3, axis=-1)
+        z = jax.nn.sigmoid(x_z + h_z)
+        r = jax.nn.sigmoid(x_r + h_r)
+        hh = jnp.tanh(x_h + r * h_h)
+        h = z * h + (1 - z) * hh
+        return h, h
+
+    h, ys = lax.scan(step, h0, zx)
+    return jnp.swapaxes(ys, 0, 1), h
+
+
+def gru(inputs, h0, kernel, recurrent_kernel, bias, go_backwards=False):
+    return _gru(_a(inputs), _a(h0), _a(kernel), _a(recurrent_kernel), _a(bias), go_backwards=bool(go_backwards))

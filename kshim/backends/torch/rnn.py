@@ -1,0 +1,71 @@
+"""PyTorch backend: recurrence. `scan` is a Python loop over the leading axis; the fused LSTM/GRU are torch's own
+kernels (``torch.lstm``/``torch.gru``: cuDNN on CUDA, oneDNN/ATen on CPU), with the weights mapped from Keras's
+layout: kernels transposed; LSTM gates i,f,c,o are torch's i,f,g,o; GRU gates z,r,h become torch's r,z,n."""
+
+import warnings
+
+import torch
+
+from kshim.backends.torch.core import _t
+
+# Keras-layout weights are passed as fresh (transposed) tensors on every call, so cuDNN cannot see one flat
+# buffer; it compacts them itself, which is what we want.
+warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous chunk")
+
+
+def _flat(tree):
+    return list(tree) if isinstance(tree, (list, tuple)) else [tree]
+
+
+def _pack(like, leaves):
+    if isinstance(like, (list, tuple)):
+        return type(like)(leaves)
+    return leaves[0]
+
+
+def scan(fn, init, xs, reverse=False):
+    xs_flat = [_t(x) for x in _flat(xs)]
+    n = xs_flat[0].shape[0]
+    carry = init
+    ys = [None] * n
+    for t in (range(n - 1, -1, -1) if reverse else range(n)):
+        carry, ys[t] = fn(carry, _pack(xs, [x[t] for x in xs_flat]))
+    if n == 0:
+        return carry, None
+    first = ys[0]
+    if isinstance(first, (list, tuple)):
+        stacked = [torch.stack([y[i] for y in ys]) for i in range(len(first))]
+        return carry, type(first)(stacked)
+    return carry, torch.stack(ys)
+
+
+def _bias_pair(b):
+    return b, torch.zeros_like(b)
+
+
+def lstm(inputs, h0, c0, kernel, recurrent_kernel, bias, go_backwards=False):
+    x = _t(inputs)
+    if go_backwards:
+        x = torch.flip(x, (1,))
+    b_ih, b_hh = _bias_pair(_t(bias))
+    params = [_t(kernel).t(), _t(recurrent_kernel).t(), b_ih, b_hh]
+    out, h, c = torch.lstm(x, (_t(h0).unsqueeze(0), _t(c0).unsqueeze(0)), params, True, 1, 0.0,
+                           torch.is_grad_enabled(), False, True)
+    return out, h[0], c[0]
+
+
+def _zrh_to_rzn(w, u):
+    """Keras's GRU gate blocks z, r, h on the last axis, reordered to torch's r, z, n."""
+    return torch.cat([w[..., u:2 * u], w[..., :u], w[..., 2 * u:]], dim=-1)
+
+
+def gru(inputs, h0, kernel, recurrent_kernel, bias, go_backwards=False):
+    x = _t(inputs)
+    if go_backwards:
+        x = torch.flip(x, (1,))
+    rk = _t(recurrent_kernel)
+    u = rk.shape[0]
+    b = _zrh_to_rzn(_t(bias), u)
+    params = [_zrh_to_rzn(_t(kernel), u).t(), _zrh_to_rzn(rk, u).t(), b[0], b[1]]
+    out, h = torch.gru(x, _t(h0).unsqueeze(0), params, True, 1, 0.0, torch.is_grad_enabled(), False, True)
+    return out, h[0]

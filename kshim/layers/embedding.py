@@ -1,0 +1,110 @@
+"""Embedding (integer indices to dense vectors) and Masking (skip timesteps equal to a value)."""
+
+import warnings
+
+import numpy as np
+
+from kshim import constraints, initializers, ops, regularizers
+from kshim.layers.layer import Layer
+
+
+def _ser(module, value):
+    return None if value is None else module.serialize(module.get(value))
+
+
+def _positive_int(cls, name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{cls}: `{name}` must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+class Embedding(Layer):
+    """``embeddings[inputs]``: a lookup table of shape (input_dim, output_dim), named "embeddings".
+
+    With ``mask_zero=True`` index 0 is padding: the layer's mask is ``inputs != 0`` (and ``input_dim`` should be
+    the vocabulary size + 1). Keras 2's ``input_length`` still works (as the input's sequence length), with a
+    DeprecationWarning."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, lora_alpha=None,
+                 **kwargs):
+        self.input_dim = _positive_int("Embedding", "input_dim", input_dim)
+        self.output_dim = _positive_int("Embedding", "output_dim", output_dim)
+        if kwargs.get("input_length") is not None:
+            warnings.warn("Embedding: `input_length` is a Keras 2 argument; Keras 3 deprecates it. kshim uses it as "
+                          "the input's sequence length; prefer `kshim.Input(shape=(input_length,))`.",
+                          DeprecationWarning, stacklevel=2)
+        if lora_rank is not None:
+            raise ValueError(f"Embedding: LoRA is not supported yet. Received: lora_rank={lora_rank!r}")
+        kwargs.pop("quantization_config", None)
+        super().__init__(**kwargs)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
+        self.autocast = False
+        self.embeddings = None
+        if weights is not None:
+            self.build()
+            if not (isinstance(weights, list) and len(weights) == 1):
+                weights = [weights]
+            self.set_weights(weights)
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim), name="embeddings",
+                                          initializer=self.embeddings_initializer,
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint, trainable=True)
+        self.built = True
+
+    def call(self, inputs):
+        if ops.dtype(inputs) not in ("int32", "int64"):
+            inputs = ops.cast(inputs, "int32")
+        return ops.take(self.embeddings.value, inputs, axis=0)
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return ops.not_equal(inputs, 0)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.output_dim)
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+                "embeddings_initializer": _ser(initializers, self.embeddings_initializer),
+                "embeddings_regularizer": _ser(regularizers, self.embeddings_regularizer),
+                "activity_regularizer": _ser(regularizers, self.activity_regularizer),
+                "embeddings_constraint": _ser(constraints, self.embeddings_constraint),
+                "mask_zero": self.mask_zero}
+
+
+class Masking(Layer):
+    """Masks every timestep (axis 1) whose features all equal ``mask_value``: those timesteps become 0 in the
+    output, and the layer's mask (``any(inputs != mask_value, axis=-1)``) tells downstream layers to skip them."""
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(mask_value, dict):
+            mask_value = mask_value.get("config", {}).get("value", mask_value)
+        if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float, np.number)):
+            raise ValueError(f"Masking: `mask_value` must be a number. Received: mask_value={mask_value!r}")
+        self.mask_value = mask_value
+        self.supports_masking = True
+        self.built = True
+
+    def compute_mask(self, inputs, mask=None):
+        return ops.any(ops.not_equal(inputs, self.mask_value), axis=-1)
+
+    def call(self, inputs):
+        keep = ops.any(ops.not_equal(inputs, self.mask_value), axis=-1, keepdims=True)
+        return ops.where(keep, inputs, ops.zeros_like(inputs))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
