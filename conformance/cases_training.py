@@ -10,7 +10,7 @@ order), and momentum carries it from step to step.
 
 import numpy as np
 
-from conformance.case import case, kshim, ops, rng
+from conformance.case import case, kshim, rng
 from conformance.cases_random import set_seed
 
 SEED = 1234

@@ -145,20 +145,13 @@ RELU_KWARGS = [
     {"negative_slope": 0.1, "max_value": 2.0},
     {"threshold": 1.0, "negative_slope": 0.0, "max_value": None, "_x": "off_grid"},
 ]
-RELU_THRESHOLD_BUG = pytest.mark.xfail(
-    strict=True, reason="kshim/activations.py relu line 12 uses `x >= threshold` where Keras 3 uses `x > threshold` "
-                        "(an input equal to a non-zero threshold gives `threshold` instead of 0)")
-RELU_CLIP_BUG = pytest.mark.xfail(
-    strict=True, reason="kshim/activations.py relu line 16 caps with minimum(out, max_value) only; Keras 3 clips the "
-                        "thresholded part to [0, max_value], so with a negative threshold inputs in (threshold, 0] "
-                        "must give 0, not x")
-RELU_CASES = [pytest.param(k, id=str(k)) for k in RELU_KWARGS] + [
-    pytest.param({"threshold": 1.0}, marks=RELU_THRESHOLD_BUG, id="threshold=1 (at x=1)"),
-    pytest.param({"threshold": 0.5, "negative_slope": 0.1}, marks=RELU_THRESHOLD_BUG, id="threshold+slope"),
-    pytest.param({"threshold": 1.0, "negative_slope": 0.3, "max_value": 2.5}, marks=RELU_THRESHOLD_BUG,
-                 id="threshold+slope+max"),
-    pytest.param({"threshold": -1.0, "max_value": 6.0}, marks=RELU_CLIP_BUG, id="negative threshold+max"),
-]
+RELU_CASES = [pytest.param(k, id=str(k)) for k in RELU_KWARGS + [
+    {"threshold": 1.0},  # inputs equal to the threshold give 0 (Keras uses x > threshold)
+    {"threshold": 0.5, "negative_slope": 0.1},
+    {"threshold": 1.0, "negative_slope": 0.3, "max_value": 2.5},
+    {"threshold": -1.0, "max_value": 6.0},  # Keras clips the thresholded part to [0, max_value]
+    {"threshold": -1.0},
+]]
 
 
 # X plus every threshold/cap used below as an exact input value

@@ -38,7 +38,6 @@ def draw(init, shape, dtype=None):
 
 SHAPE = (300, 500)
 FAN_IN, FAN_OUT = 300, 500
-FAN_AVG = (FAN_IN + FAN_OUT) / 2
 
 
 def check_uniform(v, limit_lo, limit_hi):
@@ -84,7 +83,8 @@ CASES = {
     "variance_scaling": (I.VarianceScaling, {"seed": 4}, SHAPE,
                          lambda v: check_truncated(v, math.sqrt(1.0 / FAN_IN) / TRUNC_STD)),
     "glorot_uniform": (I.GlorotUniform, {"seed": 5}, SHAPE,
-                       lambda v: check_uniform(v, -math.sqrt(6 / (FAN_IN + FAN_OUT)), math.sqrt(6 / (FAN_IN + FAN_OUT)))),
+                       lambda v: check_uniform(v, -math.sqrt(6 / (FAN_IN + FAN_OUT)),
+                                               math.sqrt(6 / (FAN_IN + FAN_OUT)))),
     "glorot_normal": (I.GlorotNormal, {"seed": 6}, SHAPE,
                       lambda v: check_truncated(v, math.sqrt(2 / (FAN_IN + FAN_OUT)) / TRUNC_STD)),
     "he_uniform": (I.HeUniform, {"seed": 7}, SHAPE,

@@ -243,8 +243,6 @@ def test_validation_data_with_sample_weights():
     np.testing.assert_allclose(h.history["val_loss"], [np.sum(vsw * sq) / 10], rtol=1e-5)
 
 
-@pytest.mark.xfail(strict=True, raises=ZeroDivisionError, reason="kshim bug (Keras 3 has it too): "
-                   "fit(validation_freq=0) raises ZeroDivisionError from Trainer._due instead of a ValueError")
 def test_validation_freq_zero_is_a_value_error():
     x, y = _reg_data(n=20)
     model = _mlp()
@@ -292,8 +290,6 @@ def test_steps_per_epoch_limits_the_batches():
     _same_weights(model, ref, rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="kshim bug: with array inputs and steps_per_epoch, every epoch restarts at "
-                   "the first batch (ArrayAdapter.epoch); Keras 3 continues through the data across epochs")
 def test_steps_per_epoch_continues_through_the_data_across_epochs_like_keras():
     x, y = _reg_data(n=20)
     model = _linear()
@@ -473,15 +469,15 @@ def test_metric_given_as_an_instance_keeps_its_name_and_state_class():
     assert m in model.metrics
 
 
-@pytest.mark.xfail(strict=True, reason="kshim bug: compile(metrics=['mae']) logs 'mean_absolute_error'; Keras 3 "
-                   "names a string metric after the string (CompileMetrics._resolve does not rename Metric "
-                   "instances made from a name)")
 def test_metric_string_alias_is_logged_under_the_given_string():
     x, y = _reg_data()
     model = _mlp()
-    model.compile("sgd", "mse", metrics=["mae", "mse"])
+    model.compile("sgd", "mse", metrics=["mae", "mean_squared_error"])
     d = model.evaluate(x, y, verbose=0, return_dict=True)
-    assert list(d) == ["loss", "mae", "mse"]
+    assert list(d) == ["loss", "mae", "mean_squared_error"]  # as Keras 3: the string is the log name
+    p = _np_forward(model, x)
+    np.testing.assert_allclose([d["mae"], d["mean_squared_error"]], [np.mean(np.abs(p - y)), np.mean((p - y) ** 2)],
+                               rtol=1e-5)
 
 
 def test_metric_string_values():

@@ -364,9 +364,6 @@ def test_validation_split_with_a_generator_is_refused():
         model.fit(((x[:5], y[:5]) for _ in range(3)), validation_split=0.2, verbose=0)
 
 
-@pytest.mark.xfail(strict=True, reason="kshim bug (Keras 3 has it too): fit(x) without `y` on a model compiled "
-                   "with a loss fails inside the backend ('None is not a valid value for jnp.array' / "
-                   "'convert_to_tensor: cannot convert an object array') instead of a ValueError naming `y`")
 def test_fit_without_targets_names_y():
     x, _ = _data()
     model = _model()

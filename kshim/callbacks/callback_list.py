@@ -3,11 +3,16 @@
 from kshim.callbacks.callback import Callback
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin", "on_test_batch_end",
-                "on_predict_batch_begin", "on_predict_batch_end", "on_batch_begin", "on_batch_end")
+                "on_predict_batch_begin", "on_predict_batch_end")
+_KERAS2_NAME = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
 
 
 def _overrides(cb, hook):
-    return getattr(type(cb), hook, None) is not getattr(Callback, hook)
+    """Whether ``cb`` does anything in ``hook`` (directly, or through the Keras 2 name it delegates to)."""
+    if getattr(type(cb), hook, None) is not getattr(Callback, hook):
+        return True
+    old = _KERAS2_NAME.get(hook)
+    return old is not None and getattr(type(cb), old, None) is not getattr(Callback, old)
 
 
 class CallbackList:
@@ -70,13 +75,8 @@ class CallbackList:
     def on_predict_begin(self, logs=None): self._call("on_predict_begin", logs)
     def on_predict_end(self, logs=None): self._call("on_predict_end", logs)
 
-    def on_train_batch_begin(self, batch, logs=None):
-        self._call_batch("on_train_batch_begin", batch, logs)
-        self._call_batch("on_batch_begin", batch, logs)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._call_batch("on_train_batch_end", batch, logs)
-        self._call_batch("on_batch_end", batch, logs)
+    def on_train_batch_begin(self, batch, logs=None): self._call_batch("on_train_batch_begin", batch, logs)
+    def on_train_batch_end(self, batch, logs=None): self._call_batch("on_train_batch_end", batch, logs)
 
     def on_test_batch_begin(self, batch, logs=None): self._call_batch("on_test_batch_begin", batch, logs)
     def on_test_batch_end(self, batch, logs=None): self._call_batch("on_test_batch_end", batch, logs)

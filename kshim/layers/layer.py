@@ -312,7 +312,8 @@ class Layer:
             check_input_spec(self, inputs)
         outputs = self.call(inputs, *args, **kwargs)
         if self.activity_regularizer is not None:
-            self._losses = [self.activity_regularizer(outputs)]
+            self._losses = [_activity_loss(self.activity_regularizer, y)
+                            for y in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
         return outputs
 
     def _convert_inputs(self, x):
@@ -439,6 +440,14 @@ class Node:
     def __init__(self, layer, inputs, outputs, args=(), kwargs=None):
         self.layer, self.inputs, self.outputs = layer, inputs, outputs
         self.args, self.kwargs = args, kwargs or {}
+
+
+def _activity_loss(regularizer, output):
+    """Keras 3's activity loss: the regularizer of one output, divided by the batch size."""
+    loss = regularizer(output)
+    if ops.ndim(output) > 0 and ops.shape(output)[0]:
+        loss = ops.divide(loss, float(ops.shape(output)[0]))
+    return loss
 
 
 def _shape_of(x):

@@ -2,3 +2,4 @@
 
 from kshim.models.model import Model
 from kshim.models.sequential import Sequential
+from kshim.saving import clone_model, load_model, model_from_json, save_model

@@ -1,5 +1,8 @@
 """`Model`: a Layer that can be compiled and trained (the training methods live in `kshim.trainer`)."""
 
+import functools
+import inspect
+
 from kshim.layers.layer import Layer
 from kshim.trainer.trainer import Trainer
 
@@ -51,3 +54,58 @@ class Model(Trainer, Layer):
     @property
     def layers(self):
         return list(self._sublayers())
+
+    def reset_states(self):
+        """Reset the states of every stateful layer (stateful RNNs), at any depth, to zeros (Keras 2's API)."""
+        for layer in self._sublayers():
+            if isinstance(layer, Model):
+                layer.reset_states()
+            elif getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
+    # -- saving (kshim.saving) -----------------------------------------------------------------------------------
+    @functools.wraps(Trainer.compile)
+    def compile(self, *args, **kwargs):
+        result = super().compile(*args, **kwargs)
+        bound = inspect.signature(Trainer.compile).bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        self._compile_args = {k: v for k, v in bound.arguments.items() if k not in ("self", "kwargs")}
+        return result
+
+    def get_compile_config(self):
+        """The arguments of ``compile`` in Keras 3's format (``{}`` when the model is not compiled)."""
+        from kshim.saving.compile_config import get_compile_config
+
+        return get_compile_config(self)
+
+    def compile_from_config(self, config):
+        """Compile from `get_compile_config`'s dict, and create the optimizer's variables."""
+        from kshim.saving.compile_config import compile_from_config
+
+        compile_from_config(self, config)
+
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Save the model (architecture, weights, compile arguments, optimizer state) as a ``.keras`` file."""
+        from kshim.saving.keras_file import save_model
+
+        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, **kwargs):
+        """Save the weights (and optimizer state) to a ``.weights.h5`` file in Keras 3's layout."""
+        from kshim.saving.weights_file import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite, **kwargs)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Load weights from a ``.weights.h5``, ``.keras`` or Keras 2 ``.h5`` file."""
+        from kshim.saving.weights_file import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def to_json(self, **kwargs):
+        """The model's config as a JSON string (`kshim.models.model_from_json` rebuilds the model)."""
+        import json
+
+        from kshim.saving.serialization import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)

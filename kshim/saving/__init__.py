@@ -1,3 +1,40 @@
-"""kshim.saving: configs now; .keras files and weights come with the saving issue."""
-from kshim.saving.serialization import (deserialize_keras_object, register_keras_serializable,
-                                        serialize_keras_object)
+"""kshim.saving: Keras 3's `.keras` files, `.weights.h5` files and object configs, compatible both ways."""
+from kshim.saving.cloning import clone_model
+from kshim.saving.keras_file import load_model, save_model
+from kshim.saving.serialization import (CustomObjectScope, custom_object_scope, deserialize_keras_object,
+                                        get_custom_objects, get_registered_name, get_registered_object,
+                                        register_keras_serializable, serialize_keras_object)
+
+
+def save_weights(model, filepath, overwrite=True, **kwargs):
+    """Keras 3's ``keras.saving.save_weights``: ``model.save_weights(filepath)``."""
+    from kshim.saving.weights_file import save_weights as _save
+
+    _save(model, filepath, overwrite=overwrite, **kwargs)
+
+
+def load_weights(model, filepath, skip_mismatch=False, **kwargs):
+    """Keras 3's ``keras.saving.load_weights``: ``model.load_weights(filepath)``."""
+    from kshim.saving.weights_file import load_weights as _load
+
+    _load(model, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """The (uncompiled unless the JSON says so) model described by ``model.to_json()``'s string."""
+    import json
+
+    from kshim.saving.serialization import loading_scope
+
+    try:
+        config = json.loads(json_string)
+    except ValueError as e:
+        raise ValueError(f"model_from_json: the string is not valid JSON ({e}).") from e
+    with loading_scope(custom_objects, True, True):
+        return deserialize_keras_object(config, custom_objects)
+
+
+__all__ = ["CustomObjectScope", "clone_model", "custom_object_scope", "deserialize_keras_object",
+           "get_custom_objects", "get_registered_name", "get_registered_object", "load_model", "load_weights",
+           "model_from_json", "register_keras_serializable", "save_model", "save_weights",
+           "serialize_keras_object"]

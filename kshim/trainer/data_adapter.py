@@ -8,6 +8,7 @@ numpy on the host until the loop moves them to the backend; shuffling is a host 
 import inspect
 import itertools
 import math
+import warnings
 
 import numpy as np
 
@@ -112,20 +113,40 @@ class ArrayAdapter:
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.steps = steps
+        self._iterator = None
 
     def num_batches(self):
         n = math.ceil(self.num_samples / self.batch_size)
         return min(n, self.steps) if self.steps is not None else n
 
-    def epoch(self):
+    def _one_pass(self):
         n, bs = self.num_samples, self.batch_size
         order = krandom.host_rng().permutation(n) if self.shuffle else None
-        for i in range(self.num_batches()):
+        for i in range(math.ceil(n / bs)):
             sl = slice(i * bs, min((i + 1) * bs, n))
             idx = order[sl] if order is not None else sl
             if order is not None and self.shuffle == "batch":
                 idx = np.sort(idx)
             yield _take(self.x, idx), _take(self.y, idx), _take(self.sample_weight, idx)
+
+    def epoch(self):
+        """One epoch of batches. With ``steps``, epochs walk on through the data as Keras does: the next epoch
+        starts where the last one stopped, and a new (reshuffled) pass starts once the data is used up."""
+        if self.steps is None:
+            yield from self._one_pass()
+            return
+        if self._iterator is None:
+            self._iterator = self._one_pass()
+        for i in range(self.steps):
+            try:
+                batch = next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+                if i < self.steps:
+                    warnings.warn(f"The data ran out after {i} of steps_per_epoch={self.steps} batches in this "
+                                  "epoch; the next epoch starts a new pass over the data.", stacklevel=3)
+                return
+            yield batch
 
     def on_epoch_end(self):
         pass

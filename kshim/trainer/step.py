@@ -49,7 +49,8 @@ class StepFunctions:
                                                        sample_weight)
 
     def predict_step(self, trainable, non_trainable, x):
-        return self.model.stateless_call(trainable, non_trainable, x, training=False)[0]
+        """``(outputs, new non-trainable values)``: stateful RNNs carry their states from batch to batch."""
+        return self.model.stateless_call(trainable, non_trainable, x, training=False)
 
     def results_step(self, metric_values):
         return self.model._compile_metrics.stateless_results(metric_values)
@@ -58,14 +59,15 @@ class StepFunctions:
     @property
     def train(self):
         if self._train is None:
-            self._train = ops.compile_step(self.train_step, donate_argnums=(0, 1, 2, 3),
+            # Metric values are not donated: batch logs handed to callbacks may still refer to them.
+            self._train = ops.compile_step(self.train_step, donate_argnums=(0, 1, 2),
                                            jit_compile=self.jit_compile)
         return self._train
 
     @property
     def test(self):
         if self._test is None:
-            self._test = ops.compile_step(self.test_step, donate_argnums=(2,), jit_compile=self.jit_compile)
+            self._test = ops.compile_step(self.test_step, jit_compile=self.jit_compile)
         return self._test
 
     @property

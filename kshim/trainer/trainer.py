@@ -136,6 +136,9 @@ class Trainer:
 
     def _build_for(self, x, y=None, where="fit", training=True):
         """Build the model, the compiled loss/metrics and the optimizer from the first batch."""
+        if y is None and self._compile_loss is not None:
+            raise ValueError(f"{where}: targets are required to compute the loss, but the data has none. Pass `y` "
+                             "(or a dataset/generator that yields `(x, y)` batches). Received: y=None")
         self._check_input_shape(x, where)
         xb = _to_backend(x)
         if not self.built:
@@ -211,6 +214,7 @@ class Trainer:
             raise ValueError(f"fit: `verbose` must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
         if class_weight is not None and sample_weight is not None:
             raise ValueError("fit: give `sample_weight` or `class_weight`, not both.")
+        self._check_validation_freq(validation_freq)
         if validation_split and validation_data is None:
             if data_adapter.is_generator_like(x) or hasattr(x, "on_epoch_end"):
                 raise ValueError("fit: `validation_split` only works with array inputs; pass `validation_data`.")
@@ -239,7 +243,6 @@ class Trainer:
                     self._build_for(xb, yb, where="fit")
                     steps = self._steps
                     trainable, non_trainable, opt_vars = self._state_vars()
-                    metric_vars = self._compile_metrics.variables()
                 if metric_values is None:
                     metric_values = self._compile_metrics.reset_values()
                 cbs.on_train_batch_begin(step)
@@ -250,7 +253,7 @@ class Trainer:
                 swap_values(opt_vars, new[2])
                 metric_values = new[3]
                 seen += 1
-                if cbs.needs_batch_logs("on_train_batch_end") or cbs.needs_batch_logs("on_batch_end"):
+                if cbs.needs_batch_logs("on_train_batch_end"):
                     values = metric_values
                     cbs.on_train_batch_end(step, LazyLogs(lambda v=values: self._metric_results(v)))
                 if self.stop_training:
@@ -274,8 +277,21 @@ class Trainer:
         return cbs.history
 
     @staticmethod
+    def _check_validation_freq(validation_freq):
+        if isinstance(validation_freq, (int, np.integer)) and not isinstance(validation_freq, bool):
+            if validation_freq < 1:
+                raise ValueError("fit: `validation_freq` must be a positive integer or a list of epochs. "
+                                 f"Received: validation_freq={validation_freq!r}")
+            return
+        if isinstance(validation_freq, (list, tuple, set, range)) and all(
+                isinstance(e, (int, np.integer)) and not isinstance(e, bool) and e >= 1 for e in validation_freq):
+            return
+        raise ValueError("fit: `validation_freq` must be a positive integer or a list of epochs (1-based). "
+                         f"Received: validation_freq={validation_freq!r}")
+
+    @staticmethod
     def _due(epoch, validation_freq):
-        if isinstance(validation_freq, int):
+        if isinstance(validation_freq, (int, np.integer)):
             return (epoch + 1) % validation_freq == 0
         return (epoch + 1) in validation_freq
 
@@ -300,11 +316,11 @@ class Trainer:
                 cbs.on_test_batch_end(step, LazyLogs(lambda v=values: self._metric_results(v)))
         if metric_values is None:
             raise ValueError("evaluate: the data produced no batches.")
-        logs = self._floats(metric_values, prefix)
+        logs = self._floats(metric_values)
         cbs.on_test_end(logs)
         if not prefix:
             self._store_metrics(metric_values)
-        return logs
+        return {prefix + k: v for k, v in logs.items()}
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
@@ -333,6 +349,7 @@ class Trainer:
                            steps=adapter.num_batches())
         fn = self._predict_fn()
         outputs = []
+        changed = {}
         cbs.on_predict_begin()
         with ops.inference_mode():
             for step, (xb, _, _) in enumerate(adapter.epoch()):
@@ -342,10 +359,13 @@ class Trainer:
                 elif step == 0:
                     self._check_input_shape(xb, "predict")
                 cbs.on_predict_batch_begin(step)
-                out = fn(read_values(self.trainable_variables), read_values(self.non_trainable_variables),
-                         _to_backend(xb))
+                non_trainable = self.non_trainable_variables
+                out, new_non_trainable = fn(read_values(self.trainable_variables), read_values(non_trainable),
+                                            _to_backend(xb))
+                _bind_changed(non_trainable, new_non_trainable, changed)
                 outputs.append(out)
                 cbs.on_predict_batch_end(step, {"outputs": out})
+        _own_changed(changed)
         cbs.on_predict_end()
         if not outputs:
             raise ValueError("predict: the data produced no batches.")
@@ -388,9 +408,13 @@ class Trainer:
         xb = _to_backend(x)
         if not self.built:
             self(xb)
+        changed = {}
         with ops.inference_mode():
-            out = self._predict_fn()(read_values(self.trainable_variables),
-                                     read_values(self.non_trainable_variables), xb)
+            non_trainable = self.non_trainable_variables
+            out, new_non_trainable = self._predict_fn()(read_values(self.trainable_variables),
+                                                        read_values(non_trainable), xb)
+            _bind_changed(non_trainable, new_non_trainable, changed)
+        _own_changed(changed)
         return _concat_outputs([out])
 
     def _batch_result(self, metric_values, return_dict):
@@ -399,6 +423,20 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+def _bind_changed(variables, new_values, changed):
+    """Bind the values a predict step changed (the states of stateful RNNs) and note their variables."""
+    for v, value in zip(variables, new_values):
+        if value is not v._value:
+            v._value = value
+            changed[id(v)] = v
+
+
+def _own_changed(changed):
+    """Copy the changed values outside inference mode: torch refuses inference-mode tensors in a later fit."""
+    for v in changed.values():
+        v._value = ops.copy(v._value)
 
 
 def _concat_outputs(outputs):

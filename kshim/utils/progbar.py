@@ -64,12 +64,16 @@ class Progbar:
         self._sums = {}
         self._values = {}
         self._order = []
+        self._lazy = None
         self.seen = 0
         self._last_len = 0
         self._done = False
 
     def _record(self, values, lazy, step_delta):
         if values is None:
+            return
+        if lazy:
+            self._lazy = values  # read only when a line is drawn
             return
         items = values.items() if hasattr(values, "items") else values
         for name, value in items:
@@ -82,6 +86,12 @@ class Progbar:
                 self._sums[name] = (s + _to_float(value) * step_delta, n + step_delta)
 
     def _metric_text(self):
+        if self._lazy is not None:
+            for name, value in self._lazy.items():
+                if name not in self._order:
+                    self._order.append(name)
+                self._values[name] = value
+            self._lazy = None
         parts = []
         for name in self._order:
             if name in self._values:

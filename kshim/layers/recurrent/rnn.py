@@ -8,8 +8,6 @@ keeps the last states in non-trainable Variables when ``stateful``. Those Variab
 (so ``get_weights`` lists the same arrays as Keras 3).
 """
 
-import warnings
-
 import numpy as np
 
 from kshim import activations, constraints, initializers, ops, regularizers
@@ -344,10 +342,6 @@ class RNN(Layer):
         from kshim.saving.serialization import deserialize_keras_object
 
         config = dict(config)
-        cell = deserialize_keras_object(config.pop("cell"), custom_objects=custom_objects)
-        if "batch_input_shape" in config:
-            config["batch_input_shape"] = tuple(config["batch_input_shape"])
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                return cls(cell, **config)
-        return cls(cell, **config)
+        if "cell" in config:
+            config["cell"] = deserialize_keras_object(config["cell"], custom_objects=custom_objects)
+        return super().from_config(config)

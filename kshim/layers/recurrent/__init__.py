@@ -1,0 +1,8 @@
+"""Recurrent layers: the generic `RNN` over a cell, and SimpleRNN, LSTM and GRU with their cells."""
+
+from kshim.layers.recurrent.gru import GRU, GRUCell
+from kshim.layers.recurrent.lstm import LSTM, LSTMCell
+from kshim.layers.recurrent.rnn import RNN
+from kshim.layers.recurrent.simple_rnn import SimpleRNN, SimpleRNNCell
+
+__all__ = ["RNN", "SimpleRNN", "SimpleRNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell"]

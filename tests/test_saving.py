@@ -1,0 +1,784 @@
+"""`.keras` files, `.weights.h5` files and configs: round trips in kshim, both directions with real Keras 3, both
+directions between kshim's backends, atomic saving, and the errors for bad files.
+
+Real Keras 3 (when installed) and kshim's other backend run in subprocesses: each fixes its backend at import.
+"""
+
+import importlib.util
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+
+import h5py
+import numpy as np
+import pytest
+
+import kshim as keras
+from kshim import config
+from kshim.saving.object_tree import walk
+
+L = keras.layers
+BACKEND = config.backend()
+OTHER_BACKEND = {"jax": "torch", "torch": "jax"}[BACKEND]
+HAS_KERAS = importlib.util.find_spec("keras") is not None
+needs_keras = pytest.mark.skipif(not HAS_KERAS, reason="real Keras 3 is not installed")
+X6 = np.random.RandomState(0).rand(16, 6).astype("float32")
+Y3 = np.eye(3, dtype="float32")[np.arange(16) % 3]
+XI = (np.arange(40).reshape(8, 5) * 7) % 10
+
+
+def _has(*names):
+    return all(hasattr(L, n) for n in names)
+
+
+def _run(script, *args, env=None, timeout=240):
+    env = {**os.environ, **(env or {})}
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(script), *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"subprocess failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    return proc.stdout
+
+
+def _keras_env():
+    return {"KERAS_BACKEND": "jax" if importlib.util.find_spec("jax") else "torch", "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def _out(model, x):
+    """The model's inference outputs as a list of numpy arrays (a direct call: no compiled predict step)."""
+    y = model(x, training=False)
+    return [keras.ops.convert_to_numpy(v) for v in (y if isinstance(y, (list, tuple)) else [y])]
+
+
+def _same_outputs(a, b, x):
+    for u, v in zip(_out(a, x), _out(b, x)):
+        np.testing.assert_array_equal(u, v)
+
+
+def _weights_equal(a, b):
+    wa, wb = a.get_weights(), b.get_weights()
+    assert len(wa) == len(wb)
+    for x, y in zip(wa, wb):
+        np.testing.assert_array_equal(x, y)
+
+
+# -- models ------------------------------------------------------------------------------------------------------
+def _dense_model(dropout_seed=5):
+    return keras.Sequential([keras.Input((6,)), L.Dense(8, activation="tanh"), L.BatchNormalization(),
+                             L.Dropout(0.25, seed=dropout_seed), L.Dense(3, activation="softmax")])
+
+
+def _rnn_model():
+    return keras.Sequential([keras.Input((5,), dtype="int32"), L.Embedding(10, 3), L.LSTM(4, return_sequences=True),
+                             L.GRU(3), L.Dense(2)])
+
+
+def _conv_model():
+    return keras.Sequential([keras.Input((8, 8, 2)), L.Conv2D(3, 3, activation="relu"), L.BatchNormalization(),
+                             L.MaxPooling2D(), L.Flatten(), L.Dense(2)])
+
+
+def _functional_model():
+    a, b = keras.Input((3,), name="a"), keras.Input((3,), name="b")
+    shared = L.Dense(4, activation="relu", name="shared")
+    out1 = L.Dense(2, name="out1")(shared(a))
+    out2 = L.Dense(1, name="out2")(L.Dropout(0.5)(shared(b)))
+    return keras.Model([a, b], [out1, out2])
+
+
+FUNC_X = [X6[:, :3], X6[:, 3:]]
+
+
+def _fitted_dense():
+    keras.utils.set_random_seed(0)
+    model = _dense_model()
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="categorical_crossentropy", metrics=["accuracy"],
+                  run_eagerly=True)  # tiny models: eager steps are faster than compiling one
+    model.fit(X6, Y3, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    return model
+
+
+# -- kshim -> kshim --------------------------------------------------------------------------------------------
+def _roundtrip(model, x, tmp_path, name="m.keras"):
+    path = tmp_path / name
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    _same_outputs(model, loaded, x)
+    _weights_equal(model, loaded)
+    assert [w.shape for w in loaded.weights] == [w.shape for w in model.weights]
+    return loaded
+
+
+def test_sequential_roundtrip_dense_batchnorm_dropout(tmp_path):
+    model = _fitted_dense()
+    loaded = _roundtrip(model, X6, tmp_path)
+    assert type(loaded) is keras.Sequential
+    assert [type(l).__name__ for l in loaded.layers] == ["Dense", "BatchNormalization", "Dropout", "Dense"]
+    assert [l.name for l in loaded.layers] == [l.name for l in model.layers]
+    # compile state: same optimizer config, loss, metrics; optimizer variables restored
+    assert type(loaded.optimizer) is keras.optimizers.Adam
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+    assert loaded.get_compile_config()["loss"] == "categorical_crossentropy"
+    for a, b in zip(model.optimizer.variables, loaded.optimizer.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(loaded.optimizer.iterations.numpy()) == 4
+    np.testing.assert_allclose(loaded.evaluate(X6, Y3, verbose=0), model.evaluate(X6, Y3, verbose=0), rtol=1e-6)
+
+
+def test_sequential_roundtrip_embedding_lstm_gru(tmp_path):
+    keras.utils.set_random_seed(1)
+    model = _rnn_model()
+    model.compile(optimizer="rmsprop", loss="mse", run_eagerly=True)
+    model.fit(XI, np.ones((8, 2), "float32"), epochs=1, verbose=0)
+    _roundtrip(model, XI, tmp_path)
+
+
+@pytest.mark.skipif(not _has("Conv2D", "MaxPooling2D"), reason="kshim has no Conv2D/MaxPooling2D yet")
+def test_sequential_roundtrip_conv(tmp_path):
+    keras.utils.set_random_seed(2)
+    model = _conv_model()
+    _roundtrip(model, np.random.RandomState(1).rand(4, 8, 8, 2).astype("float32"), tmp_path)
+
+
+def test_functional_multi_input_roundtrip(tmp_path):
+    keras.utils.set_random_seed(3)
+    model = _functional_model()
+    loaded = _roundtrip(model, FUNC_X, tmp_path)
+    assert type(loaded).__name__ == "Functional"
+    assert [t.shape for t in loaded.inputs] == [(None, 3), (None, 3)]
+    assert loaded.get_layer("shared") is not None and len(loaded.layers) == len(model.layers)
+
+
+def test_uncompiled_and_compile_false(tmp_path):
+    keras.utils.set_random_seed(4)
+    model = _dense_model()
+    model.build((None, 6))
+    loaded = _roundtrip(model, X6, tmp_path)
+    assert not loaded.compiled and loaded.optimizer is None
+    fitted = _fitted_dense()
+    fitted.save(tmp_path / "c.keras")
+    plain = keras.models.load_model(tmp_path / "c.keras", compile=False)
+    assert not plain.compiled
+    _weights_equal(plain, fitted)
+
+
+def test_saving_module_functions(tmp_path):
+    model = _fitted_dense()
+    keras.saving.save_model(model, tmp_path / "s.keras")
+    loaded = keras.saving.load_model(tmp_path / "s.keras")
+    _weights_equal(model, loaded)
+    keras.saving.save_weights(model, tmp_path / "s.weights.h5")
+    keras.utils.set_random_seed(9)
+    other = _dense_model()
+    other.build((None, 6))
+    keras.saving.load_weights(other, tmp_path / "s.weights.h5")
+    _weights_equal(model, other)
+
+
+# -- continuing training -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("make_optimizer", [lambda: keras.optimizers.SGD(0.05, momentum=0.9),
+                                            lambda: keras.optimizers.Adam(0.01)], ids=["sgd_momentum", "adam"])
+def test_save_load_continue_fit_equals_uninterrupted(tmp_path, make_optimizer):
+    """fit 2 epochs, save, load, fit 2 more == fit 4 epochs: weights, optimizer state and dropout stream."""
+    x = np.random.RandomState(5).rand(32, 6).astype("float32")
+    y = np.eye(3, dtype="float32")[np.arange(32) % 3]
+
+    def fresh():
+        keras.utils.set_random_seed(11)
+        model = _dense_model(dropout_seed=7)
+        model.compile(optimizer=make_optimizer(), loss="categorical_crossentropy", run_eagerly=True)
+        return model
+
+    straight = fresh()
+    straight.fit(x, y, batch_size=8, epochs=4, shuffle=False, verbose=0)
+    first = fresh()
+    first.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    first.save(tmp_path / "half.keras")
+    resumed = keras.models.load_model(tmp_path / "half.keras")
+    resumed.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(straight.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert int(resumed.optimizer.iterations.numpy()) == 16
+    for a, b in zip(straight.optimizer.variables, resumed.optimizer.variables):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
+
+
+# -- weights files, json, clone ----------------------------------------------------------------------------------
+def test_save_and_load_weights(tmp_path):
+    model = _fitted_dense()
+    path = tmp_path / "w.weights.h5"
+    model.save_weights(path)
+    with h5py.File(path, "r") as f:
+        names = []
+        f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+    assert "layers/dense/vars/0" in names and "layers/batch_normalization/vars/3" in names
+    assert "layers/dense_1/vars/1" in names and "optimizer/vars/0" in names
+    keras.utils.set_random_seed(99)
+    other = _dense_model()
+    other.compile(optimizer=keras.optimizers.Adam(0.01), loss="categorical_crossentropy")
+    other.build((None, 6))
+    other.load_weights(path)
+    _weights_equal(model, other)
+    assert int(other.optimizer.iterations.numpy()) == 4
+    # the weights inside a .keras file load too
+    model.save(tmp_path / "m.keras")
+    third = _dense_model()
+    third.build((None, 6))
+    third.load_weights(tmp_path / "m.keras")
+    _weights_equal(model, third)
+    with pytest.raises(ValueError, match=r"\.weights\.h5"):
+        model.save_weights(tmp_path / "w.h5")
+    with pytest.raises(ValueError, match=r"\.keras"):
+        model.save(tmp_path / "m.h5")
+
+
+def test_to_json_and_model_from_json():
+    keras.utils.set_random_seed(6)
+    model = _functional_model()
+    text = model.to_json()
+    config = json.loads(text)
+    assert config["class_name"] == "Functional" and config["module"] == "keras.src.models.functional"
+    rebuilt = keras.models.model_from_json(text)
+    assert rebuilt.get_config() == model.get_config()
+    rebuilt.set_weights(model.get_weights())
+    _same_outputs(model, rebuilt, FUNC_X)
+    seq = _dense_model()
+    seq.build((None, 6))
+    assert keras.models.model_from_json(seq.to_json()).get_config() == seq.get_config()
+
+
+@pytest.mark.parametrize("make", [_dense_model, _functional_model], ids=["sequential", "functional"])
+def test_clone_model(make):
+    keras.utils.set_random_seed(7)
+    model = make()
+    if isinstance(model, keras.Sequential):
+        model.build((None, 6))
+    x = X6 if isinstance(model, keras.Sequential) else FUNC_X
+    clone = keras.models.clone_model(model)
+    assert clone.get_config() == model.get_config()
+    assert not {id(l) for l in clone.layers} & {id(l) for l in model.layers}
+    assert not {id(v) for v in clone.weights} & {id(v) for v in model.weights}
+    assert any(not np.array_equal(a, b) for a, b in zip(clone.get_weights(), model.get_weights()))  # fresh
+    clone.set_weights(model.get_weights())
+    _same_outputs(model, clone, x)
+    calls = []
+    keras.models.clone_model(model, clone_function=lambda l: calls.append(l.name) or type(l).from_config(
+        l.get_config()))
+    assert set(calls) == {l.name for l in model.layers if not isinstance(l, keras.InputLayer)}
+
+
+# -- custom objects ----------------------------------------------------------------------------------------------
+class Scale(keras.layers.Layer):
+    def __init__(self, factor=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1],), initializer="random_uniform", name="w")
+
+    def call(self, x):
+        return x * self.w * self.factor
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+@keras.saving.register_keras_serializable(package="kshim_tests")
+class RegisteredScale(Scale):
+    pass
+
+
+class Block(keras.layers.Layer):
+    """Sub-layers in attributes and in nested lists, own trainable and non-trainable weights."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.zeta = L.Dense(2)
+        self.alpha = [L.Dense(3), [L.Dense(4)]]
+        self._priv = L.Dense(5)
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(1,), name="w")
+        self.m = self.add_weight(shape=(1,), name="m", trainable=False)
+        self.v = self.add_weight(shape=(2,), name="v")
+
+    def call(self, x):
+        return self.zeta(self.alpha[0](self.alpha[1][0](self._priv(x)))) * self.w
+
+
+def test_custom_objects_and_registered_class(tmp_path):
+    keras.utils.set_random_seed(8)
+    model = keras.Sequential([keras.Input((4,)), Scale(3.0, name="scale"), L.Dense(2)])
+    model.save(tmp_path / "c.keras")
+    with pytest.raises(ValueError, match=r"Unknown layer class 'Scale'.*custom_objects") as err:
+        keras.models.load_model(tmp_path / "c.keras")
+    assert "c.keras" in str(err.value)
+    loaded = keras.models.load_model(tmp_path / "c.keras", custom_objects={"Scale": Scale})
+    assert loaded.layers[0].factor == 3.0
+    x = X6[:, :4]
+    _same_outputs(model, loaded, x)
+    with keras.saving.custom_object_scope({"Scale": Scale}):
+        _weights_equal(model, keras.models.load_model(tmp_path / "c.keras"))
+
+    reg = keras.Sequential([keras.Input((4,)), RegisteredScale(0.5), L.Dense(2)])
+    reg.save(tmp_path / "r.keras")
+    with zipfile.ZipFile(tmp_path / "r.keras") as zf:
+        layer_cfg = json.loads(zf.read("config.json"))["config"]["layers"][1]
+    assert layer_cfg["registered_name"] == "kshim_tests>RegisteredScale"
+    loaded = keras.models.load_model(tmp_path / "r.keras")  # no custom_objects needed
+    assert type(loaded.layers[0]) is RegisteredScale
+    _same_outputs(reg, loaded, x)
+
+
+def test_nested_sublayer_paths_match_keras(tmp_path):
+    """The weights-file paths of a custom layer with sub-layers, as real Keras 3.15 writes them."""
+    keras.utils.set_random_seed(10)
+    model = keras.Sequential([keras.Input((3,)), Block(), L.Dense(1)])
+    groups = {e.group: [tuple(v.shape) for v in e.variables] for e in walk(model) if e.variables}
+    assert groups == {
+        "layers/block/vars": [(1,), (2,), (1,)],  # trainable-created, then non-trainable-created
+        "layers/block/zeta/vars": [(3, 2), (2,)],
+        "layers/block/alpha/dense/vars": [(4, 3), (3,)],
+        "layers/block/alpha/container/dense/vars": [(5, 4), (4,)],
+        "layers/block/_priv/vars": [(3, 5), (5,)],
+        "layers/dense/vars": [(2, 1), (1,)],
+    }
+    model.save(tmp_path / "b.keras")
+    loaded = keras.models.load_model(tmp_path / "b.keras", custom_objects={"Block": Block})
+    _weights_equal(model, loaded)
+    _same_outputs(model, loaded, X6[:, :3])
+
+
+# -- safety ------------------------------------------------------------------------------------------------------
+def _listing(folder):
+    return sorted(os.listdir(folder))
+
+
+def test_atomic_save_failure_midway_keeps_previous_file(tmp_path, monkeypatch):
+    model = _fitted_dense()
+    path = tmp_path / "m.keras"
+    model.save(path)
+    before = path.read_bytes()
+    other = _fitted_dense()
+    other.layers[0].kernel.assign(np.zeros((6, 8), "float32"))
+    real_writestr = zipfile.ZipFile.writestr
+
+    def failing_writestr(self, name, data, *args, **kwargs):
+        if name == "model.weights.h5":
+            raise OSError("disk full (simulated)")
+        return real_writestr(self, name, data, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", failing_writestr)
+    with pytest.raises(OSError, match="disk full"):
+        other.save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert _listing(tmp_path) == ["m.keras"]  # no temporary file left behind
+    # the same for save_weights
+    model.save_weights(tmp_path / "w.weights.h5")
+    wbefore = (tmp_path / "w.weights.h5").read_bytes()
+    import kshim.saving.h5_store as h5_store
+
+    def failing_write(model, f, include_optimizer=True):
+        f.create_group("layers")
+        raise RuntimeError("interrupted (simulated)")
+
+    monkeypatch.setattr(h5_store, "write_state", failing_write)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        other.save_weights(tmp_path / "w.weights.h5")
+    assert (tmp_path / "w.weights.h5").read_bytes() == wbefore
+    assert _listing(tmp_path) == ["m.keras", "w.weights.h5"]
+
+
+def test_atomic_save_get_config_failure_keeps_previous_file(tmp_path):
+    class Broken(Scale):
+        def get_config(self):
+            raise RuntimeError("get_config failed (simulated)")
+
+    model = _fitted_dense()
+    path = tmp_path / "m.keras"
+    model.save(path)
+    before = path.read_bytes()
+    broken = keras.Sequential([keras.Input((6,)), Broken()])
+    with pytest.raises(RuntimeError, match="get_config failed"):
+        broken.save(path)
+    assert path.read_bytes() == before and _listing(tmp_path) == ["m.keras"]
+    with pytest.raises(FileExistsError):
+        model.save(path, overwrite=False)
+
+
+def _rewrite(src, dst, config=None, weights=None):
+    with zipfile.ZipFile(src) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    if config is not None:
+        members["config.json"] = json.dumps(config).encode()
+    if weights is not None:
+        members["model.weights.h5"] = weights
+    with zipfile.ZipFile(dst, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def test_load_errors_name_the_file_and_the_problem(tmp_path):
+    model = _fitted_dense()
+    good = tmp_path / "good.keras"
+    model.save(good)
+    with pytest.raises(FileNotFoundError, match="missing.keras"):
+        keras.models.load_model(tmp_path / "missing.keras")
+    (tmp_path / "text.keras").write_text("hello")
+    with pytest.raises(ValueError, match=r"text\.keras.*not a \.keras file"):
+        keras.models.load_model(tmp_path / "text.keras")
+    data = good.read_bytes()
+    (tmp_path / "cut.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cut\.keras.*corrupt"):
+        keras.models.load_model(tmp_path / "cut.keras")
+    (tmp_path / "garbage.keras").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(ValueError, match=r"garbage\.keras"):
+        keras.models.load_model(tmp_path / "garbage.keras")
+    # an unknown layer class
+    with zipfile.ZipFile(good) as zf:
+        config = json.loads(zf.read("config.json"))
+    config["config"]["layers"][2]["class_name"] = "FancyNorm"
+    _rewrite(good, tmp_path / "unknown.keras", config=config)
+    with pytest.raises(ValueError, match=r"unknown\.keras.*Unknown layer class 'FancyNorm'"):
+        keras.models.load_model(tmp_path / "unknown.keras")
+    # weights whose shapes do not match the config: nothing is loaded
+    wide = keras.Sequential([keras.Input((6,)), L.Dense(5, activation="tanh"), L.BatchNormalization(),
+                             L.Dropout(0.25), L.Dense(3, activation="softmax")])
+    wide.save(tmp_path / "wide.keras")
+    with zipfile.ZipFile(tmp_path / "wide.keras") as zf:
+        wide_weights = zf.read("model.weights.h5")
+    _rewrite(good, tmp_path / "mismatch.keras", weights=wide_weights)
+    with pytest.raises(ValueError, match=r"mismatch\.keras.*layer 'dense.*shape \(6, 8\).*\(6, 5\)"):
+        keras.models.load_model(tmp_path / "mismatch.keras")
+    wide.save_weights(tmp_path / "wide.weights.h5")
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"wide\.weights\.h5.*shape"):
+        model.load_weights(tmp_path / "wide.weights.h5")
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)  # a failed load changes nothing
+    # missing members
+    with zipfile.ZipFile(tmp_path / "nocfg.keras", "w") as zf:
+        zf.writestr("metadata.json", "{}")
+    with pytest.raises(ValueError, match=r"nocfg\.keras.*config\.json"):
+        keras.models.load_model(tmp_path / "nocfg.keras")
+    with pytest.raises(ValueError, match="not built"):
+        keras.Sequential([L.Dense(2)]).load_weights(tmp_path / "wide.weights.h5")
+
+
+def test_lambda_layers_are_refused_in_safe_mode(tmp_path):
+    model = _fitted_dense()
+    model.save(tmp_path / "good.keras")
+    with zipfile.ZipFile(tmp_path / "good.keras") as zf:
+        config = json.loads(zf.read("config.json"))
+    config["config"]["layers"].insert(2, {
+        "module": "keras.layers", "class_name": "Lambda", "registered_name": None,
+        "config": {"name": "lam", "function": {"class_name": "__lambda__",
+                                               "config": {"code": "4wEAAAAAAAAA", "defaults": None,
+                                                          "closure": None}}}})
+    _rewrite(tmp_path / "good.keras", tmp_path / "lambda.keras", config=config)
+    with pytest.raises(ValueError, match=r"lambda\.keras.*safe_mode=False"):
+        keras.models.load_model(tmp_path / "lambda.keras")
+    with pytest.raises(ValueError, match="safe_mode=False"):
+        keras.saving.deserialize_keras_object({"class_name": "__lambda__", "config": {"code": "x"}})
+
+
+# -- Keras 2 .h5 files -------------------------------------------------------------------------------------------
+def _keras2_h5(path, layers_cfg, weights, training_config=None):
+    """A whole-model .h5 file in tf.keras 2.x's layout."""
+    config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": layers_cfg}}
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = "2.15.0"
+        f.attrs["backend"] = "tensorflow"
+        f.attrs["model_config"] = json.dumps(config)
+        if training_config:
+            f.attrs["training_config"] = json.dumps(training_config)
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = [n.encode() for n in weights]
+        for name, arrays in weights.items():
+            lg = g.create_group(name)
+            lg.attrs["weight_names"] = [f"{name}/{w}:0".encode() for w in arrays]
+            for w, value in arrays.items():
+                lg.create_dataset(f"{name}/{w}:0", data=value)
+
+
+def test_keras2_h5_dense_model_loads_and_unknown_layers_explain_conversion(tmp_path):
+    rs = np.random.RandomState(3)
+    k0, b0, k1, b1 = (rs.rand(4, 3).astype("float32"), rs.rand(3).astype("float32"),
+                      rs.rand(3, 2).astype("float32"), rs.rand(2).astype("float32"))
+    init = {"class_name": "GlorotUniform", "config": {"seed": None}}
+    layers_cfg = [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 4], "dtype": "float32",
+                                                "sparse": False, "ragged": False, "name": "dense_input"}},
+        {"class_name": "Dense", "config": {"name": "dense", "trainable": True, "dtype": "float32", "units": 3,
+                                           "activation": "relu", "use_bias": True, "kernel_initializer": init,
+                                           "bias_initializer": {"class_name": "Zeros", "config": {}},
+                                           "kernel_regularizer": None, "bias_regularizer": None,
+                                           "activity_regularizer": None, "kernel_constraint": None,
+                                           "bias_constraint": None}},
+        {"class_name": "Dense", "config": {"name": "dense_1", "trainable": True, "dtype": "float32", "units": 2,
+                                           "activation": "linear", "use_bias": True}},
+    ]
+    path = tmp_path / "k2.h5"
+    training = {"loss": "mse", "metrics": ["mae"], "optimizer_config": {
+        "class_name": "Adam", "config": {"name": "Adam", "learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999,
+                                         "epsilon": 1e-07, "amsgrad": False, "jit_compile": True,
+                                         "is_legacy_optimizer": False}}}
+    _keras2_h5(path, layers_cfg, {"dense": {"kernel": k0, "bias": b0}, "dense_1": {"kernel": k1, "bias": b1}},
+               training)
+    model = keras.models.load_model(path)
+    x = X6[:, :4]
+    np.testing.assert_allclose(_out(model, x)[0], np.maximum(x @ k0 + b0, 0) @ k1 + b1, rtol=1e-5)
+    assert model.compiled and type(model.optimizer).__name__ == "Adam"
+    # a weights-only Keras 2 file (layer_names at the root) through load_weights
+    with h5py.File(tmp_path / "k2w.h5", "w") as f:
+        f.attrs["layer_names"] = [b"dense", b"dense_1"]
+        for name, arrays in {"dense": (k0, b0), "dense_1": (k1, b1)}.items():
+            g = f.create_group(name)
+            g.attrs["weight_names"] = [f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()]
+            g.create_dataset(f"{name}/kernel:0", data=arrays[0])
+            g.create_dataset(f"{name}/bias:0", data=arrays[1])
+    fresh = keras.Sequential([keras.Input((4,)), L.Dense(3, activation="relu"), L.Dense(2)])
+    fresh.load_weights(tmp_path / "k2w.h5")
+    np.testing.assert_allclose(_out(fresh, x)[0], np.maximum(x @ k0 + b0, 0) @ k1 + b1, rtol=1e-5)
+    # a layer kshim does not have: the error says how to convert the file
+    layers_cfg[2] = {"class_name": "DenseFeatures", "config": {"name": "df"}}
+    _keras2_h5(tmp_path / "bad.h5", layers_cfg, {"dense": {"kernel": k0, "bias": b0}})
+    with pytest.raises(ValueError, match=r"bad\.h5.*DenseFeatures.*keras\.models\.load_model\('model\.h5'\)"):
+        keras.models.load_model(tmp_path / "bad.h5")
+
+
+# -- real Keras 3 -> kshim ---------------------------------------------------------------------------------------
+_KERAS_WRITER = """
+    import os, sys
+    import numpy as np
+    import keras
+    L = keras.layers
+    out = sys.argv[1]
+    x6 = np.random.RandomState(0).rand(16, 6).astype("float32")
+    y3 = np.eye(3, dtype="float32")[np.arange(16) % 3]
+    xi = (np.arange(40).reshape(8, 5) * 7) % 10
+    keras.utils.set_random_seed(0)
+    seq = keras.Sequential([keras.Input((6,)), L.Dense(8, activation="tanh"), L.BatchNormalization(),
+                            L.Dense(3, activation="softmax")])
+    seq.compile(optimizer=keras.optimizers.Adam(0.01), loss="categorical_crossentropy", metrics=["accuracy"])
+    seq.fit(x6, y3, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    seq.save(f"{out}/seq.keras")
+    seq.save_weights(f"{out}/seq.weights.h5")
+    seq.save(f"{out}/seq_legacy.h5")
+    np.save(f"{out}/seq_pred.npy", seq.predict(x6, verbose=0))
+    seq.fit(x6, y3, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    np.save(f"{out}/seq_cont.npy", seq.predict(x6, verbose=0))
+    rnn = keras.Sequential([keras.Input((5,), dtype="int32"), L.Embedding(10, 3), L.LSTM(4, return_sequences=True),
+                           L.GRU(3), L.Dropout(0.3), L.Dense(2)])
+    rnn.save(f"{out}/rnn.keras")
+    np.save(f"{out}/rnn_pred.npy", rnn.predict(xi, verbose=0))
+    conv = keras.Sequential([keras.Input((8, 8, 2)), L.Conv2D(3, 3, activation="relu"), L.BatchNormalization(),
+                             L.MaxPooling2D(), L.Flatten(), L.Dense(2)])
+    conv.save(f"{out}/conv.keras")
+    np.save(f"{out}/conv_pred.npy", conv.predict(np.random.RandomState(1).rand(4, 8, 8, 2).astype("float32"),
+                                                 verbose=0))
+    a, b = keras.Input((3,), name="a"), keras.Input((3,), name="b")
+    shared = L.Dense(4, activation="relu", name="shared")
+    func = keras.Model([a, b], [L.Dense(2, name="out1")(shared(a)), L.Dense(1, name="out2")(L.Dropout(0.5)(shared(b)))])
+    func.compile(optimizer="sgd", loss="mse")
+    func.save(f"{out}/func.keras")
+    p1, p2 = func.predict([x6[:, :3], x6[:, 3:]], verbose=0)
+    np.save(f"{out}/func_pred1.npy", p1)
+    np.save(f"{out}/func_pred2.npy", p2)
+"""
+
+
+@pytest.fixture(scope="module")
+def keras_files(tmp_path_factory):
+    if not HAS_KERAS:
+        pytest.skip("real Keras 3 is not installed")
+    out = tmp_path_factory.mktemp("keras3_files")
+    _run(_KERAS_WRITER, out, env=_keras_env())
+    return out
+
+
+@needs_keras
+def test_keras3_sequential_file_loads_and_continues_training(keras_files):
+    model = keras.models.load_model(keras_files / "seq.keras")
+    np.testing.assert_allclose(model.predict(X6, verbose=0), np.load(keras_files / "seq_pred.npy"), rtol=1e-4,
+                               atol=1e-6)
+    assert type(model.optimizer).__name__ == "Adam" and int(model.optimizer.iterations.numpy()) == 4
+    assert model.get_compile_config()["loss"] == "categorical_crossentropy"
+    # one more epoch in kshim == one more epoch in Keras (Adam moments and step count came from the file)
+    model.fit(X6, Y3, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    np.testing.assert_allclose(model.predict(X6, verbose=0), np.load(keras_files / "seq_cont.npy"), rtol=1e-4,
+                               atol=1e-5)
+
+
+@needs_keras
+def test_keras3_weights_file_and_legacy_h5_load(keras_files):
+    keras.utils.set_random_seed(12)
+    model = keras.Sequential([keras.Input((6,)), L.Dense(8, activation="tanh"), L.BatchNormalization(),
+                              L.Dense(3, activation="softmax")])
+    model.build((None, 6))
+    model.load_weights(keras_files / "seq.weights.h5")
+    np.testing.assert_allclose(model.predict(X6, verbose=0), np.load(keras_files / "seq_pred.npy"), rtol=1e-4,
+                               atol=1e-6)
+    legacy = keras.models.load_model(keras_files / "seq_legacy.h5")
+    np.testing.assert_allclose(legacy.predict(X6, verbose=0), np.load(keras_files / "seq_pred.npy"), rtol=1e-4,
+                               atol=1e-6)
+
+
+@needs_keras
+def test_keras3_rnn_and_functional_files_load(keras_files):
+    rnn = keras.models.load_model(keras_files / "rnn.keras")
+    np.testing.assert_allclose(rnn.predict(XI, verbose=0), np.load(keras_files / "rnn_pred.npy"), rtol=1e-4,
+                               atol=1e-6)
+    func = keras.models.load_model(keras_files / "func.keras")
+    p1, p2 = func.predict(FUNC_X, verbose=0)
+    np.testing.assert_allclose(p1, np.load(keras_files / "func_pred1.npy"), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(p2, np.load(keras_files / "func_pred2.npy"), rtol=1e-4, atol=1e-6)
+    assert func.compiled and type(func.optimizer).__name__ == "SGD"
+
+
+@needs_keras
+def test_keras3_conv_file(keras_files):
+    if not _has("Conv2D", "MaxPooling2D"):
+        with pytest.raises(ValueError, match=r"conv\.keras.*Unknown layer class 'Conv2D'"):
+            keras.models.load_model(keras_files / "conv.keras")
+        return
+    conv = keras.models.load_model(keras_files / "conv.keras")
+    x = np.random.RandomState(1).rand(4, 8, 8, 2).astype("float32")
+    np.testing.assert_allclose(conv.predict(x, verbose=0), np.load(keras_files / "conv_pred.npy"), rtol=1e-4,
+                               atol=1e-6)
+
+
+# -- kshim -> real Keras 3 ---------------------------------------------------------------------------------------
+_KERAS_READER = """
+    import json, sys
+    import numpy as np
+    import keras
+    L = keras.layers
+    folder = sys.argv[1]
+    jobs = json.loads(open(f"{folder}/jobs.json").read())
+    report = {}
+    for job in jobs:
+        model = keras.models.load_model(f"{folder}/{job['file']}")
+        x = np.load(f"{folder}/{job['x']}", allow_pickle=True)
+        x = list(x) if job.get("multi") else x
+        pred = model.predict(x, verbose=0)
+        pred = pred if isinstance(pred, list) else [pred]
+        for i, p in enumerate(pred):
+            np.save(f"{folder}/keras_{job['file']}_{i}.npy", p)
+        info = {"compiled": bool(model.compiled)}
+        if model.compiled:
+            info["iterations"] = int(model.optimizer.iterations.numpy())
+            info["optimizer"] = type(model.optimizer).__name__
+        report[job["file"]] = info
+    seq = keras.Sequential([keras.Input((6,)), L.Dense(8, activation="tanh"), L.BatchNormalization(),
+                            L.Dropout(0.25), L.Dense(3, activation="softmax")])
+    seq.load_weights(f"{folder}/dense.weights.h5")
+    np.save(f"{folder}/keras_weights_pred.npy", seq.predict(np.load(f"{folder}/x6.npy"), verbose=0))
+    open(f"{folder}/report.json", "w").write(json.dumps(report))
+"""
+
+
+@needs_keras
+def test_kshim_files_load_in_keras3(tmp_path):
+    dense = _fitted_dense()
+    dense.save(tmp_path / "dense.keras")
+    dense.save_weights(tmp_path / "dense.weights.h5")
+    keras.utils.set_random_seed(1)
+    rnn = _rnn_model()
+    rnn.compile(optimizer="adam", loss="mse")
+    rnn.fit(XI, np.ones((8, 2), "float32"), epochs=1, verbose=0)
+    rnn.save(tmp_path / "rnn.keras")
+    func = _functional_model()
+    func.save(tmp_path / "func.keras")
+    np.save(tmp_path / "x6.npy", X6)
+    np.save(tmp_path / "xi.npy", XI)
+    np.save(tmp_path / "xf.npy", np.stack(FUNC_X))
+    jobs = [{"file": "dense.keras", "x": "x6.npy"}, {"file": "rnn.keras", "x": "xi.npy"},
+            {"file": "func.keras", "x": "xf.npy", "multi": True}]
+    expected = {"dense.keras": [dense.predict(X6, verbose=0)], "rnn.keras": [rnn.predict(XI, verbose=0)],
+                "func.keras": func.predict(FUNC_X, verbose=0)}
+    if _has("Conv2D", "MaxPooling2D"):
+        keras.utils.set_random_seed(2)
+        conv = _conv_model()
+        xc = np.random.RandomState(1).rand(4, 8, 8, 2).astype("float32")
+        conv.build((None, 8, 8, 2))
+        conv.save(tmp_path / "conv.keras")
+        np.save(tmp_path / "xc.npy", xc)
+        jobs.append({"file": "conv.keras", "x": "xc.npy"})
+        expected["conv.keras"] = [conv.predict(xc, verbose=0)]
+    (tmp_path / "jobs.json").write_text(json.dumps(jobs))
+    _run(_KERAS_READER, tmp_path, env=_keras_env())
+    report = json.loads((tmp_path / "report.json").read_text())
+    for name, preds in expected.items():
+        for i, p in enumerate(preds):
+            np.testing.assert_allclose(np.load(tmp_path / f"keras_{name}_{i}.npy"), p, rtol=1e-4, atol=1e-6,
+                                       err_msg=name)
+    assert report["dense.keras"] == {"compiled": True, "iterations": 4, "optimizer": "Adam"}
+    assert report["rnn.keras"]["iterations"] == 1
+    np.testing.assert_allclose(np.load(tmp_path / "keras_weights_pred.npy"), dense.predict(X6, verbose=0),
+                               rtol=1e-4, atol=1e-6)
+
+
+# -- kshim backend -> the other kshim backend ----------------------------------------------------------------------
+_OTHER_BACKEND = """
+    import sys
+    import numpy as np
+    import kshim as keras
+    L = keras.layers
+    folder = sys.argv[1]
+    x6 = np.load(f"{folder}/x6.npy")
+    model = keras.models.load_model(f"{folder}/mine.keras")
+    np.save(f"{folder}/theirs_pred_of_mine.npy", model.predict(x6, verbose=0))
+    model.fit(x6, np.load(f"{folder}/y3.npy"), batch_size=8, epochs=1, shuffle=False, verbose=0)
+    np.save(f"{folder}/theirs_cont_of_mine.npy", model.predict(x6, verbose=0))
+    keras.utils.set_random_seed(21)
+    own = keras.Sequential([keras.Input((5,), dtype="int32"), L.Embedding(10, 3), L.LSTM(4), L.Dense(2)])
+    own.compile(optimizer="adam", loss="mse")
+    xi = np.load(f"{folder}/xi.npy")
+    own.fit(xi, np.ones((8, 2), "float32"), epochs=1, verbose=0)
+    own.save(f"{folder}/theirs.keras")
+    np.save(f"{folder}/theirs_pred.npy", own.predict(xi, verbose=0))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec(OTHER_BACKEND) is None, reason=f"{OTHER_BACKEND} is not installed")
+def test_files_move_between_backends(tmp_path):
+    mine = _fitted_dense()
+    mine.save(tmp_path / "mine.keras")
+    np.save(tmp_path / "x6.npy", X6)
+    np.save(tmp_path / "y3.npy", Y3)
+    np.save(tmp_path / "xi.npy", XI)
+    _run(_OTHER_BACKEND, tmp_path, env={"KSHIM_BACKEND": OTHER_BACKEND})
+    np.testing.assert_allclose(np.load(tmp_path / "theirs_pred_of_mine.npy"), mine.predict(X6, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    mine.fit(X6, Y3, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    np.testing.assert_allclose(np.load(tmp_path / "theirs_cont_of_mine.npy"), mine.predict(X6, verbose=0),
+                               rtol=1e-4, atol=1e-5)
+    theirs = keras.models.load_model(tmp_path / "theirs.keras")
+    np.testing.assert_allclose(theirs.predict(XI, verbose=0), np.load(tmp_path / "theirs_pred.npy"), rtol=1e-5,
+                               atol=1e-6)
+    assert int(theirs.optimizer.iterations.numpy()) == 1
+
+
+def test_config_json_is_keras_shaped(tmp_path):
+    model = _fitted_dense()
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as zf:
+        assert zf.namelist() == ["metadata.json", "config.json", "model.weights.h5"]
+        config = json.loads(zf.read("config.json"))
+        metadata = json.loads(zf.read("metadata.json"))
+        with h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r") as f:
+            assert f["vars"].attrs["name"] == model.name
+            assert f["layers/dense/vars"].attrs["name"] == model.layers[0].name
+            assert f["optimizer/vars"].attrs["name"] == model.optimizer.name
+            assert len(f["optimizer/vars"]) == len(model.optimizer.variables)
+    assert metadata["keras_version"].startswith("3.") and metadata["backend"] == BACKEND
+    assert (config["module"], config["class_name"]) == ("keras", "Sequential")
+    assert config["build_config"] == {"input_shape": [None, 6]}
+    compile_config = config["compile_config"]
+    assert compile_config["optimizer"]["class_name"] == "Adam"
+    assert compile_config["loss"] == "categorical_crossentropy" and compile_config["metrics"] == ["accuracy"]
