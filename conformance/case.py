@@ -23,6 +23,7 @@ DEFAULT_MODULES = (
     "conformance.cases_activations",
     "conformance.cases_random",
     "conformance.cases_layers",
+    "conformance.cases_layers_misc",
     "conformance.cases_losses",
     "conformance.cases_metrics",
     "conformance.cases_optimizers",

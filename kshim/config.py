@@ -28,7 +28,8 @@ def _resolve_backend():
     name = requested.strip().lower()
     if name not in BACKENDS:
         raise ValueError(
-            f"KSHIM_BACKEND must be one of {list(BACKENDS)}. Received: KSHIM_BACKEND={requested!r}"
+            f"KSHIM_BACKEND must be one of {list(BACKENDS)}. Received: KSHIM_BACKEND={requested!r}. "
+            "Install a backend with `pip install kshim[jax]` or `pip install kshim[torch]`."
         )
     if not _installed(name):
         raise ImportError(
@@ -69,7 +70,13 @@ def epsilon():
 
 def set_epsilon(value):
     global _EPSILON
-    _EPSILON = float(value)
+    try:
+        eps = float(value)
+    except (TypeError, ValueError):
+        eps = float("nan")
+    if not eps > 0 or eps == float("inf"):
+        raise ValueError(f"set_epsilon: `value` must be a positive finite float. Received: value={value!r}")
+    _EPSILON = eps
 
 
 def image_data_format():

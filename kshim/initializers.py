@@ -16,9 +16,12 @@ from kshim.utils.suggest import unknown_name_error
 _STDDEV_OF_TRUNCATED_UNIT_NORMAL = 0.87962566103423978  # std of a unit normal truncated to [-2, 2]
 
 
-def compute_fans(shape):
-    """(fan_in, fan_out) as Keras computes them: kernels are (..., in, out) with a receptive field in front."""
+def compute_fans(shape, input_axes=None, output_axes=None):
+    """(fan_in, fan_out) as Keras computes them: kernels are (..., in, out) with a receptive field in front,
+    unless ``input_axes``/``output_axes`` name the axes of the input and output units."""
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        return int(np.prod([shape[a] for a in input_axes])), int(np.prod([shape[a] for a in output_axes]))
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -138,14 +141,19 @@ class VarianceScaling(_Seeded):
     _MODES = ("fan_in", "fan_out", "fan_avg")
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, input_axes=None,
+                 output_axes=None):
         super().__init__(seed)
         name = type(self).__name__
+        self.input_axes = None if input_axes is None else list(input_axes)
+        self.output_axes = None if output_axes is None else list(output_axes)
+        mode = mode.lower() if isinstance(mode, str) else mode
+        distribution = distribution.lower() if isinstance(distribution, str) else distribution
         if not scale > 0:
             raise ValueError(f"{name}: `scale` must be positive. Received: scale={scale!r}")
         if mode not in self._MODES:
             raise ValueError(f"{name}: `mode` must be one of {list(self._MODES)}. Received: mode={mode!r}")
-        distribution = "untruncated_normal" if distribution == "normal" else distribution
+        distribution = "truncated_normal" if distribution == "normal" else distribution  # Keras's alias
         if distribution not in self._DISTRIBUTIONS:
             raise ValueError(
                 f"{name}: `distribution` must be one of {list(self._DISTRIBUTIONS)}. "
@@ -155,7 +163,7 @@ class VarianceScaling(_Seeded):
 
     def __call__(self, shape, dtype=None):
         shape = tuple(shape)
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, fan)
         rng = self._rng()
@@ -169,17 +177,18 @@ class VarianceScaling(_Seeded):
         return _to_backend(values, dtype)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed,
+                "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class _FixedVarianceScaling(VarianceScaling):
     _ARGS = (1.0, "fan_in", "truncated_normal")
 
-    def __init__(self, seed=None):
-        super().__init__(*self._ARGS, seed=seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(*self._ARGS, seed=seed, input_axes=input_axes, output_axes=output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class GlorotUniform(_FixedVarianceScaling):

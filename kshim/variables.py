@@ -47,6 +47,8 @@ class Variable:
             if dtype is None and isinstance(value, (float, np.floating)) or (
                     dtype is None and isinstance(value, np.ndarray) and value.dtype == np.float64):
                 dtype = config.floatx()
+            if isinstance(value, np.ndarray):
+                value = np.array(value, copy=True)  # never alias the caller's array
             value = ops.convert_to_tensor(value, dtype=dtype)
             if shape is not None and tuple(ops.shape(value)) != tuple(shape):
                 raise ValueError(
@@ -66,7 +68,11 @@ class Variable:
         """Set the variable to ``value`` (same shape), cast to the variable's dtype. Returns the new value."""
         if getattr(value, "_kshim_variable", False):
             value = value.value
-        value = ops.cast(value, self._dtype) if ops.is_tensor(value) else ops.convert_to_tensor(value, self._dtype)
+        if ops.is_tensor(value):
+            value = ops.cast(value, self._dtype)
+        else:  # copy on the host first: a variable must never alias the caller's array
+            value = ops.convert_to_tensor(np.array(value, copy=True) if isinstance(value, np.ndarray) else value,
+                                          self._dtype)
         new_shape = tuple(ops.shape(value))
         if new_shape != self._shape:
             raise ValueError(
@@ -83,7 +89,8 @@ class Variable:
         return self.assign(ops.subtract(self._value, delta))
 
     def numpy(self):
-        return ops.convert_to_numpy(self._value)
+        """A copy of the value as a numpy array (writing to it does not change the variable)."""
+        return np.array(ops.convert_to_numpy(self._value), copy=True)
 
     @property
     def shape(self):

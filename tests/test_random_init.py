@@ -214,9 +214,6 @@ def test_variance_scaling_modes_and_distributions(mode, distribution):
         assert np.abs(v).max() > 3.5 * math.sqrt(var)
 
 
-@pytest.mark.xfail(strict=True, reason="kshim/initializers.py VarianceScaling.__init__ maps distribution='normal' to "
-                                       "'untruncated_normal'; Keras 3 maps it to 'truncated_normal' (and lower-cases "
-                                       "the name)")
 def test_variance_scaling_normal_alias_is_truncated_like_keras():
     init = I.VarianceScaling(distribution="normal", seed=1)
     assert init.distribution == "truncated_normal"
@@ -265,10 +262,6 @@ def test_did_you_mean_for_unknown_initializer_name():
 # ---- interop with Keras 3 configs (written as Keras 3.15 writes them, so this runs without keras)
 
 
-@pytest.mark.xfail(strict=True, reason="kshim/initializers.py VarianceScaling/_FixedVarianceScaling do not accept "
-                                       "Keras 3's `input_axes`/`output_axes` arguments, so `deserialize` of a config "
-                                       "saved by Keras 3.15 (e.g. a Dense kernel_initializer GlorotUniform) raises "
-                                       "TypeError: unexpected keyword argument 'input_axes'")
 def test_deserialize_keras3_variance_scaling_configs():
     cfg = {"module": "keras.initializers", "class_name": "GlorotUniform",
            "config": {"seed": 4, "input_axes": None, "output_axes": None}, "registered_name": None}
@@ -299,8 +292,7 @@ def test_compute_fans_and_configs_match_keras(keras):
                  I.Constant(1.5), I.GlorotUniform(seed=4), I.HeNormal(seed=9)]:
         theirs = keras.initializers.deserialize(I.serialize(ours))
         assert type(theirs).__name__ == type(ours).__name__
-        their_cfg = {k: v for k, v in theirs.get_config().items() if k not in ("input_axes", "output_axes")}
-        assert their_cfg == ours.get_config()
+        assert theirs.get_config() == ours.get_config()
 
 
 # ----------------------------------------------------------------------------------------------------------------

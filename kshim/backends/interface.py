@@ -599,7 +599,8 @@ def scan(fn, init, xs, reverse=False):
     tensors. Returns ``(final_carry, ys)`` with each ``y`` stacked on a new leading axis. With ``reverse`` the
     steps run from T-1 down to 0 and ``ys[t]`` is still the output for ``xs[t]``. ``fn`` must be pure (jax traces
     it once): it may read tensors it closes over but must not assign Variables.
-    jax: ``lax.scan``; torch: a Python loop and ``torch.stack`` (differentiable)."""
+    jax: ``lax.scan`` when tracing (inside jit or a gradient), a Python loop on concrete arrays (an eager
+    ``lax.scan`` would compile its body on every call); torch: a Python loop and ``torch.stack``."""
 
 
 def lstm(inputs, h0, c0, kernel, recurrent_kernel, bias, go_backwards=False):

@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 from kshim import activations, config, ops
 from kshim import random as krandom
 from kshim.layers.input_spec import InputSpec
@@ -24,8 +26,12 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None,
+                 lora_alpha=None, quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if quantization_config is not None:
+            raise ValueError(f"Dense: quantization is not supported. Received: quantization_config="
+                             f"{quantization_config!r}")
         if lora_rank is not None:
             raise ValueError(f"Dense: LoRA is not supported yet. Received: lora_rank={lora_rank!r}")
         self.units = _positive_int("Dense", "units", units)
@@ -160,11 +166,11 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        try:
-            target_shape = tuple(int(d) for d in target_shape)
-        except TypeError:
+        if not isinstance(target_shape, (tuple, list)) or not all(
+                isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in target_shape):
             raise ValueError(f"Reshape: `target_shape` must be a tuple of integers. "
-                             f"Received: target_shape={target_shape!r}") from None
+                             f"Received: target_shape={target_shape!r}")
+        target_shape = tuple(int(d) for d in target_shape)
         if sum(d == -1 for d in target_shape) > 1 or any(d < -1 or d == 0 for d in target_shape):
             raise ValueError("Reshape: `target_shape` must hold positive integers and at most one -1. "
                              f"Received: target_shape={target_shape!r}")
