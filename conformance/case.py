@@ -23,11 +23,14 @@ DEFAULT_MODULES = (
     "conformance.cases_activations",
     "conformance.cases_random",
     "conformance.cases_layers",
+    "conformance.cases_conv",
     "conformance.cases_layers_misc",
     "conformance.cases_losses",
     "conformance.cases_metrics",
     "conformance.cases_optimizers",
     "conformance.cases_training",
+    "conformance.cases_saving",
+    "conformance.cases_recurrent",
 )
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]]+$")

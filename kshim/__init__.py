@@ -7,7 +7,7 @@ if installed, else torch).
 from kshim import config
 from kshim.backends import B as _B  # noqa: F401  (loads the selected backend, and only it)
 from kshim import (activations, callbacks, constraints, initializers, layers, losses, metrics, models, ops,
-                   optimizers, random, regularizers, saving, utils)
+                   optimizers, preprocessing, random, regularizers, saving, utils)
 from kshim.layers import Input, InputLayer, KerasTensor, Layer
 from kshim.models import Model, Sequential
 from kshim.variables import Variable

@@ -103,8 +103,11 @@ stop_gradient = ops.stop_gradient
 
 
 def clip(x, min_value, max_value):
-    if max_value is not None and min_value is not None and max_value < min_value:
+    """Keras 2's clip: a missing bound (None) is unbounded, and ``max_value < min_value`` clips to ``min_value``."""
+    if isinstance(min_value, (int, float)) and isinstance(max_value, (int, float)) and max_value < min_value:
         max_value = min_value
+    min_value = -np.inf if min_value is None else min_value
+    max_value = np.inf if max_value is None else max_value
     return ops.clip(x, min_value, max_value)
 
 
@@ -206,6 +209,11 @@ def gather(reference, indices):
 
 # -- linear algebra --------------------------------------------------------------------------------------------
 def dot(x, y):
+    """Keras 2's dot: a matrix product for 2-D inputs; for n-D inputs the last axis of ``x`` is contracted with
+    the second-to-last of ``y`` (Theano's convention, e.g. (2, 3) . (4, 3, 5) -> (2, 4, 5)), not batched."""
+    nx, ny = len(ops.shape(x)), len(ops.shape(y))
+    if nx > 2 or ny > 2:
+        return ops.tensordot(x, y, axes=[[nx - 1], [ny - 2 if ny >= 2 else 0]])
     return ops.matmul(x, y)
 
 
@@ -237,10 +245,12 @@ def binary_crossentropy(target, output, from_logits=False):
     if from_logits:
         return ops.subtract(ops.add(ops.relu(output), ops.log1p(ops.exp(ops.negative(ops.abs(output))))),
                             ops.multiply(output, target))
+    # Keras 2's formula: clip to [eps, 1 - eps], then add eps once more inside each log.
     eps = epsilon()
     output = ops.clip(output, eps, 1.0 - eps)
-    return ops.negative(ops.add(ops.multiply(target, ops.log(output)),
-                                ops.multiply(ops.subtract(1.0, target), ops.log(ops.subtract(1.0, output)))))
+    return ops.negative(ops.add(ops.multiply(target, ops.log(ops.add(output, eps))),
+                                ops.multiply(ops.subtract(1.0, target),
+                                             ops.log(ops.add(ops.subtract(1.0, output), eps)))))
 
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
@@ -354,15 +364,28 @@ _KERAS3_NAMES = {"backend", "floatx", "set_floatx", "epsilon", "set_epsilon", "i
 _warned = set()
 
 
+# The Keras 3 replacement of the Keras 2 functions whose name is not a `kshim.ops` function.
+_REPLACEMENT = {"pow": "kshim.ops.power", "switch": "kshim.ops.where", "flatten": "kshim.ops.reshape(x, (-1,))",
+                "batch_flatten": "kshim.ops.reshape(x, (batch, -1))", "permute_dimensions": "kshim.ops.transpose",
+                "repeat_elements": "kshim.ops.repeat", "gather": "kshim.ops.take", "batch_dot": "kshim.ops.einsum",
+                "dot": "kshim.ops.matmul or kshim.ops.tensordot",
+                "binary_crossentropy": "kshim.losses.binary_crossentropy",
+                "categorical_crossentropy": "kshim.losses.categorical_crossentropy",
+                "sparse_categorical_crossentropy": "kshim.losses.sparse_categorical_crossentropy",
+                "constant": "kshim.ops.convert_to_tensor", "eval": "kshim.ops.convert_to_numpy",
+                "random_uniform": "kshim.random.uniform", "random_normal": "kshim.random.normal"}
+
+
 def _deprecated(fn):
     name = fn.__name__
+    replacement = _REPLACEMENT.get(name, f"kshim.ops.{name}")
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if name not in _warned:
             _warned.add(name)
-            warnings.warn(f"kshim.backend.{name} is a Keras 2 function; in Keras 3 code use kshim.ops "
-                          f"(for example `ops.{name}`).", DeprecationWarning, stacklevel=2)
+            warnings.warn(f"kshim.backend.{name} is a Keras 2 function; in Keras 3 code use {replacement}.",
+                          DeprecationWarning, stacklevel=2)
         return fn(*args, **kwargs)
 
     return wrapper

@@ -360,3 +360,28 @@ def test_ops_separable_conv_is_depthwise_then_pointwise():
     y = _np(ops.separable_conv(x, dk, pk, 2, "same"))
     ref = np.einsum("bhwc,co->bhwo", _np(ops.depthwise_conv(x, dk, 2, "same")), pk[0, 0])
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_ops_fused_bias_equals_adding_it_afterwards(data_format):
+    rng = np.random.default_rng(12)
+    first = data_format == "channels_first"
+    x = rng.normal(size=(2, 3, 5, 4) if first else (2, 5, 4, 3)).astype("float32")
+    b = rng.normal(size=(6,)).astype("float32")
+    shape_b = (6, 1, 1) if first else (6,)
+    cases = [
+        (lambda bias: ops.conv(x, rng_k((3, 3, 3, 6)), 2, "same", data_format, bias=bias)),
+        (lambda bias: ops.depthwise_conv(x, rng_k((2, 2, 3, 2)), 1, "valid", data_format, bias=bias)),
+        (lambda bias: ops.conv_transpose(x, rng_k((2, 2, 6, 3)), 3, "valid", None, data_format, bias=bias)),
+        (lambda bias: ops.conv_transpose(x, rng_k((3, 3, 6, 3)), 2, "same", 1, data_format, bias=bias)),
+        (lambda bias: ops.separable_conv(x, rng_k((3, 3, 3, 1)), rng_k((1, 1, 3, 6)), 1, "same", data_format,
+                                         bias=bias)),
+    ]
+    for fn in cases:
+        np.testing.assert_allclose(_np(fn(b)), _np(fn(None)) + b.reshape(shape_b), rtol=1e-5, atol=1e-5)
+
+
+def rng_k(shape, _cache={}):
+    if shape not in _cache:
+        _cache[shape] = np.random.default_rng(len(_cache) + 20).normal(size=shape).astype("float32")
+    return _cache[shape]

@@ -3,7 +3,6 @@ Cropping1D/2D) against real Keras 3 and numpy: weights, outputs, masks, configs,
 errors."""
 
 import os
-import warnings
 
 import numpy as np
 import pytest
@@ -254,3 +253,20 @@ def test_cropping_too_much_raises():
         layers.Cropping2D(((2, 2), (0, 0))).compute_output_shape((None, 4, 5, 3))
     with pytest.raises(ValueError, match="incompatible"):
         layers.RepeatVector(2)(X3)
+
+
+def test_keras_files_interoperate_with_keras(tmp_path):
+    """A model of these layers saved by kshim loads in Keras 3 with the same outputs, and back."""
+    L = layers
+    model = kshim.Sequential([
+        kshim.Input((6,), dtype="int32"), L.Embedding(10, 4, mask_zero=True), L.BatchNormalization(),
+        L.LayerNormalization(), L.PReLU(), L.Permute((2, 1)), L.UpSampling1D(2), L.ZeroPadding1D(1),
+        L.Cropping1D(1), L.GaussianNoise(0.1), L.Softmax(), L.Flatten(), L.Dense(2)])
+    ids = RNG.integers(0, 10, size=(5, 6))
+    model.save(tmp_path / "ours.keras")
+    theirs = keras.saving.load_model(tmp_path / "ours.keras")
+    np.testing.assert_allclose(np.asarray(theirs(ids)), np_(model(ids)), rtol=1e-5, atol=1e-6)
+    theirs.save(tmp_path / "theirs.keras")
+    back = kshim.saving.load_model(tmp_path / "theirs.keras")
+    np.testing.assert_allclose(np_(back(ids)), np_(model(ids)), rtol=1e-5, atol=1e-6)
+    assert [type(l).__name__ for l in back.layers] == [type(l).__name__ for l in model.layers]

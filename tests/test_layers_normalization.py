@@ -258,7 +258,7 @@ def test_unitnorm_matches_keras_and_has_unit_norm(axis):
 # Configs, shapes, errors
 
 CONFIGS = [
-    ("BatchNormalization", dict(axis=1, momentum=0.9, epsilon=0.01, center=False, gamma_initializer="random_normal",
+    ("BatchNormalization", dict(axis=1, momentum=0.9, epsilon=0.01, center=False, gamma_initializer="he_normal",
                                 gamma_regularizer="l2", gamma_constraint="non_neg")),
     ("LayerNormalization", dict(axis=[1, 2], epsilon=0.1, beta_initializer="ones", beta_regularizer="l1")),
     ("GroupNormalization", dict(groups=4, axis=-1, epsilon=0.01, scale=False)),

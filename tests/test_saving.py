@@ -82,11 +82,14 @@ def _conv_model():
 
 
 def _functional_model():
+    """Two inputs, a layer shared by both branches, two outputs, and Dense layers of equal shapes in an order where
+    Keras's layer order (by depth) differs from the order of creation: weights must land by Keras's order."""
     a, b = keras.Input((3,), name="a"), keras.Input((3,), name="b")
-    shared = L.Dense(4, activation="relu", name="shared")
-    out1 = L.Dense(2, name="out1")(shared(a))
-    out2 = L.Dense(1, name="out2")(L.Dropout(0.5)(shared(b)))
-    return keras.Model([a, b], [out1, out2])
+    shared = L.Dense(3, activation="relu", name="shared")
+    out_b = L.Dense(3, name="head_b")(shared(b))
+    h = L.Dense(3, activation="tanh", name="t")(shared(a))
+    out_a = L.Dense(3, name="head_a")(L.Dense(3, name="x")(L.Dropout(0.5, name="drop")(h)))
+    return keras.Model([a, b], [out_b, out_a])
 
 
 FUNC_X = [X6[:, :3], X6[:, 3:]]
@@ -270,6 +273,15 @@ def test_clone_model(make):
     assert set(calls) == {l.name for l in model.layers if not isinstance(l, keras.InputLayer)}
 
 
+def test_functional_weights_paths_follow_keras_layer_order():
+    """Keras 3 numbers same-class layers by its depth order: ['b', 'a', 'shared', 't', 'drop', 'x', 'head_b',
+    'head_a'] for this graph (checked against Keras 3.15), whatever kshim's own `layers` order is."""
+    model = _functional_model()
+    paths = {e.path: e.obj.name for e in walk(model) if e.kind == "layer" and e.variables}
+    assert paths == {"layers/dense": "shared", "layers/dense_1": "t", "layers/dense_2": "x",
+                     "layers/dense_3": "head_b", "layers/dense_4": "head_a"}
+
+
 # -- custom objects ----------------------------------------------------------------------------------------------
 class Scale(keras.layers.Layer):
     def __init__(self, factor=2.0, **kwargs):
@@ -331,6 +343,25 @@ def test_custom_objects_and_registered_class(tmp_path):
     loaded = keras.models.load_model(tmp_path / "r.keras")  # no custom_objects needed
     assert type(loaded.layers[0]) is RegisteredScale
     _same_outputs(reg, loaded, x)
+
+
+@keras.saving.register_keras_serializable(package="kshim_tests")
+def _twice(x):
+    return x * 2.0
+
+
+def _thrice(x):
+    return x * 3.0
+
+
+def test_custom_activation_functions(tmp_path):
+    model = keras.Sequential([keras.Input((4,)), L.Dense(3, activation=_twice), L.Dense(2, activation=_thrice)])
+    model.save(tmp_path / "a.keras")
+    with pytest.raises(ValueError, match=r"a\.keras.*_thrice"):
+        keras.models.load_model(tmp_path / "a.keras")
+    loaded = keras.models.load_model(tmp_path / "a.keras", custom_objects={"_thrice": _thrice})
+    assert loaded.layers[0].activation is _twice and loaded.layers[1].activation is _thrice
+    _same_outputs(model, loaded, X6[:, :4])
 
 
 def test_nested_sublayer_paths_match_keras(tmp_path):
@@ -467,6 +498,8 @@ def test_load_errors_name_the_file_and_the_problem(tmp_path):
         keras.models.load_model(tmp_path / "nocfg.keras")
     with pytest.raises(ValueError, match="not built"):
         keras.Sequential([L.Dense(2)]).load_weights(tmp_path / "wide.weights.h5")
+    with pytest.raises(ValueError, match=r"wide\.weights\.h5.*weights only.*load_weights"):
+        keras.models.load_model(tmp_path / "wide.weights.h5")
 
 
 def test_lambda_layers_are_refused_in_safe_mode(tmp_path):
@@ -589,9 +622,11 @@ _KERAS_SCRIPT = """
     conv.save(f"{out}/k_conv.keras")
     np.save(f"{out}/k_conv_out.npy", call(conv, xc)[0])
     a, b = keras.Input((3,), name="a"), keras.Input((3,), name="b")
-    shared = L.Dense(4, activation="relu", name="shared")
-    func = keras.Model([a, b], [L.Dense(2, name="out1")(shared(a)),
-                                L.Dense(1, name="out2")(L.Dropout(0.5)(shared(b)))])
+    shared = L.Dense(3, activation="relu", name="shared")
+    out_b = L.Dense(3, name="head_b")(shared(b))
+    h = L.Dense(3, activation="tanh", name="t")(shared(a))
+    out_a = L.Dense(3, name="head_a")(L.Dense(3, name="x")(L.Dropout(0.5, name="drop")(h)))
+    func = keras.Model([a, b], [out_b, out_a])
     func.compile(optimizer="sgd", loss="mse")
     func.save(f"{out}/k_func.keras")
     for i, y in enumerate(call(func, [x6[:, :3], x6[:, 3:]])):

@@ -550,24 +550,28 @@ def device_name():
 # - Every function is differentiable with respect to ``inputs`` and the kernels.
 
 
-def conv(inputs, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1):
-    """N-D cross-correlation (what deep learning calls convolution).
+def conv(inputs, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1, bias=None):
+    """N-D cross-correlation (what deep learning calls convolution), plus ``bias`` (out_channels,) if given.
 
     ``kernel`` has Keras's layout (spatial..., in_channels // groups, out_channels). The number of groups is
     ``in_channels // kernel.shape[-2]`` (in_channels must be a multiple of it); group g reads input channels
-    [g*ci, (g+1)*ci) and writes output channels [g*co, (g+1)*co), with ``co = out_channels // groups``."""
+    [g*ci, (g+1)*ci) and writes output channels [g*co, (g+1)*co), with ``co = out_channels // groups``.
+    torch adds the bias inside its convolution kernel (one pass over the output instead of two)."""
 
 
-def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1):
-    """Depthwise convolution: each input channel c convolved with its own ``depth_multiplier`` filters.
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1,
+                   bias=None):
+    """Depthwise convolution: each input channel c convolved with its own ``depth_multiplier`` filters, plus
+    ``bias`` (in_channels * depth_multiplier,) if given.
 
     ``kernel`` is (spatial..., in_channels, depth_multiplier); output channel ``c * depth_multiplier + m`` is
     input channel c convolved with ``kernel[..., c, m]``."""
 
 
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format="channels_last",
-                   dilation_rate=1):
-    """N-D transposed convolution (the gradient of `conv` with respect to its input), Keras 3's semantics.
+                   dilation_rate=1, bias=None):
+    """N-D transposed convolution (the gradient of `conv` with respect to its input), Keras 3's semantics, plus
+    ``bias`` (out_channels,) if given.
 
     ``kernel`` is (spatial..., out_channels, in_channels). Per spatial axis of length n, with
     ``k_eff = (k - 1) * dilation + 1``, the output length is: "valid": ``(n - 1) * stride + k_eff + op`` where
@@ -599,7 +603,7 @@ def scan(fn, init, xs, reverse=False):
     tensors. Returns ``(final_carry, ys)`` with each ``y`` stacked on a new leading axis. With ``reverse`` the
     steps run from T-1 down to 0 and ``ys[t]`` is still the output for ``xs[t]``. ``fn`` must be pure (jax traces
     it once): it may read tensors it closes over but must not assign Variables.
-    jax: ``lax.scan`` when tracing (inside jit or a gradient), a Python loop on concrete arrays (an eager
+    jax: ``lax.scan`` inside jit, a Python loop on concrete values (eager calls and eager gradients: an eager
     ``lax.scan`` would compile its body on every call); torch: a Python loop and ``torch.stack``."""
 
 
@@ -621,6 +625,20 @@ def gru(inputs, h0, kernel, recurrent_kernel, bias, go_backwards=False):
     z, r, h: ``z = sigmoid(x_z + h_z)``, ``r = sigmoid(x_r + h_r)``, ``hh = tanh(x_h + r * h_h)``,
     ``h = z * h + (1 - z) * hh``. Returns ``(outputs, h_T)`` as `lstm`.
     jax: one input projection and ``lax.scan`` (jitted); torch: ``torch.gru`` with gates reordered to r, z, n."""
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Images
+
+
+def resize(images, size, interpolation="bilinear", antialias=False, data_format="channels_last"):
+    """``images`` (rank 3, one image, or rank 4, a batch) with its two spatial axes resized to ``size`` =
+    (height, width), with ``jax.image.resize``'s semantics (which Keras 3 uses on jax): half-pixel centres;
+    ``interpolation`` one of "bilinear", "nearest", "bicubic" (Keys, a = -0.5), "lanczos3", "lanczos5";
+    ``antialias`` widens the kernel when downsampling. The exact weights are documented in
+    `kshim.backends.image_weights`. A spatial axis whose size is unchanged is returned as is. Integer inputs give
+    float32 outputs except with "nearest", which only copies pixels. jax: ``jax.image.resize``; torch: the same
+    weight matrices contracted with ``torch.tensordot`` (and index gathers for "nearest")."""
 
 
 PRIMITIVES = tuple(

@@ -61,3 +61,22 @@ from kshim.layers.pooling import (  # noqa: F401
     MaxPooling2D,
     MaxPooling3D,
 )
+from kshim.layers.preprocessing import (  # noqa: F401,E402
+    CategoryEncoding,
+    CenterCrop,
+    Discretization,
+    Hashing,
+    IntegerLookup,
+    Normalization,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescaling,
+    Resizing,
+    StringLookup,
+    TextVectorization,
+)

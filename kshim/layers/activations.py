@@ -1,5 +1,6 @@
 """Activation layers: ReLU, LeakyReLU, PReLU, ELU, Softmax (Keras 3's arguments, defaults and formulas)."""
 
+import numbers
 import warnings
 
 from kshim import activations, constraints, initializers, ops, regularizers
@@ -14,10 +15,10 @@ def _ser(module, value):
 def _non_negative(cls, name, value, allow_none=False):
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
         raise ValueError(f"{cls}: `{name}` must be a non-negative number{' or None' if allow_none else ''}. "
                          f"Received: {name}={value!r}")
-    return value
+    return float(value)
 
 
 class _Elementwise(Layer):
@@ -124,9 +125,9 @@ class ELU(_Elementwise):
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
             raise ValueError(f"ELU: `alpha` must be a number. Received: alpha={alpha!r}")
-        self.alpha = alpha
+        self.alpha = float(alpha)
 
     def call(self, inputs):
         return activations.elu(inputs, alpha=self.alpha)

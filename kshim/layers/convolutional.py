@@ -61,7 +61,7 @@ def _serialize(module, value):
 
 
 class _Conv(Layer):
-    """The shared machinery: argument checks, bias and activation, channel axis, config."""
+    """The shared machinery: argument checks, channel axis, the bias (added inside the conv op), config."""
 
     rank = None
     _paddings = ("valid", "same")
@@ -107,13 +107,8 @@ class _Conv(Layer):
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint,
                                         name="bias")
 
-    def _finish(self, outputs):
-        if self.bias is not None:
-            bias = self.bias._value
-            if self.data_format == "channels_first":
-                bias = ops.reshape(bias, (-1,) + (1,) * self.rank)
-            outputs = ops.add(outputs, bias)
-        return self.activation(outputs)
+    def _bias_value(self):
+        return None if self.bias is None else self.bias._value
 
     def get_config(self):
         cfg = {**super().get_config(), **self._own_config()}
@@ -166,8 +161,8 @@ class _BaseConv(_Conv):
         if padding == "causal":
             inputs, padding = ops.pad(inputs, self._causal_pad), "valid"
         outputs = ops.conv(inputs, self.kernel._value, self.strides, padding, self.data_format,
-                           self.dilation_rate)
-        return self._finish(outputs)
+                           self.dilation_rate, self._bias_value())
+        return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
         return conv_output_shape(input_shape, self.filters, self.kernel_size, self.strides, self.padding,
@@ -237,8 +232,8 @@ class _BaseConvTranspose(_Conv):
 
     def call(self, inputs):
         outputs = ops.conv_transpose(inputs, self.kernel._value, self.strides, self.padding, self.output_padding,
-                                     self.data_format, self.dilation_rate)
-        return self._finish(outputs)
+                                     self.data_format, self.dilation_rate, self._bias_value())
+        return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
         return conv_transpose_output_shape(input_shape, self.filters, self.kernel_size, self.strides, self.padding,
@@ -313,8 +308,8 @@ class _BaseDepthwiseConv(_Conv):
 
     def call(self, inputs):
         outputs = ops.depthwise_conv(inputs, self.kernel._value, self.strides, self.padding, self.data_format,
-                                     self.dilation_rate)
-        return self._finish(outputs)
+                                     self.dilation_rate, self._bias_value())
+        return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
         channels = input_shape[self._channel_axis]
@@ -382,8 +377,9 @@ class _BaseSeparableConv(_Conv):
 
     def call(self, inputs):
         outputs = ops.separable_conv(inputs, self.depthwise_kernel._value, self.pointwise_kernel._value,
-                                     self.strides, self.padding, self.data_format, self.dilation_rate)
-        return self._finish(outputs)
+                                     self.strides, self.padding, self.data_format, self.dilation_rate,
+                                     self._bias_value())
+        return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
         return conv_output_shape(input_shape, self.filters, self.kernel_size, self.strides, self.padding,

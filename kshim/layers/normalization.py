@@ -7,6 +7,7 @@ The updates rebind the moving-statistics Variables, which is how the pure traini
 (`Layer.stateless_call` returns the new non-trainable values).
 """
 
+import numbers
 import warnings
 
 from kshim import config, constraints, initializers, ops, regularizers
@@ -21,7 +22,7 @@ def _ser(module, value):
 
 def _number(cls, name, value, low=None, high=None):
     """``value`` as a float, checked to lie in [low, high]; a ValueError naming the argument otherwise."""
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) or hasattr(value, "__float__")
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if ok:
         value = float(value)
         ok = (low is None or value >= low) and (high is None or value <= high)
@@ -32,20 +33,18 @@ def _number(cls, name, value, low=None, high=None):
 
 
 def _int_axis(cls, axis):
-    if isinstance(axis, bool) or not isinstance(axis, int):
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
         raise ValueError(f"{cls}: `axis` must be an integer. Received: axis={axis!r}")
-    return axis
+    return int(axis)
 
 
 def _axis_list(cls, axis):
     """An int axis, or a list of int axes (Keras 3's LayerNormalization / UnitNormalization `axis`)."""
     if isinstance(axis, (list, tuple)):
-        for a in axis:
-            _int_axis(cls, a)
-        return list(axis)
-    if isinstance(axis, bool) or not isinstance(axis, int):
+        return [_int_axis(cls, a) for a in axis]
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
         raise ValueError(f"{cls}: `axis` must be an integer or a list of integers. Received: axis={axis!r}")
-    return axis
+    return int(axis)
 
 
 def _check_axes_in_range(layer, input_shape):

@@ -7,6 +7,7 @@ any other non-trainable variable. Outside training (``training`` falsy) each lay
 """
 
 import math
+import numbers
 
 from kshim import ops, regularizers
 from kshim import random as krandom
@@ -16,7 +17,7 @@ from kshim.layers.layer import Layer
 
 
 def _rate(cls, name, value, high_inclusive=True):
-    ok = not isinstance(value, bool) and isinstance(value, (int, float))
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real)
     if ok:
         ok = 0 <= value <= 1 if high_inclusive else 0 <= value < 1
     if not ok:

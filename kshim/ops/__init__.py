@@ -9,3 +9,4 @@ from kshim.ops.numpy import *  # noqa: F401,F403
 from kshim.ops.nn import *  # noqa: F401,F403
 from kshim.ops.conv import *  # noqa: F401,F403
 from kshim.ops.rnn import *  # noqa: F401,F403
+from kshim.ops import image  # noqa: F401,E402  (kshim.ops.image, as keras.ops.image)

@@ -33,32 +33,35 @@ def _padding(fn, padding):
     raise ValueError(f"{fn}: `padding` must be 'valid' or 'same'. Received: padding={padding!r}")
 
 
-def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-    """N-D convolution; ``kernel`` is (spatial..., in_channels // groups, out_channels), groups inferred."""
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1, bias=None):
+    """N-D convolution; ``kernel`` is (spatial..., in_channels // groups, out_channels), groups inferred.
+    ``bias`` (out_channels,), a kshim addition to Keras's signature, is added in the same pass on torch."""
     return B.conv(inputs, kernel, strides, _padding("conv", padding), _data_format("conv", data_format),
-                  dilation_rate)
+                  dilation_rate, bias)
 
 
-def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-    """Depthwise convolution; ``kernel`` is (spatial..., in_channels, depth_multiplier)."""
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1, bias=None):
+    """Depthwise convolution; ``kernel`` is (spatial..., in_channels, depth_multiplier); optional fused ``bias``."""
     return B.depthwise_conv(inputs, kernel, strides, _padding("depthwise_conv", padding),
-                            _data_format("depthwise_conv", data_format), dilation_rate)
+                            _data_format("depthwise_conv", data_format), dilation_rate, bias)
 
 
 def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid", data_format=None,
-                   dilation_rate=1):
-    """A depthwise convolution followed by a 1x1 ``conv`` with ``pointwise_kernel`` (1..., in*multiplier, out)."""
+                   dilation_rate=1, bias=None):
+    """A depthwise convolution followed by a 1x1 ``conv`` with ``pointwise_kernel`` (1..., in*multiplier, out),
+    which adds the optional ``bias`` (out,)."""
     data_format = _data_format("separable_conv", data_format)
     y = B.depthwise_conv(inputs, depthwise_kernel, strides, _padding("separable_conv", padding), data_format,
                          dilation_rate)
-    return B.conv(y, pointwise_kernel, 1, "valid", data_format, 1)
+    return B.conv(y, pointwise_kernel, 1, "valid", data_format, 1, bias)
 
 
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format=None,
-                   dilation_rate=1):
-    """N-D transposed convolution with Keras 3's output sizes; ``kernel`` is (spatial..., out, in)."""
+                   dilation_rate=1, bias=None):
+    """N-D transposed convolution with Keras 3's output sizes; ``kernel`` is (spatial..., out, in); optional
+    fused ``bias`` (out,)."""
     return B.conv_transpose(inputs, kernel, strides, _padding("conv_transpose", padding), output_padding,
-                            _data_format("conv_transpose", data_format), dilation_rate)
+                            _data_format("conv_transpose", data_format), dilation_rate, bias)
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):

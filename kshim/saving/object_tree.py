@@ -28,7 +28,7 @@ from kshim.random import SeedGenerator
 _GRAPH_ATTRS = frozenset({
     "_tracked_layers", "_self_ref", "_stack", "_symbolic", "_symbolic_nodes", "_input_layer", "_graph_layers",
     "_nodes", "_inputs_struct", "_outputs_struct", "_input_tensors", "_output_tensors", "_inbound_nodes",
-    "_seed_generators", "_steps", "_compile_loss", "_compile_metrics",
+    "_seed_generators", "_steps", "_compile_loss", "_compile_metrics", "_compile_args",
 })
 _BASE_ATTRS = None
 
@@ -101,7 +101,9 @@ def _children(obj):
     if not isinstance(obj, Layer):
         return []  # optimizers: their variables only
     out = []
-    if isinstance(obj, (Sequential, Functional)):
+    if isinstance(obj, Functional):
+        out.append(("layers", keras_functional_order(obj)))
+    elif isinstance(obj, Sequential):
         out.append(("layers", obj.layers))
     attrs = dict(vars(obj))
     skip = _base_attrs()
@@ -120,6 +122,62 @@ def _children(obj):
         if _is_saveable(child) or (isinstance(child, (list, tuple, dict)) and _holds_saveable(child)):
             out.append((name, child))
     return out
+
+
+def _flat_tensors(structure):
+    """KerasTensors of a nested structure in Keras's ``tree.flatten`` order (dict keys sorted)."""
+    if isinstance(structure, dict):
+        return [t for k in sorted(structure) for t in _flat_tensors(structure[k])]
+    if isinstance(structure, (list, tuple)):
+        return [t for v in structure for t in _flat_tensors(v)]
+    return [structure]
+
+
+def keras_functional_order(model):
+    """The layers of a Functional model in Keras 3's order (``map_graph``): by decreasing depth from the outputs,
+    ties in the order a depth-first walk from the outputs first meets them. Layers of one class are numbered in
+    this order in the weights file (``dense``, ``dense_1``, ...), so it must be Keras's, not kshim's."""
+    from kshim.layers.input_layer import InputLayer
+
+    index, depth_of_layer, depth_of_node = {}, {}, {}
+    parents, node_layer, post_order, finished = {}, {}, [], set()
+
+    def node_key(tensor):
+        layer, node_index, _ = tensor._keras_history
+        if isinstance(layer, InputLayer):
+            return ("input", id(layer)), layer, None
+        node = layer._inbound_nodes[node_index]
+        return ("node", id(node)), layer, node
+
+    def visit(tensor):  # Keras's _build_map_helper
+        key, layer, node = node_key(tensor)
+        if key in finished:
+            return
+        index.setdefault(id(layer), len(index))
+        node_layer[key] = layer
+        inputs = _flat_tensors(node.inputs) if node is not None else []
+        for t in inputs:
+            visit(t)
+        parents[key] = [node_key(t)[0] for t in inputs]
+        finished.add(key)
+        post_order.append(key)
+
+    for tensor in _flat_tensors(model._outputs_struct):
+        visit(tensor)
+    for key in reversed(post_order):
+        layer = node_layer[key]
+        depth = max(depth_of_node.setdefault(key, 0), depth_of_layer.get(id(layer), 0))
+        depth_of_layer[id(layer)] = depth_of_node[key] = depth
+        for parent in parents[key]:
+            depth_of_node[parent] = max(depth + 1, depth_of_node.get(parent, 0))
+    layers = {id(l): l for l in model.layers}
+    for tensor in model._input_tensors:  # inputs that no output depends on
+        layer = tensor._keras_history[0]
+        if id(layer) not in depth_of_layer:
+            depth_of_layer[id(layer)], index[id(layer)] = 0, -1
+    if set(depth_of_layer) != set(layers):
+        return model.layers  # a graph this walk does not understand: keep kshim's order
+    return sorted(layers.values(), key=lambda l: (-depth_of_layer[id(l)], index[id(l)]))
 
 
 def _seed_paths(layer, path):

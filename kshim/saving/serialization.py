@@ -402,12 +402,37 @@ def _strip_nested_defaults(value):
     return out
 
 
+# Layer arguments that name a function: a custom one (registered or in custom_objects) is resolved here, since
+# the layers' own lookups only know the built-in functions.
+_FUNCTION_KEYS = ("activation", "recurrent_activation")
+
+
+def _resolve_function(value, custom_objects):
+    name = value
+    if isinstance(value, dict) and value.get("class_name") == "function":
+        name = value.get("config")
+        registered = value.get("registered_name")
+        found = get_registered_object(registered, custom_objects) if registered not in (None, "function") else None
+        if found is not None:
+            return found
+    if not isinstance(name, str):
+        return value
+    found = get_registered_object(name, custom_objects)
+    if found is None and ">" not in name:  # kshim and Keras <= 3.6 wrote a registered function by its bare name
+        matches = [obj for key, obj in _CUSTOM_OBJECTS.items() if key.endswith(f">{name}")]
+        found = matches[0] if len(matches) == 1 else None
+    return found if found is not None and callable(found) else name
+
+
 def _from_config(cls, inner, custom_objects):
     inner.pop("shared_object_id", None)
     for key, default in _KERAS_ONLY_DEFAULTS.items():
         if key in inner and inner[key] == default and not _accepts_arg(cls, key):
             inner.pop(key)
     inner = {k: (v if k == "layers" else _strip_nested_defaults(v)) for k, v in inner.items()}
+    for key in _FUNCTION_KEYS:
+        if key in inner:
+            inner[key] = _resolve_function(inner[key], custom_objects)
     if _accepts_custom_objects(cls.from_config):
         return cls.from_config(inner, custom_objects=custom_objects)
     return cls.from_config(inner)

@@ -146,3 +146,7 @@ from kshim.backends.jax.conv import (  # noqa: F401
     max_pool,
     average_pool,
 )
+
+from kshim.backends.jax.image import (  # noqa: F401
+    resize,
+)

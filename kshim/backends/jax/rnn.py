@@ -1,8 +1,8 @@
 """JAX backend: recurrence.
 
-`scan` is ``lax.scan`` under tracing (jit, grad) and a Python loop on concrete arrays. The fused LSTM/GRU are
-jitted: one input projection for every timestep, then a ``lax.scan`` over the recurrent matmul and the gate math
-(XLA fuses it), as Keras 3's JAX backend does for GRU."""
+`scan` is ``lax.scan`` inside jit and a Python loop on concrete values (eager calls and eager gradients). The
+fused LSTM/GRU are jitted: one input projection for every timestep, then a ``lax.scan`` over the recurrent matmul
+and the gate math (XLA fuses it), as Keras 3's JAX backend does for GRU."""
 
 import functools
 
@@ -13,12 +13,24 @@ from jax import lax
 from kshim.backends.jax.core import _a
 
 
+try:  # jax's own test for "this tracer holds a concrete value" (eager grad); private, so optional
+    from jax._src.core import is_concrete as _is_concrete
+except ImportError:  # pragma: no cover - older or newer jax: every tracer counts as staged
+    _is_concrete = None
+
+
+def _staged(leaf):
+    """True for a value being staged out for compilation (inside jit), False for concrete values."""
+    if not isinstance(leaf, jax.core.Tracer):
+        return False
+    return _is_concrete is None or not _is_concrete(leaf)
+
+
 def scan(fn, init, xs, reverse=False):
-    leaves = jax.tree_util.tree_leaves((init, xs))
-    if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
+    if any(_staged(leaf) for leaf in jax.tree_util.tree_leaves((init, xs))):
         return lax.scan(fn, init, xs, reverse=bool(reverse))
-    # Eager call on concrete arrays: lax.scan would compile its body on every call (the closure is new each time,
-    # ~0.5 s), while a Python loop dispatches ops that jax has already compiled (~1000x cheaper for short loops).
+    # Eager call (or eager gradient) on concrete values: lax.scan would compile its body on every call (the
+    # closure is new each time, ~0.5 s), while a Python loop dispatches ops jax has already compiled.
     xs_leaves, treedef = jax.tree_util.tree_flatten(xs)
     n = xs_leaves[0].shape[0]
     ys = [None] * n

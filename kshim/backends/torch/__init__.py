@@ -150,3 +150,7 @@ from kshim.backends.torch.conv import (  # noqa: F401
     depthwise_conv,
     max_pool,
 )
+
+from kshim.backends.torch.image import (  # noqa: F401
+    resize,
+)

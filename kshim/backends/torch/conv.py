@@ -44,6 +44,14 @@ def _operands(inputs, kernel):
     return x, w
 
 
+def _bias(bias, w):
+    """The bias as a tensor of the kernel's dtype, or None (torch's kernels add it in the same pass)."""
+    if bias is None:
+        return None
+    b = _t(bias)
+    return b if b.dtype == w.dtype else b.to(w.dtype)
+
+
 def _same(x, k, s, d, value):
     """(input, torch padding) for TensorFlow's "same" on the channels-first ``x``."""
     pads = [same_pads(size, ki, si, di) for size, ki, si, di in zip(x.shape[2:], k, s, d)]
@@ -53,7 +61,7 @@ def _same(x, k, s, d, value):
     return F.pad(x, flat, value=value), 0
 
 
-def conv(inputs, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1):
+def conv(inputs, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1, bias=None):
     x, w = _operands(inputs, kernel)
     n = _rank(x, "conv")
     last = data_format == "channels_last"
@@ -70,11 +78,12 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format="channels_last"
     pad = 0
     if padding == "same":
         x, pad = _same(x, w.shape[2:], s, d, 0.0)
-    y = _CONV[n](x, w, None, s, pad, d, groups)
+    y = _CONV[n](x, w, _bias(bias, w), s, pad, d, groups)
     return y.permute(_TO_LAST[n]) if last else y
 
 
-def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1):
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1,
+                   bias=None):
     x, w = _operands(inputs, kernel)
     n = _rank(x, "depthwise_conv")
     last = data_format == "channels_last"
@@ -90,12 +99,12 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format="chan
     pad = 0
     if padding == "same":
         x, pad = _same(x, w.shape[2:], s, d, 0.0)
-    y = _CONV[n](x, w, None, s, pad, d, c)
+    y = _CONV[n](x, w, _bias(bias, w), s, pad, d, c)
     return y.permute(_TO_LAST[n]) if last else y
 
 
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format="channels_last",
-                   dilation_rate=1):
+                   dilation_rate=1, bias=None):
     x, w = _operands(inputs, kernel)
     n = _rank(x, "conv_transpose")
     last = data_format == "channels_last"
@@ -112,10 +121,12 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     w = w.permute(_KERNEL[n])  # (spatial..., out, in) -> (in, out, spatial...)
     if all(right >= 0 and 0 <= left - right < max(si, di) for (left, right), si, di in zip(crops, s, d)):
         # torch crops `padding` from both sides, then gives `output_padding` back on the right.
-        y = _CONV_T[n](x, w, None, s, tuple(l for l, _ in crops), tuple(l - r for l, r in crops), 1, d)
+        y = _CONV_T[n](x, w, _bias(bias, w), s, tuple(l for l, _ in crops), tuple(l - r for l, r in crops), 1, d)
     else:
         y = _CONV_T[n](x, w, None, s, 0, 0, 1, d)
         y = F.pad(y, [-v for l, r in reversed(crops) for v in (l, r)])  # negative pads crop
+        if bias is not None:  # after the padding, which the bias covers too
+            y = y + _bias(bias, w).reshape((-1,) + (1,) * n)
     return y.permute(_TO_LAST[n]) if last else y
 
 

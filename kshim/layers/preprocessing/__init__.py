@@ -1,0 +1,22 @@
+"""Preprocessing layers (Keras 3's preprocessing family of ``keras.layers``).
+
+Image layers run on backend tensors (the random ones draw from kshim's seeded in-step generator); `Normalization`,
+`Discretization`, `CategoryEncoding` and `IntegerLookup` too. `StringLookup`, `TextVectorization` and `Hashing`
+work on the host, because backends have no strings.
+"""
+
+from kshim.layers.preprocessing.category_encoding import CategoryEncoding
+from kshim.layers.preprocessing.discretization import Discretization
+from kshim.layers.preprocessing.hashing import Hashing
+from kshim.layers.preprocessing.image_resizing import CenterCrop, Rescaling, Resizing
+from kshim.layers.preprocessing.integer_lookup import IntegerLookup
+from kshim.layers.preprocessing.normalization import Normalization
+from kshim.layers.preprocessing.random_color import RandomBrightness, RandomContrast
+from kshim.layers.preprocessing.random_geometry import (RandomCrop, RandomFlip, RandomRotation, RandomTranslation,
+                                                        RandomZoom)
+from kshim.layers.preprocessing.string_lookup import StringLookup
+from kshim.layers.preprocessing.text_vectorization import TextVectorization
+
+__all__ = ["CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup", "Normalization",
+           "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation",
+           "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization"]

@@ -1,0 +1,54 @@
+"""`text_dataset_from_directory`: a `PyDataset` of (texts, labels) batches read from a folder of ``.txt`` files."""
+
+import numpy as np
+
+from kshim import random as krandom
+from kshim.utils import dataset_utils
+
+
+def _read(path, max_length):
+    with open(path, "rb") as f:
+        raw = f.read()
+    if max_length is not None:
+        raw = raw[:max_length]
+    return raw.decode("utf-8", errors="replace")
+
+
+def text_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None, batch_size=32,
+                                max_length=None, shuffle=True, seed=None, validation_split=None, subset=None,
+                                follow_links=False, format=None, verbose=True):
+    """Texts from the ``.txt`` files of ``directory``, as Keras's function of the same name.
+
+    Labels come from the sub-directories (``labels="inferred"``), a list, or nothing (None); ``label_mode`` is
+    "int", "categorical", "binary" or None. ``max_length`` keeps the first bytes of each file. The texts of a batch
+    are a numpy array of ``str`` (Keras: a string tensor), ready for `TextVectorization`. Shuffling, validation
+    subsets, ``class_names`` and ``file_paths`` work as in `image_dataset_from_directory`.
+    """
+    dataset_utils.check_labels_args(labels, label_mode, class_names, "text")
+    if labels is None or label_mode is None:
+        labels, label_mode = None, None
+    if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)
+                                   or max_length <= 0):
+        raise ValueError(f"`max_length` must be None or a positive integer. Received: max_length={max_length!r}")
+    dataset_utils.check_validation_split_arg(validation_split, subset, shuffle, seed)
+    if seed is None:
+        seed = krandom.make_seed()
+    paths, label_values, names = dataset_utils.index_directory(
+        directory, labels, (".txt",), class_names=class_names, shuffle=shuffle, seed=seed,
+        follow_links=follow_links, verbose=verbose)
+    if label_mode == "binary" and len(names) != 2:
+        raise ValueError(f"label_mode='binary' needs exactly 2 classes. Received: class_names={names}")
+    num_classes = len(names) if names else 0
+
+    def build(file_paths, file_labels, shuffle_batches):
+        def load(idx):
+            texts = np.array([_read(file_paths[i], max_length) for i in idx], dtype=object)
+            if label_mode is None:
+                return texts
+            return texts, dataset_utils.encode_labels(np.asarray(file_labels)[idx], label_mode, num_classes)
+
+        return dataset_utils.IndexedDataset(len(file_paths), load, batch_size=batch_size, shuffle=shuffle_batches,
+                                            seed=seed)
+
+    return dataset_utils.make_subsets(paths, label_values, names, validation_split, subset, shuffle, seed,
+                                      batch_size, build, verbose)
