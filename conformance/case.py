@@ -31,6 +31,8 @@ DEFAULT_MODULES = (
     "conformance.cases_training",
     "conformance.cases_saving",
     "conformance.cases_recurrent",
+    "conformance.cases_callbacks",
+    "conformance.cases_preprocessing",
 )
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]]+$")

@@ -233,3 +233,17 @@ def test_crash_mid_save_leaves_previous_checkpoint_intact(tmp_path, monkeypatch,
     _assert_weights_equal(restored.get_weights(), script.weights[0])
     assert not np.array_equal(script.weights[0][0], script.weights[1][0])
 
+
+
+def test_example_checkpoint_early_stopping_reloads_the_best_model(tmp_path):
+    pytest.importorskip("sklearn")
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples",
+                        "checkpoint_early_stopping.py")
+    spec = importlib.util.spec_from_file_location("checkpoint_early_stopping_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    result = example.main(epochs=4, folder=str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ["best.keras", "training.csv"]
+    assert result["test_accuracy"] > 0.8

@@ -171,6 +171,13 @@ def test_base_logger_is_a_warned_no_op():
 
 
 # -- RemoteMonitor ------------------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    """The loopback server must be reached directly, whatever proxy the environment names."""
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @contextlib.contextmanager
 def _server(status=200):
     received = []

@@ -80,8 +80,9 @@ def test_epoch_scalars_histograms_images_and_graph(tmp_path):
             np.testing.assert_allclose([h.min, h.max, h.sum, h.sum_squares],
                                        [w.min(), w.max(), w.sum(), (w ** 2).sum()], rtol=1e-6, atol=1e-12)
     images = train.Tags()["images"]
-    assert "dense/kernel/image" in images and "dense/bias/image" in images
-    img = train.Images("dense/kernel/image")[0]
+    kernel, bias = paths[0], paths[1]  # the first Dense: kernel (3, 4), bias (4,); the last bias (1,) has no image
+    assert sorted(images) == sorted([f"{kernel}/image", f"{bias}/image", f"{paths[2]}/image"])
+    img = train.Images(f"{kernel}/image")[0]
     assert (img.height, img.width) == (3, 4) and img.encoded_image_string.startswith(b"\x89PNG")
 
     # The model's config, as Keras writes it for TensorBoard's graph view.

@@ -36,12 +36,14 @@ def draws(seed, *specs):
 # Deterministic layers against Keras 3
 
 
-@pytest.mark.parametrize("size", [(4, 5), (11, 13), (7, 4)])
+@pytest.mark.parametrize("size", [(4, 5), (11, 13)])
 @pytest.mark.parametrize("kwargs", [
     {}, {"interpolation": "nearest"}, {"interpolation": "bicubic"}, {"interpolation": "lanczos3"},
     {"crop_to_aspect_ratio": True}, {"pad_to_aspect_ratio": True, "fill_value": 9.0}, {"antialias": True},
 ])
 def test_resizing_equals_keras(size, kwargs):
+    if kwargs.get("crop_to_aspect_ratio") or kwargs.get("pad_to_aspect_ratio"):
+        size = (size[0], size[1] // 2)  # a different aspect ratio, so that the crop / pad matters
     ours = np_(layers.Resizing(*size, **kwargs)(IMAGES))
     theirs = np.asarray(keras.layers.Resizing(*size, **kwargs)(IMAGES))
     assert ours.shape == theirs.shape

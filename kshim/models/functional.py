@@ -54,6 +54,9 @@ class Functional(Model):
                 seen.add(id(node.layer))
                 layers.append(node.layer)
         self._graph_layers = layers
+        from kshim.saving.object_tree import keras_functional_order
+
+        self._graph_layers = keras_functional_order(self)  # Keras's order: weights and summaries line up
         self.built = True
         self._build_shape = [t.shape for t in self._input_tensors]
 

@@ -24,14 +24,25 @@ def require_h5py():
     return h5py
 
 
+def _custom_hook(entry, name):
+    """A layer's own ``save_own_variables``/``load_own_variables`` (Keras 3's hooks), when it defines one."""
+    return getattr(entry.obj, name, None) if entry.kind == "layer" else None
+
+
 def write_state(model, h5file, include_optimizer=True):
     """Write every entry of ``model`` into the open, writable h5py ``h5file``."""
     for entry in walk(model, include_optimizer=include_optimizer):
-        values = [np.asarray(v.numpy()) for v in entry.variables]
+        save_own = _custom_hook(entry, "save_own_variables")
+        if save_own is not None:
+            store = {}
+            save_own(store)
+            items = [(str(k), np.asarray(v.numpy() if hasattr(v, "numpy") else v)) for k, v in store.items()]
+        else:
+            items = [(str(i), np.asarray(v.numpy())) for i, v in enumerate(entry.variables)]
         group = h5file.create_group(entry.group)
         group.attrs["name"] = str(entry.name)
-        for i, value in enumerate(values):
-            group.create_dataset(str(i), data=value)
+        for key, value in items:
+            group.create_dataset(key, data=value)
 
 
 def _group(h5file, path):
@@ -57,13 +68,14 @@ def _values(group, where):
     expected = [str(i) for i in range(len(keys))]
     if sorted(keys) != sorted(expected):
         raise ValueError(f"{where}: the variables must be named 0..{len(keys) - 1}. Found: {sorted(keys)}")
-    out = []
-    for key in expected:
-        link = group.get(key, getlink=True)
-        if not isinstance(link, h5py.HardLink) or not isinstance(group[key], h5py.Dataset):
-            raise ValueError(f"{where}: variable '{key}' is not a dataset stored in the file.")
-        out.append(np.asarray(group[key][()]))
-    return out
+    return [_dataset(group, key, where) for key in expected]
+
+
+def _dataset(group, key, where):
+    link = group.get(key, getlink=True)
+    if not isinstance(link, h5py.HardLink) or not isinstance(group[key], h5py.Dataset):
+        raise ValueError(f"{where}: variable '{key}' is not a dataset stored in the file.")
+    return np.asarray(group[key][()])
 
 
 def _describe(entry):
@@ -82,6 +94,10 @@ def read_state(model, h5file, source, skip_mismatch=False, include_optimizer=Tru
     for entry in walk(model, include_optimizer=include_optimizer):
         group = _group(h5file, entry.path)
         where = f"{source}: {_describe(entry)}"
+        if _custom_hook(entry, "load_own_variables") is not None:
+            store = {} if group is None else {k: _dataset(group, k, where) for k in group.keys()}
+            plan.append((entry, store))
+            continue
         if group is None:
             if entry.kind == "layer" and entry.variables:
                 problems.append(f"{where} has {len(entry.variables)} variable(s), but the file has no such group")
@@ -113,6 +129,12 @@ def read_state(model, h5file, source, skip_mismatch=False, include_optimizer=Tru
         for p in problems:
             warnings.warn(f"{p}; skipped (skip_mismatch=True).", stacklevel=3)
     for entry, values in plan:
+        if isinstance(values, dict):  # the layer reads its own store
+            try:
+                entry.obj.load_own_variables(values)
+            except (ValueError, KeyError) as e:
+                raise ValueError(f"{source}: {_describe(entry)}: load_own_variables failed: {e}") from e
+            continue
         for variable, value in zip(entry.variables, values):
             variable.assign(value.astype(np.dtype(_numpy_dtype(variable.dtype)), copy=False))
 

@@ -5,7 +5,9 @@ Keras 3 stores the variables of every saveable object (layer, model, optimizer) 
 trainable-created then non-trainable-created, with the object's name as the group's ``name`` attribute. The path
 is the chain of attribute names from the model down to the object:
 
-- a Sequential or Functional model's layers come first, as the container ``layers``;
+- a Sequential or Functional model's layers come first, as the container ``layers`` (a Functional model's in
+  Keras's depth order, see `keras_functional_order`);
+- a layer that defines ``save_own_variables``/``load_own_variables`` (Keras 3's hooks) fills its group itself;
 - then every other attribute, public names before private ones, each sorted by name;
 - an attribute holding a layer gives ``<attr>``; a list, tuple or dict of layers gives ``<attr>/<class>``, where
   ``<class>`` is the snake_case class name made unique by ``_1``, ``_2``, ... (``layers/dense``,
