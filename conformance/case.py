@@ -206,7 +206,7 @@ def weighted_sum(out):
 
 def numeric_grad(f, args, i, rel_step=1e-6):
     """Central-difference gradient of the scalar ``f(*args)`` with respect to ``args[i]`` (float64)."""
-    args = [np.array(a, dtype=np.float64) if np.asarray(a).dtype.kind == "f" else a for a in args]
+    args = [np.array(a, dtype=np.float64, order="C") if np.asarray(a).dtype.kind == "f" else a for a in args]
     x = args[i]
     g = np.zeros_like(x)
     flat, gflat = x.reshape(-1), g.reshape(-1)

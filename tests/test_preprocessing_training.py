@@ -50,7 +50,7 @@ def test_tokenizer_embedding_lstm_learns_sentiment():
     assert hist["loss"][-1] < 0.25 * hist["loss"][0]
     assert hist["accuracy"][-1] >= 0.95
     assert val_y.mean() == 0.5  # the held-out 36 sentences are balanced: chance is 0.5
-    assert hist["val_accuracy"][-1] >= 0.6  # (0.67 when written; many held-out words are rare)  # 36 held-out sentences, many of their words rare
+    assert hist["val_accuracy"][-1] >= 0.6  # (0.67 when written; many held-out words are rare)
     # New sentences made of the corpus's frequent sentiment words are classified right.
     probes = ["a wonderful and excellent film", "a terrible and boring film", "great food and friendly staff",
               "rude staff and awful food"]

@@ -1,4 +1,4 @@
-"""Padding arithmetic and output sizes for convolution and pooling, shared by both backends and `kshim.ops.conv`.
+"""Padding arithmetic and output sizes for convolution and pooling, shared by both backends and `kshim.ops.convolution`.
 
 Pure Python on static sizes (no framework import). The conventions are TensorFlow's, which Keras 3 follows on
 every backend:

@@ -539,7 +539,7 @@ def device_name():
 # Convolution and pooling
 #
 # Shared conventions (Keras 3's ``keras.ops`` of the same names, with the arguments already standardized by
-# ``kshim.ops.conv``):
+# ``kshim.ops.convolution``):
 # - ``inputs`` has rank 3, 4 or 5 (1-D, 2-D or 3-D), laid out (batch, spatial..., channels) for
 #   ``data_format="channels_last"`` or (batch, channels, spatial...) for "channels_first".
 # - ``strides``, ``dilation_rate``, ``pool_size`` and ``output_padding`` are an int or a tuple with one int per

@@ -12,7 +12,7 @@ from kshim import activations, constraints, initializers, ops, regularizers
 from kshim.layers.core import _data_format
 from kshim.layers.input_spec import InputSpec
 from kshim.layers.layer import Layer
-from kshim.ops.conv import conv_output_shape, conv_transpose_output_shape
+from kshim.ops.convolution import conv_output_shape, conv_transpose_output_shape
 
 
 def _int_tuple(cls, name, value, rank, allow_zero=False):

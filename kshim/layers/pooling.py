@@ -10,7 +10,7 @@ from kshim.layers.convolutional import _int_tuple, _padding
 from kshim.layers.core import _data_format
 from kshim.layers.input_spec import InputSpec
 from kshim.layers.layer import Layer
-from kshim.ops.conv import pool_output_shape
+from kshim.ops.convolution import pool_output_shape
 
 
 class _Pooling(Layer):

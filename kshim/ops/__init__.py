@@ -7,6 +7,6 @@ written here, once, on top of the primitives. See `kshim.backends.interface` for
 from kshim.ops.core import *  # noqa: F401,F403
 from kshim.ops.numpy import *  # noqa: F401,F403
 from kshim.ops.nn import *  # noqa: F401,F403
-from kshim.ops.conv import *  # noqa: F401,F403
+from kshim.ops.convolution import *  # noqa: F401,F403
 from kshim.ops.rnn import *  # noqa: F401,F403
 from kshim.ops import image  # noqa: F401,E402  (kshim.ops.image, as keras.ops.image)
