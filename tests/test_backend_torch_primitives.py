@@ -8,6 +8,10 @@ import sys
 import numpy as np
 import pytest
 
+from kshim import config  # noqa: E402
+
+if config.backend() != "torch":  # the suite runs once per backend; test each backend in its own pass
+    pytest.skip("torch primitives are tested in the KSHIM_BACKEND=torch pass", allow_module_level=True)
 torch = pytest.importorskip("torch")
 
 import kshim.backends.torch as B  # noqa: E402

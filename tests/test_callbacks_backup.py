@@ -2,7 +2,6 @@
 weights, optimizer state and epoch counter, and ends with the weights of an uninterrupted run) and SwapEMAWeights
 (evaluation and prediction with the optimizer's moving averages)."""
 
-import inspect
 import json
 import os
 
@@ -11,17 +10,12 @@ import pytest
 
 import kshim
 from kshim import callbacks, layers
-from kshim.trainer import trainer as _trainer
 
 X = np.random.default_rng(8).normal(size=(40, 4)).astype("float32")
 Y = (np.tanh(X @ np.array([[1.0], [-1.0], [0.5], [2.0]], "float32"))).astype("float32")
 SEED = 21
 EPOCHS = 6
 
-# The fit loop must start at the epoch BackupAndRestore restores (Keras 3: `model._initial_epoch`).
-_RESUMES = "_initial_epoch" in inspect.getsource(_trainer.Trainer.fit)
-needs_resume = pytest.mark.xfail(not _RESUMES, strict=True,
-                                 reason="Trainer.fit does not yet start from `model._initial_epoch`")
 
 
 def _model():
@@ -66,7 +60,6 @@ def _assert_same(actual, expected):
         np.testing.assert_allclose(np.asarray(a), np.asarray(e), rtol=1e-6, atol=1e-7)
 
 
-@needs_resume
 def test_interrupted_fit_resumes_and_ends_like_an_uninterrupted_run(tmp_path, uninterrupted):
     weights, opt_weights, history = uninterrupted
     backup = tmp_path / "backup"
@@ -85,7 +78,6 @@ def test_interrupted_fit_resumes_and_ends_like_an_uninterrupted_run(tmp_path, un
     assert not backup.exists()  # deleted once training ended normally
 
 
-@needs_resume
 def test_a_crash_while_backing_up_keeps_the_previous_backup(tmp_path, uninterrupted, monkeypatch):
     weights = uninterrupted[0]
     backup = tmp_path / "backup"
@@ -115,7 +107,6 @@ def test_a_crash_while_backing_up_keeps_the_previous_backup(tmp_path, uninterrup
     _assert_same(resumed.get_weights(), weights)
 
 
-@needs_resume
 def test_keep_the_backup_and_continue_training_later(tmp_path, uninterrupted):
     backup = tmp_path / "b"
     model = _model()
@@ -133,7 +124,6 @@ def test_keep_the_backup_and_continue_training_later(tmp_path, uninterrupted):
     assert again.fit(X, Y, epochs=1, verbose=0).epoch == [0]
 
 
-@needs_resume
 def test_batch_level_backups_resume_at_the_start_of_the_epoch(tmp_path):
     backup = tmp_path / "b"
     model = _model()
@@ -147,7 +137,6 @@ def test_batch_level_backups_resume_at_the_start_of_the_epoch(tmp_path):
     assert seen == [2, 3, 4, 5]
 
 
-@needs_resume
 def test_reads_the_keras3_backup_layout(tmp_path):
     model = _model()
     model.fit(X, Y, epochs=2, verbose=0)

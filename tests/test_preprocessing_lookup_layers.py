@@ -292,3 +292,22 @@ def test_text_vectorization_config_errors_and_set_vocabulary():
         vec(np.array([1.0, 2.0]))
     with pytest.raises(RuntimeError, match="vocabulary"):
         layers.TextVectorization(output_mode="multi_hot")(["text"])
+
+
+def test_lookup_assets_and_idf_round_trip(tmp_path):
+    vec = layers.TextVectorization(output_mode="tf_idf")
+    vec.adapt(["a b", "a a", "c a"])
+    store = {}
+    vec.save_own_variables(store)
+    vec.save_assets(str(tmp_path))
+    assert (tmp_path / "vocabulary.txt").read_text().splitlines() == ["[UNK]", "a", "c", "b"]
+    clone = layers.TextVectorization.from_config(vec.get_config())
+    clone.load_own_variables(store)
+    clone.load_assets(str(tmp_path))
+    np.testing.assert_allclose(np_(clone(["a c q"])), np_(vec(["a c q"])), rtol=1e-7)
+    ints = layers.IntegerLookup()
+    ints.adapt(np.array([4, 4, 9]))
+    ints.save_assets(str(tmp_path))
+    other = layers.IntegerLookup()
+    other.load_assets(str(tmp_path))
+    assert other.get_vocabulary() == [-1, 4, 9]

@@ -9,10 +9,10 @@ _KERAS2_NAME = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": 
 
 def _overrides(cb, hook):
     """Whether ``cb`` does anything in ``hook`` (directly, or through the Keras 2 name it delegates to)."""
-    if getattr(type(cb), hook, None) is not getattr(Callback, hook):
-        return True
+    if hook in vars(cb) or getattr(type(cb), hook, None) is not getattr(Callback, hook):
+        return True  # overridden in the class, or set on the instance
     old = _KERAS2_NAME.get(hook)
-    return old is not None and getattr(type(cb), old, None) is not getattr(Callback, old)
+    return old is not None and (old in vars(cb) or getattr(type(cb), old, None) is not getattr(Callback, old))
 
 
 class CallbackList:

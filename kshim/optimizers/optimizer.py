@@ -506,7 +506,7 @@ class Optimizer:
                 f"{len(self._model_variables_moving_average)} moving averages."
             )
         for var, average in zip(var_list, self._model_variables_moving_average):
-            var.assign(average.value)
+            var.assign(ops.copy(average.value))  # a buffer of its own: jax donates each variable's buffer
 
     def scale_loss(self, loss):
         """``loss * loss_scale_factor`` when a factor is set (gradients are divided by it in ``apply``)."""

@@ -86,6 +86,7 @@ class Trainer:
         self._compile_loss = None
         self._compile_metrics = None
         self._steps = None
+        self._initial_epoch = None  # set by BackupAndRestore in on_train_begin to resume an interrupted fit
 
     # -- compile -------------------------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -234,6 +235,8 @@ class Trainer:
         steps = None
         epoch_logs = {}
         cbs.on_train_begin()
+        if self._initial_epoch is not None:  # a callback (BackupAndRestore) resumes an interrupted run
+            initial_epoch, self._initial_epoch = self._initial_epoch, None
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
             metric_values = None
@@ -273,6 +276,8 @@ class Trainer:
             adapter.on_epoch_end()
             if self.stop_training or getattr(adapter, "exhausted", False):
                 break
+        if getattr(self.optimizer, "use_ema", False) and steps is not None:
+            self.optimizer.finalize_variable_values(self.trainable_variables)
         cbs.on_train_end(epoch_logs)
         return cbs.history
 

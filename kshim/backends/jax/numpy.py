@@ -121,7 +121,7 @@ def round(x, decimals=0):
 
 
 def clip(x, x_min, x_max):
-    return jnp.clip(_j(x), _j(x_min), _j(x_max))
+    return jnp.clip(_j(x), None if x_min is None else _j(x_min), None if x_max is None else _j(x_max))
 
 
 def maximum(x1, x2):

@@ -12,6 +12,7 @@ exist only in numpy) or with backend ops (`IntegerLookup`, which therefore also 
 """
 
 import collections
+import os
 
 import numpy as np
 
@@ -305,6 +306,34 @@ class IndexLookup(Layer):
         flat = np.asarray(indices).reshape(-1)
         out = np.array([vocab[i] if 0 <= i < size else self.oov_token for i in flat.tolist()], dtype=object)
         return out.reshape(np.shape(indices))
+
+    # -- saving (Keras 3's hooks: the vocabulary is an asset file, the IDF weights a variable) --------------------
+    def save_own_variables(self, store):
+        if self.output_mode == "tf_idf" and self.idf_weights is not None:
+            store["idf_weights"] = np.asarray(self.idf_weights)
+
+    def load_own_variables(self, store):
+        if self.output_mode == "tf_idf" and "idf_weights" in store:
+            self.idf_weights = np.asarray(store["idf_weights"], dtype="float32")
+
+    def save_assets(self, dir_path):
+        """Write ``vocabulary.txt`` (one token per line, special tokens first) unless the vocabulary was given."""
+        if self.input_vocabulary is not None:
+            return
+        with open(os.path.join(dir_path, "vocabulary.txt"), "w", encoding="utf-8") as f:
+            f.write("\n".join(str(t) for t in self.get_vocabulary()))
+
+    def load_assets(self, dir_path):
+        """Read the vocabulary written by `save_assets`."""
+        if self.input_vocabulary is not None:
+            return
+        with open(os.path.join(dir_path, "vocabulary.txt"), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        while lines and lines[-1] == "":
+            lines.pop()
+        values = lines if self.vocabulary_dtype == "string" else [int(v) for v in lines]
+        idf = self.idf_weights if self.output_mode == "tf_idf" else None
+        self.set_vocabulary(values, idf_weights=idf)
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
