@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh all,test
 mkdir -p reports
 status=0
+# Two workers (the CI machine has 2 cores); a test file stays on one worker.
+parallel="-n 2 --dist loadfile"
 for backend in jax torch; do
   echo "== unit tests, KSHIM_BACKEND=$backend"
-  KSHIM_BACKEND=$backend .venv/bin/python -m pytest tests -q -p no:cacheprovider \
+  KSHIM_BACKEND=$backend .venv/bin/python -m pytest tests -q -p no:cacheprovider $parallel \
     --junitxml="reports/tests-$backend.xml" || status=1
 done
 echo "== conformance (jax vs torch vs numpy)"

@@ -330,6 +330,8 @@ class Layer:
         if getattr(x, "_kshim_variable", False):
             return x.value
         arr = np.asarray(x)
+        if arr.dtype.kind in "US" or (arr.dtype.kind == "O" and arr.size and isinstance(arr.flat[0], (str, bytes))):
+            return arr  # strings stay on the host (TextVectorization, StringLookup, Hashing read them)
         if arr.dtype.kind == "f" or arr.dtype.kind == "O":
             return ops.convert_to_tensor(arr, dtype=self.compute_dtype)
         return ops.convert_to_tensor(arr)
