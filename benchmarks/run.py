@@ -22,6 +22,8 @@ WORKLOADS = {
     "tiny_mlp": ((20, 32, 2), 0.0, 32, 16384),
     "mlp_784_512_512_10": ((784, 512, 512, 10), 0.2, 128, 8192),
 }
+# Models that are not MLPs: (batch size, samples). Built by the functions in `benchmarks/models.py`.
+OTHER_WORKLOADS = {"cnn_28x28": (128, 2048), "embedding_lstm": (64, 1024)}
 
 
 def _data(sizes, n, seed=0):
@@ -147,11 +149,18 @@ def bench_jax_loop(name, epochs):
 
 def run_backend(backend, workloads, epochs):
     """Run inside a process whose KSHIM_BACKEND is ``backend``; return a list of result dicts."""
+    from benchmarks import models
+
     hand = bench_torch_loop if backend == "torch" else bench_jax_loop
     results = []
     for name in workloads:
-        k_sps, k_first = bench_kshim(name, epochs)
-        h_sps, h_first = hand(name, epochs)
+        if name in OTHER_WORKLOADS:
+            batch, n = OTHER_WORKLOADS[name]
+            k_sps, k_first = models.bench_kshim(name, batch, n, epochs)
+            h_sps, h_first = models.bench_hand(backend, name, batch, n, epochs)
+        else:
+            k_sps, k_first = bench_kshim(name, epochs)
+            h_sps, h_first = hand(name, epochs)
         results.append({"backend": backend, "workload": name, "kshim_samples_per_s": k_sps,
                         "hand_samples_per_s": h_sps, "ratio": k_sps / h_sps, "kshim_first_epoch_s": k_first,
                         "hand_first_epoch_s": h_first})
@@ -161,11 +170,11 @@ def run_backend(backend, workloads, epochs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=["jax", "torch", "both"], default="both")
-    parser.add_argument("-w", "--workload", action="append", choices=sorted(WORKLOADS))
+    parser.add_argument("-w", "--workload", action="append", choices=sorted(WORKLOADS) + sorted(OTHER_WORKLOADS))
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    workloads = args.workload or list(WORKLOADS)
+    workloads = args.workload or list(WORKLOADS) + list(OTHER_WORKLOADS)
     if args.json:  # worker mode
         results = run_backend(os.environ["KSHIM_BACKEND"], workloads, args.epochs)
         with open(args.json, "w") as f:
