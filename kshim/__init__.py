@@ -2,24 +2,39 @@
 
 ``import kshim as keras``. The backend is chosen once, at import, by ``KSHIM_BACKEND=jax|torch`` (default: jax
 if installed, else torch).
+
+Importing kshim loads the configuration and the selected framework only; the submodules (``kshim.layers``,
+``kshim.models``, ...) and the top-level names (``kshim.Sequential``, ...) load on first use, so
+``import kshim`` costs about what importing the framework costs.
 """
+
+import importlib
 
 from kshim import config
 from kshim.backends import B as _B  # noqa: F401  (loads the selected backend, and only it)
-from kshim import (activations, callbacks, constraints, initializers, layers, losses, metrics, models, ops,
-                   optimizers, preprocessing, random, regularizers, saving, utils)
-from kshim.layers import Input, InputLayer, KerasTensor, Layer
-from kshim.models import Model, Sequential
-from kshim.variables import Variable
 
 __version__ = "0.1.0"
 version = __version__
 
+_SUBMODULES = ("activations", "backend", "callbacks", "constraints", "initializers", "layers", "losses", "metrics",
+               "models", "ops", "optimizers", "preprocessing", "random", "regularizers", "saving", "utils")
+_NAMES = {"Input": "kshim.layers", "InputLayer": "kshim.layers", "KerasTensor": "kshim.layers",
+          "Layer": "kshim.layers", "Model": "kshim.models", "Sequential": "kshim.models",
+          "Variable": "kshim.variables"}
+
+__all__ = list(_SUBMODULES) + list(_NAMES) + ["config", "__version__", "version"]
+
 
 def __getattr__(name):
-    # `kshim.backend` (the Keras 2 K functions) loads on first use, keeping `import kshim` lean.
-    if name == "backend":
-        import importlib
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"kshim.{name}")
+    elif name in _NAMES:
+        module = getattr(importlib.import_module(_NAMES[name]), name)
+    else:
+        raise AttributeError(f"module 'kshim' has no attribute {name!r}")
+    globals()[name] = module  # later lookups skip this function
+    return module
 
-        return importlib.import_module("kshim.backend")
-    raise AttributeError(f"module 'kshim' has no attribute {name!r}")
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
