@@ -1,13 +1,41 @@
-"""kshim.utils: seeding, data and progress helpers shaped like ``keras.utils``."""
+"""kshim.utils: seeding, data and progress helpers shaped like ``keras.utils``.
 
-from kshim.random import set_random_seed
-from kshim.utils.numerical import normalize, to_categorical
-from kshim.utils.progbar import Progbar
-from kshim.utils.py_dataset import PyDataset, Sequence
-from kshim.utils.sequence_utils import pad_sequences  # noqa: E402
-from kshim.utils.timeseries_dataset import timeseries_dataset_from_array  # noqa: E402
-from kshim.utils.dataset_utils import split_dataset  # noqa: E402
-from kshim.utils.image_utils import array_to_img, img_to_array, load_img, save_img  # noqa: E402
-from kshim.utils.image_dataset import image_dataset_from_directory  # noqa: E402
-from kshim.utils.text_dataset import text_dataset_from_directory  # noqa: E402
-from kshim.utils.file_utils import get_file  # noqa: E402
+Names load on first use: the core modules (variables, layers) import `kshim.utils.naming` and
+`kshim.utils.suggest`, which must not pull in the data utilities (or `kshim.random`) with them.
+"""
+
+import importlib
+
+_NAMES = {
+    "set_random_seed": "kshim.random",
+    "normalize": "kshim.utils.numerical",
+    "to_categorical": "kshim.utils.numerical",
+    "Progbar": "kshim.utils.progbar",
+    "PyDataset": "kshim.utils.py_dataset",
+    "Sequence": "kshim.utils.py_dataset",
+    "pad_sequences": "kshim.utils.sequence_utils",
+    "timeseries_dataset_from_array": "kshim.utils.timeseries_dataset",
+    "split_dataset": "kshim.utils.dataset_utils",
+    "array_to_img": "kshim.utils.image_utils",
+    "img_to_array": "kshim.utils.image_utils",
+    "load_img": "kshim.utils.image_utils",
+    "save_img": "kshim.utils.image_utils",
+    "image_dataset_from_directory": "kshim.utils.image_dataset",
+    "text_dataset_from_directory": "kshim.utils.text_dataset",
+    "get_file": "kshim.utils.file_utils",
+}
+
+__all__ = list(_NAMES)
+
+
+def __getattr__(name):
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kshim.utils' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
