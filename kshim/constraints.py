@@ -1,7 +1,7 @@
 """Weight constraints (MaxNorm, NonNeg, UnitNorm, MinMaxNorm), applied after each optimizer update."""
 
 from kshim import config, ops
-from kshim.utils.suggest import unknown_name_error
+from kshim.utils.suggest import resolve_object
 
 
 class Constraint:
@@ -79,18 +79,5 @@ def serialize(constraint):
 
 
 def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        cls = _BY_NAME.get(identifier.get("class_name"))
-        if cls is None:
-            raise unknown_name_error("constraint", identifier.get("class_name"), list(_BY_NAME))
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise unknown_name_error("constraint", identifier, list(_BY_NAME), arg="constraint")
-        return cls()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier: constraint={identifier!r}")
+    """The constraint for a name, a config dict, an instance or a callable (None stays None)."""
+    return resolve_object("constraint", identifier, _BY_NAME)

@@ -1,7 +1,7 @@
 """Weight regularizers (L1, L2, L1L2, OrthogonalRegularizer) with Keras 3's formulas."""
 
 from kshim import ops
-from kshim.utils.suggest import unknown_name_error
+from kshim.utils.suggest import resolve_object
 
 
 def _check_factor(cls, name, value):
@@ -91,18 +91,5 @@ def serialize(regularizer):
 
 
 def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        cls = _BY_NAME.get(identifier.get("class_name"))
-        if cls is None:
-            raise unknown_name_error("regularizer", identifier.get("class_name"), list(_BY_NAME))
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise unknown_name_error("regularizer", identifier, list(_BY_NAME), arg="regularizer")
-        return cls()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: regularizer={identifier!r}")
+    """The regularizer for a name, a config dict, an instance or a callable (None stays None)."""
+    return resolve_object("regularizer", identifier, _BY_NAME)
