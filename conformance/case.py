@@ -33,6 +33,7 @@ DEFAULT_MODULES = (
     "conformance.cases_recurrent",
     "conformance.cases_callbacks",
     "conformance.cases_preprocessing",
+    "conformance.cases_merging",
 )
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]]+$")

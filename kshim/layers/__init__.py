@@ -1,6 +1,8 @@
 """kshim.layers: the Keras layers, one module per family."""
 
-from kshim.layers.core import Activation, Dense, Dropout, Flatten, Identity, Reshape
+from kshim.layers.core import Activation, Dense, Dropout, Flatten, Identity, Lambda, Reshape
+from kshim.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
+                                  average, concatenate, dot, maximum, minimum, multiply, subtract)
 from kshim.layers.input_layer import Input, InputLayer
 from kshim.layers.input_spec import InputSpec
 from kshim.layers.keras_tensor import KerasTensor

@@ -1,5 +1,6 @@
-"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, Identity."""
+"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, Identity, Lambda."""
 
+import inspect
 import math
 
 import numpy as np
@@ -7,6 +8,7 @@ import numpy as np
 from kshim import activations, config, ops
 from kshim import random as krandom
 from kshim.layers.input_spec import InputSpec
+from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer
 
 
@@ -212,6 +214,172 @@ class Identity(Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+class Lambda(Layer):
+    """Wraps a function of the inputs as a layer: ``Lambda(lambda x: x ** 2)``.
+
+    - ``output_shape``: the output shape without the batch axis (the batch axis is the input's), a list of them
+      for several outputs, or a function of the whole input shape. When it is None, kshim runs the function
+      twice on zeros of the input's shape and dtype, with every unknown axis (the batch axis, a variable time
+      axis) set to 2 and then to 3, and reads the output: an axis whose size changes between the two runs is
+      unknown (None), the others keep their size. Keras traces the function symbolically instead; the results
+      agree for functions that do not look at the values.
+    - ``mask``: None (the output has no mask), a function ``mask(inputs, previous_mask)``, or a fixed mask.
+    - ``arguments``: keyword arguments passed to the function. A function that takes ``mask`` or ``training``
+      receives them.
+
+    Saving follows Keras 3: a Python lambda is stored as marshalled bytecode, which loads only with
+    ``safe_mode=False`` and only in the Python version that wrote it; it then runs with the globals ``keras``
+    (kshim), ``ops``, ``K`` and ``np``. A named function is stored by name and is found at load time among the
+    registered functions and ``custom_objects``.
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda: `function` must be callable. Received: function={function!r}")
+        if arguments is not None and not isinstance(arguments, dict):
+            raise TypeError(f"Lambda: `arguments` must be a dict of keyword arguments for the function. "
+                            f"Received: arguments={arguments!r}")
+        self.function = function
+        self.arguments = dict(arguments or {})
+        self.mask = mask
+        self.supports_masking = mask is not None
+        self._output_shape = output_shape if output_shape is None or callable(output_shape) else \
+            _lambda_output_shape(output_shape)
+        try:
+            params = inspect.signature(function).parameters
+        except (TypeError, ValueError):
+            params = {}
+        self._fn_takes_mask = "mask" in params
+        self._fn_takes_training = "training" in params
+
+    def call(self, inputs, mask=None, training=None):
+        kwargs = dict(self.arguments)
+        if self._fn_takes_mask:
+            kwargs["mask"] = mask
+        if self._fn_takes_training:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs)
+
+    def compute_mask(self, inputs, mask=None):
+        return self.mask(inputs, mask) if callable(self.mask) else self.mask
+
+    def compute_output_shape(self, input_shape):
+        if callable(self._output_shape):
+            out = self._output_shape(input_shape)
+            return [tuple(s) for s in out] if out and isinstance(out[0], (list, tuple)) else tuple(out)
+        if self._output_shape is not None:
+            flat = input_shape
+            while isinstance(flat, (list, tuple)) and flat and isinstance(flat[0], (list, tuple)):
+                flat = flat[0]
+            batch = flat[0] if flat else None
+            if isinstance(self._output_shape, list):
+                return [(batch,) + s for s in self._output_shape]
+            return (batch,) + self._output_shape
+        return self._probe(input_shape, None)[0]
+
+    def compute_output_spec(self, inputs_spec):
+        if self._output_shape is not None:
+            return super().compute_output_spec(inputs_spec)
+        if isinstance(inputs_spec, KerasTensor):
+            shapes, dtypes = inputs_spec.shape, inputs_spec.dtype
+        elif isinstance(inputs_spec, dict):
+            shapes = {k: t.shape for k, t in inputs_spec.items()}
+            dtypes = {k: t.dtype for k, t in inputs_spec.items()}
+        else:
+            shapes, dtypes = [t.shape for t in inputs_spec], [t.dtype for t in inputs_spec]
+        shapes, dtypes = self._probe(shapes, dtypes)
+        if isinstance(shapes, list):
+            return [KerasTensor(s, d) for s, d in zip(shapes, dtypes)]
+        return KerasTensor(shapes, dtypes)
+
+    def _probe(self, input_shape, dtypes):
+        """(output shape(s), output dtype(s)) read from two runs of the function on zeros (see the class doc)."""
+        def zeros(shape, dtype, fill):
+            return ops.zeros(tuple(fill if d is None else d for d in shape), dtype=dtype or self.compute_dtype)
+
+        def make(fill):
+            if isinstance(input_shape, dict):
+                return {k: zeros(s, (dtypes or {}).get(k), fill) for k, s in input_shape.items()}
+            if input_shape and isinstance(input_shape[0], (list, tuple)):
+                return [zeros(s, dtypes[i] if dtypes else None, fill) for i, s in enumerate(input_shape)]
+            return zeros(input_shape, dtypes, fill)
+
+        runs = []
+        for fill in (2, 3):
+            try:
+                y = self.call(make(fill))
+            except Exception as e:
+                raise ValueError(
+                    f"Lambda '{self.name}': cannot infer the output shape by running the function on zeros of the "
+                    f"input shape {input_shape} ({type(e).__name__}: {e}). Pass `output_shape=` (the shape "
+                    "without the batch axis) to the Lambda layer.") from e
+            runs.append(list(y) if isinstance(y, (list, tuple)) else [y])
+        shapes, out_dtypes = [], []
+        for a, b in zip(*runs):
+            sa, sb = tuple(ops.shape(a)), tuple(ops.shape(b))
+            if len(sa) != len(sb):
+                raise ValueError(f"Lambda '{self.name}': the output rank depends on the input size ({sa} vs "
+                                 f"{sb}); pass `output_shape=` to the Lambda layer.")
+            shapes.append(tuple(d if d == e else None for d, e in zip(sa, sb)))
+            out_dtypes.append(str(ops.dtype(a)))
+        if len(runs[0]) == 1 and not isinstance(y, (list, tuple)):
+            return shapes[0], out_dtypes[0]
+        return shapes, out_dtypes
+
+    def get_config(self):
+        from kshim.saving.serialization import serialize_function, serialize_keras_object
+
+        cfg = {**super().get_config(), "function": serialize_function(self.function)}
+        if self._output_shape is not None:
+            shape = self._output_shape
+            cfg["output_shape"] = (serialize_function(shape) if callable(shape) else
+                                   [list(s) for s in shape] if isinstance(shape, list) else list(shape))
+        if self.mask is not None:
+            cfg["mask"] = (serialize_function(self.mask) if callable(self.mask)
+                           else serialize_keras_object(np.asarray(ops.convert_to_numpy(self.mask))))
+        cfg["arguments"] = serialize_keras_object(self.arguments)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuild a Lambda from Keras 3's (or Keras 2's) config. Bytecode is refused in safe mode."""
+        from kshim.saving.serialization import deserialize_function, deserialize_keras_object
+
+        config = dict(config)
+        where = f"Lambda layer '{config.get('name', 'lambda')}'"
+        for key in ("function_type", "module", "output_shape_type", "output_shape_module"):  # Keras 2 extras
+            config.pop(key, None)
+        config["function"] = deserialize_function(config.get("function"), custom_objects, where)
+        shape = config.get("output_shape")
+        if isinstance(shape, dict) or (isinstance(shape, list) and len(shape) == 3 and isinstance(shape[0], str)):
+            config["output_shape"] = deserialize_function(shape, custom_objects, where)
+        mask = config.get("mask")
+        if isinstance(mask, dict) and mask.get("class_name") in ("__lambda__", "function"):
+            config["mask"] = deserialize_function(mask, custom_objects, where)
+        elif mask is not None:
+            config["mask"] = deserialize_keras_object(mask, custom_objects)
+        if config.get("arguments") is not None:
+            config["arguments"] = deserialize_keras_object(config["arguments"], custom_objects)
+        return super().from_config(config)
+
+
+def _lambda_output_shape(shape):
+    """``output_shape`` as a tuple (one output) or a list of tuples (several), each without the batch axis."""
+    def one(s):
+        if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
+            return (int(s),)
+        if isinstance(s, (list, tuple)) and all(d is None or (isinstance(d, (int, np.integer))
+                                                              and not isinstance(d, bool)) for d in s):
+            return tuple(None if d is None else int(d) for d in s)
+        raise ValueError("Lambda: `output_shape` must be a shape (a tuple of ints or None, without the batch "
+                         f"axis), a list of shapes, or a function. Received: output_shape={shape!r}")
+
+    if isinstance(shape, (list, tuple)) and shape and all(isinstance(s, (list, tuple)) for s in shape):
+        return [one(s) for s in shape]
+    return one(shape)
 
 
 def _data_format(cls, value):

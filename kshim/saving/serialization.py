@@ -4,13 +4,17 @@
 ``compile_config``), so configs go both ways between kshim and Keras 3. `deserialize_keras_object` never runs code
 from a config: it never imports the ``module`` a config names, and classes are found only among kshim's own
 layers, models, optimizers, losses and metrics, the classes registered with `register_keras_serializable`, and the
-``custom_objects`` given. Python lambdas (``__lambda__``) and ``Lambda`` layers are refused unless
-``safe_mode=False``.
+``custom_objects`` given. Python lambdas (``__lambda__``: marshalled bytecode, as in ``Lambda`` layers) are
+refused unless ``safe_mode=False``; then they are rebuilt (see `deserialize_function`).
 """
 
+import base64
+import binascii
 import contextlib
 import inspect
+import marshal
 import threading
+import types
 import warnings
 
 _CUSTOM_OBJECTS = {}  # "package>name" -> class or function
@@ -206,6 +210,99 @@ def _shape_list(shape):
     return list(shape)
 
 
+# -- Python functions (Lambda layers) --------------------------------------------------------------------------
+def serialize_function(fn):
+    """Keras 3's config of a function in a ``Lambda`` layer.
+
+    A Python lambda becomes ``{"class_name": "__lambda__", "config": {"code", "defaults", "closure"}}``, its code
+    object marshalled and base64-encoded (readable only by the same Python version); defaults and closure values
+    that are not plain JSON values are written as object configs. A named function is written by name
+    (``class_name: "function"``); loading finds it among registered functions and ``custom_objects``."""
+    if isinstance(fn, types.FunctionType) and fn.__name__ == "<lambda>":
+        code = base64.encodebytes(marshal.dumps(fn.__code__)).decode("ascii")
+        defaults = None if fn.__defaults__ is None else [serialize_keras_object(v) for v in fn.__defaults__]
+        closure = None if not fn.__closure__ else [serialize_keras_object(c.cell_contents) for c in fn.__closure__]
+        return {"class_name": "__lambda__", "config": {"code": code, "defaults": defaults, "closure": closure}}
+    if inspect.isfunction(fn):
+        return serialize_keras_object(fn)
+    name = getattr(fn, "__name__", None)
+    if callable(fn) and isinstance(name, str):  # a builtin or compiled function (numpy ufunc, jnp/torch op)
+        registered = _CUSTOM_NAMES.get(fn)
+        return {"module": "builtins", "class_name": "function", "config": registered or name,
+                "registered_name": registered or "function"}
+    raise ValueError(f"serialize_function: expected a function. Received: {fn!r} (type {type(fn).__name__})")
+
+
+def _lambda_globals():
+    """The globals a rebuilt lambda runs with: Python's builtins, plus ``keras``/``kshim``, ``ops``, ``K`` and
+    ``np``, the names Keras code usually reaches for (the defining module's globals are not in the file)."""
+    import builtins
+
+    import numpy as np
+
+    import kshim
+    from kshim import backend, ops
+
+    return {"__builtins__": builtins, "keras": kshim, "kshim": kshim, "ops": ops, "K": backend, "np": np,
+            "numpy": np}
+
+
+def _load_lambda(code, defaults, closure, where):
+    if not isinstance(code, str):
+        raise ValueError(f"{where}: a lambda's `code` must be a base64 string of marshalled bytecode. "
+                         f"Received: code={code!r}")
+    try:
+        raw = base64.decodebytes(code.encode("ascii"))
+    except (UnicodeEncodeError, binascii.Error):
+        raw = code.encode("raw_unicode_escape")  # Keras 2 wrote some lambdas unencoded
+    try:
+        fn_code = marshal.loads(raw)
+    except (ValueError, EOFError, TypeError) as e:
+        import sys
+
+        raise ValueError(f"{where}: the lambda's bytecode cannot be read ({e}). It was probably written by another "
+                         f"Python version (this is {sys.version.split()[0]}); bytecode only loads in the version "
+                         "that wrote it. Recreate the Lambda layer in code instead.") from e
+    if not isinstance(fn_code, types.CodeType):
+        raise ValueError(f"{where}: the lambda's `code` does not hold a code object. Received: {type(fn_code)}")
+    if defaults is not None:
+        defaults = tuple(deserialize_keras_object(v) for v in defaults)
+    cells = None
+    if closure:
+        cells = tuple(types.CellType(deserialize_keras_object(v)) for v in closure)
+    if len(cells or ()) != len(fn_code.co_freevars):
+        raise ValueError(f"{where}: the lambda's closure has {len(cells or ())} value(s), but its code expects "
+                         f"{len(fn_code.co_freevars)} ({', '.join(fn_code.co_freevars) or 'none'}).")
+    return types.FunctionType(fn_code, _lambda_globals(), fn_code.co_name, defaults, cells)
+
+
+def deserialize_function(config, custom_objects=None, where="deserialize_function"):
+    """The function a `serialize_function` config describes.
+
+    A ``__lambda__`` config (Keras 3's ``{"code", "defaults", "closure"}`` or ``{"value": [code, defaults,
+    closure]}``, or Keras 2's bare ``[code, defaults, closure]`` list) is bytecode: refused in safe mode, else
+    rebuilt with `_lambda_globals`. Anything else is deserialized as usual (a named function must be registered,
+    a kshim built-in, or in ``custom_objects``)."""
+    if isinstance(config, dict) and config.get("class_name") == "__lambda__":
+        _check_safe(config, where)
+        inner = config.get("config") or {}
+        if "value" in inner:
+            code, defaults, closure = inner["value"]
+        else:
+            code, defaults, closure = inner.get("code"), inner.get("defaults"), inner.get("closure")
+        return _load_lambda(code, defaults, closure, where)
+    if isinstance(config, (list, tuple)) and len(config) == 3 and isinstance(config[0], str):
+        _check_safe(config, where)
+        return _load_lambda(config[0], config[1], config[2], where)
+    fn = deserialize_keras_object(config, custom_objects)
+    if isinstance(config, str) and not callable(fn):
+        fn = get_registered_object(config, custom_objects)
+    if not callable(fn):
+        raise ValueError(f"{where}: cannot find the function {config!r}. If it is a custom function, pass it in "
+                         "`custom_objects` or decorate it with `@kshim.saving.register_keras_serializable()`.")
+    return fn
+
+
 # -- deserializing ---------------------------------------------------------------------------------------------
 def _builtin_class(class_name):
     """A kshim layer or model class called ``class_name``, or None."""
@@ -262,9 +359,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=None, **kwar
     class_name = config["class_name"]
     inner = config.get("config")
     if class_name == "__lambda__":
-        _check_safe(config, "deserialize_keras_object")
-        raise ValueError("deserialize_keras_object: kshim cannot rebuild Python lambdas from a file. Recreate the "
-                         "function in code and pass it in `custom_objects`.")
+        return deserialize_function(config, custom_objects, where="deserialize_keras_object")
     if class_name == "__tuple__":
         return tuple(deserialize_keras_object(v, custom_objects) for v in inner["value"])
     if class_name == "__numpy__":
@@ -277,9 +372,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=None, **kwar
     special = _deserialize_by_module(config, module, custom_objects)
     if special is not _NOT_FOUND:
         return special
-    if class_name == "Lambda":
-        _check_safe(config, f"layer '{(inner or {}).get('name', class_name)}' ({class_name})")
-    cls = _lookup(config, custom_objects)
+    cls = _lookup(config, custom_objects)  # a Lambda's bytecode is checked against safe mode in its from_config
     if cls is None:
         raise ValueError(
             f"Unknown layer class '{class_name}' (module {module!r}, registered name "
