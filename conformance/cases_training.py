@@ -92,3 +92,53 @@ def _dropout_active():
     eval_loss = model.evaluate(X[:32], Y[:32], batch_size=32, verbose=0)
     return {"train_loss_differs_from_eval": np.array(not np.isclose(float(np.asarray(train_loss)),
                                                                      float(np.asarray(eval_loss)), rtol=1e-6))}
+
+
+# -- several inputs and outputs --------------------------------------------------------------------------------------
+XA = rng(910).normal(size=(60, 4)).astype(np.float32)
+XB = rng(911).normal(size=(60, 3)).astype(np.float32)
+Y_REG = (XA[:, :1] - 0.5 * XB[:, 1:2] + 0.1 * rng(912).normal(size=(60, 1))).astype(np.float32)
+Y_CLS = np.argmax(XB + 0.3 * rng(913).normal(size=(60, 3)), axis=-1).astype(np.int32)
+SW_REG = np.linspace(0.25, 1.75, 60).astype(np.float32)
+
+
+def _multi_io_model():
+    set_seed(SEED)
+    layers = kshim.layers
+    a, b = kshim.Input((4,), name="a"), kshim.Input((3,), name="b")
+    shared = layers.Dense(6, activation="tanh", name="shared")
+    reg = layers.Dense(1, name="reg")(shared(layers.Dense(8, activation="relu", name="ha")(a)))
+    cls = layers.Dense(3, activation="softmax", name="cls")(shared(layers.Dense(8, activation="tanh", name="hb")(b)))
+    return kshim.Model([a, b], [reg, cls])
+
+
+def _fit_multi_io_reference():
+    keys = ["cls_accuracy", "cls_loss", "loss", "reg_loss", "reg_mae"]
+    return {"history_keys": np.array(keys + [f"val_{k}" for k in keys]),
+            "evaluate_keys": np.array(["loss", "reg_loss", "cls_loss", "cls_accuracy", "reg_mae"]),
+            "total_is_weighted_sum": np.array(True)}
+
+
+@case("training.fit_multi_io", family="training", rtol=1e-4, atol=1e-5, reference=_fit_multi_io_reference)
+def _fit_multi_io():
+    """A seeded two-input, two-output functional model (a shared hidden layer) compiled with per-output losses
+    (mse, sparse_categorical_crossentropy), loss_weights [0.5, 2.0] and per-output metrics, fit for 3 epochs
+    (batch 16, shuffled, per-output sample weights, validation_split=0.2): history, weights, evaluate, predict."""
+    model = _multi_io_model()
+    model.compile(optimizer=kshim.optimizers.SGD(0.05, momentum=0.9), loss=["mse", "sparse_categorical_crossentropy"],
+                  loss_weights=[0.5, 2.0], metrics={"reg": "mae", "cls": ["accuracy"]})
+    history = model.fit({"a": XA, "b": XB}, {"reg": Y_REG, "cls": Y_CLS}, sample_weight=[SW_REG, None], epochs=3,
+                        batch_size=16, shuffle=True, validation_split=0.2, verbose=0)
+    evaluation = model.evaluate([XA, XB], [Y_REG, Y_CLS], batch_size=16, verbose=0, return_dict=True)
+    reg, cls = model.predict([XA, XB], batch_size=16, verbose=0)
+    keys = sorted(history.history)
+    total = 0.5 * evaluation["reg_loss"] + 2.0 * evaluation["cls_loss"]
+    return {
+        "history_keys": np.array(keys),
+        "history": {k: np.asarray(history.history[k], np.float64) for k in keys},
+        "weights": model.get_weights(),
+        "evaluate_keys": np.array(list(evaluation)),
+        "evaluate": {k: np.asarray(v, np.float64) for k, v in evaluation.items()},
+        "predict": {"reg": np.asarray(reg), "cls": np.asarray(cls)},
+        "total_is_weighted_sum": np.array(bool(np.isclose(evaluation["loss"], total, rtol=1e-5))),
+    }

@@ -21,7 +21,7 @@ def _to_numpy(x):
         return x
     if isinstance(x, dict):
         return {k: _to_numpy(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)) and x and all(isinstance(v, np.ndarray) or ops.is_tensor(v) for v in x):
+    if _is_structure(x):  # one array per input or output (None: no target for that output)
         return [_to_numpy(v) for v in x]
     if ops.is_tensor(x) or getattr(x, "_kshim_variable", False):
         return ops.convert_to_numpy(x)
@@ -32,6 +32,16 @@ def _is_number_list(x):
     return all(isinstance(v, (int, float, bool, np.number)) for v in x)
 
 
+def _is_structure(x):
+    """A list/tuple with one entry per input or output: arrays, tensors, dicts or None (no target), and Python
+    lists beside them. A plain Python list (of numbers or of lists) is one array."""
+    def is_array(v):
+        return isinstance(v, (np.ndarray, dict)) or ops.is_tensor(v) or getattr(v, "_kshim_variable", False)
+
+    return isinstance(x, (list, tuple)) and any(is_array(v) for v in x) and all(
+        v is None or is_array(v) or isinstance(v, (list, tuple)) for v in x)
+
+
 def _is_array_like(x):
     return isinstance(x, (np.ndarray, list, tuple)) or ops.is_tensor(x) or hasattr(x, "__array__")
 
@@ -40,9 +50,9 @@ def _flat(x):
     if x is None:
         return []
     if isinstance(x, dict):
-        return list(x.values())
+        return [v for v in x.values() if v is not None]
     if isinstance(x, list):
-        return x
+        return [v for v in x if v is not None]
     return [x]
 
 
@@ -50,17 +60,19 @@ def _take(x, idx):
     if x is None:
         return None
     if isinstance(x, dict):
-        return {k: v[idx] for k, v in x.items()}
+        return {k: _take(v, idx) for k, v in x.items()}
     if isinstance(x, list):
-        return [v[idx] for v in x]
+        return [_take(v, idx) for v in x]
     return x[idx]
 
 
 def _length(name, x):
     lengths = {int(np.shape(v)[0]) for v in _flat(x) if np.ndim(v) > 0}
     if len(lengths) > 1:
+        items = x.items() if isinstance(x, dict) else enumerate(x)
+        per_entry = {k: int(np.shape(v)[0]) for k, v in items if v is not None and np.ndim(v) > 0}
         raise ValueError(f"All arrays in `{name}` must have the same number of samples. "
-                         f"Received lengths: {sorted(lengths)}")
+                         f"Received lengths: {sorted(lengths)} ({name} entries: {per_entry})")
     return lengths.pop() if lengths else None
 
 
@@ -69,7 +81,14 @@ def class_weight_to_sample_weight(y, class_weight):
     if not isinstance(class_weight, dict):
         raise ValueError(f"`class_weight` must be a dict mapping class indices to weights. "
                          f"Received: class_weight={class_weight!r}")
-    y = np.asarray(y)
+    if isinstance(y, dict) or (isinstance(y, (list, tuple)) and _is_structure(y)):
+        targets = [v for v in (y.values() if isinstance(y, dict) else y) if v is not None]
+        if len(targets) != 1:
+            raise ValueError("`class_weight` is only supported for models with a single output; this `y` has "
+                             f"{len(targets)} targets. Pass per-output `sample_weight` instead (a list, or a "
+                             "dict keyed by output name).")
+        y = targets[0]
+    y = _to_numpy(y)
     labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else np.round(y.reshape(len(y), -1)[:, 0])
     labels = labels.astype(np.int64)
     weights = np.array([class_weight.get(int(c), 1.0) for c in labels], dtype=np.float32)
@@ -107,7 +126,7 @@ class ArrayAdapter:
         if class_weight is not None:
             if self.y is None:
                 raise ValueError("`class_weight` needs targets `y`. Received: y=None")
-            cw = class_weight_to_sample_weight(_flat(self.y)[0], class_weight)
+            cw = class_weight_to_sample_weight(self.y, class_weight)
             self.sample_weight = cw if self.sample_weight is None else self.sample_weight * cw
         self.num_samples = nx
         self.batch_size = int(batch_size)
@@ -215,7 +234,7 @@ class IteratorAdapter:
 def _with_class_weight(x, y, sw, class_weight):
     if class_weight is None:
         return x, y, sw
-    cw = class_weight_to_sample_weight(_to_numpy(_flat(y)[0]), class_weight)
+    cw = class_weight_to_sample_weight(_to_numpy(y), class_weight)
     return x, y, cw if sw is None else np.asarray(sw) * cw
 
 
