@@ -849,3 +849,114 @@ def test_config_json_is_keras_shaped(tmp_path):
     compile_config = config["compile_config"]
     assert compile_config["optimizer"]["class_name"] == "Adam"
     assert compile_config["loss"] == "categorical_crossentropy" and compile_config["metrics"] == ["accuracy"]
+
+
+# -- every layer kind of the issue in one model, both directions with real Keras 3 ---------------------------------
+# The builder runs in this process (kshim) and in the Keras subprocess, from the same source text.
+_ALL_KINDS_SRC = """
+def build(module):
+    # Embedding, LSTM, GRU, Conv2D, BatchNormalization, pooling, Dropout and Dense in one Sequential model
+    layers = module.layers
+    return module.Sequential([
+        module.Input((8,), dtype="int32"), layers.Embedding(12, 4, name="emb"),
+        layers.LSTM(6, return_sequences=True, name="lstm"), layers.GRU(6, return_sequences=True, name="gru"),
+        layers.Reshape((8, 6, 1), name="to_image"),
+        layers.Conv2D(3, 3, padding="same", activation="relu", name="conv"), layers.BatchNormalization(name="bn"),
+        layers.MaxPooling2D(2, name="pool"), layers.AveragePooling2D((2, 1), name="avg"),
+        layers.Dropout(0.3, name="drop"), layers.Flatten(name="flat"), layers.Dense(4, activation="tanh",
+                                                                                  name="dense"),
+        layers.Dense(2, name="out")], name="all_kinds")
+"""
+XK = (np.arange(16 * 8).reshape(16, 8) * 5) % 12
+YK = np.stack([XK.mean(1) / 12, (XK[:, 0] > 5)], axis=1).astype("float32")
+
+_ALL_KINDS_SCRIPT = """
+    import sys
+    import numpy as np
+    import keras
+    folder = sys.argv[1]
+    xk, yk = np.load(f"{folder}/xk.npy"), np.load(f"{folder}/yk.npy")
+    exec(open(f"{folder}/build.py").read())
+
+    def call(model):
+        return np.asarray(model(xk, training=False))
+
+    # kshim's files in Keras
+    np.save(f"{folder}/keras_of_kshim.npy", call(keras.models.load_model(f"{folder}/kshim.keras")))
+    twin = build(keras)
+    twin.load_weights(f"{folder}/kshim.weights.h5")
+    np.save(f"{folder}/keras_of_kshim_weights.npy", call(twin))
+    # Keras's own files, fitted so BatchNormalization's statistics and the optimizer's slots are not initial
+    keras.utils.set_random_seed(3)
+    model = build(keras)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    model.fit(xk, yk, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    model.save(f"{folder}/keras.keras")
+    model.save_weights(f"{folder}/keras.weights.h5")
+    np.save(f"{folder}/keras_out.npy", call(model))
+"""
+
+
+@needs_keras
+def test_all_layer_kinds_move_both_ways_with_keras3(tmp_path):
+    namespace = {}
+    exec(_ALL_KINDS_SRC, namespace)
+    build = namespace["build"]
+    keras.utils.set_random_seed(13)
+    ours = build(keras)
+    ours.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    ours.fit(XK, YK, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    ours.save(tmp_path / "kshim.keras")
+    ours.save_weights(tmp_path / "kshim.weights.h5")
+    np.save(tmp_path / "xk.npy", XK)
+    np.save(tmp_path / "yk.npy", YK)
+    (tmp_path / "build.py").write_text(_ALL_KINDS_SRC)
+    _run(_ALL_KINDS_SCRIPT, tmp_path, env=_keras_env())
+    expected = _out(ours, XK)[0]
+    np.testing.assert_allclose(np.load(tmp_path / "keras_of_kshim.npy"), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.load(tmp_path / "keras_of_kshim_weights.npy"), expected, rtol=1e-4, atol=1e-5)
+    theirs_out = np.load(tmp_path / "keras_out.npy")
+    loaded = keras.models.load_model(tmp_path / "keras.keras")
+    assert [l.name for l in loaded.layers] == [l.name for l in ours.layers]
+    np.testing.assert_allclose(_out(loaded, XK)[0], theirs_out, rtol=1e-4, atol=1e-5)
+    assert int(loaded.optimizer.iterations.numpy()) == 4
+    twin = build(keras)
+    twin.load_weights(tmp_path / "keras.weights.h5")
+    np.testing.assert_allclose(_out(twin, XK)[0], theirs_out, rtol=1e-4, atol=1e-5)
+
+
+def test_functional_save_load_continue_fit_equals_uninterrupted(tmp_path):
+    """The compiled (default) step on a functional model with a shared layer, BatchNormalization and Dropout."""
+    def fresh():
+        keras.utils.set_random_seed(14)
+        a, b = keras.Input((3,), name="a"), keras.Input((3,), name="b")
+        shared = L.Dense(4, activation="tanh", name="shared")
+        h = L.BatchNormalization(name="bn")(shared(a))
+        h = L.Dense(4, name="mix")(L.Dropout(0.3, seed=2, name="drop")(h))
+        out = L.Dense(3, activation="softmax", name="out")(_AddPair(name="add")([h, shared(b)]))
+        model = keras.Model([a, b], out)
+        model.compile(optimizer=keras.optimizers.Adam(0.02), loss="categorical_crossentropy")
+        return model
+
+    x = [X6[:, :3], X6[:, 3:]]
+    straight = fresh()
+    straight.fit(x, Y3, batch_size=4, epochs=4, shuffle=False, verbose=0)
+    first = fresh()
+    first.fit(x, Y3, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    first.save(tmp_path / "half.keras")
+    resumed = keras.models.load_model(tmp_path / "half.keras")
+    resumed.fit(x, Y3, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    assert int(resumed.optimizer.iterations.numpy()) == 16
+    for u, v in zip(straight.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(u, v, rtol=1e-6, atol=1e-7)
+
+
+@keras.saving.register_keras_serializable(package="kshim_tests")
+class _AddPair(keras.layers.Layer):
+    """Adds its two inputs (a two-input node that needs no merge layer)."""
+
+    def call(self, inputs):
+        return keras.ops.add(inputs[0], inputs[1])
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]

@@ -71,12 +71,14 @@ class InputLayer(Layer):
 
     def get_config(self):
         return {"batch_shape": list(self._batch_shape), "dtype": self._input_dtype, "sparse": False,
-                "name": self.name, "optional": self.optional}
+                "ragged": False, "name": self.name, "optional": self.optional}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config.pop("ragged", None)
+        if config.pop("ragged", False):
+            raise ValueError(f"InputLayer '{config.get('name')}': ragged inputs are not supported. "
+                             "Received: ragged=True")
         return cls(**config)
 
 

@@ -337,7 +337,8 @@ class Layer:
         return ops.convert_to_tensor(arr)
 
     def _symbolic_call(self, inputs, *args, **kwargs):
-        kwargs.pop("training", None)
+        if kwargs.get("training", 0) is None:
+            del kwargs["training"]  # an explicit True/False stays in the node, as in Keras 3 (Monte-Carlo dropout)
         shapes = inputs.shape if isinstance(inputs, KerasTensor) else [t.shape for t in inputs]
         self._maybe_build(shapes)
         if self.input_spec is not None:

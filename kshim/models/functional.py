@@ -99,10 +99,7 @@ class Functional(Model):
 
     # -- calling -------------------------------------------------------------------------------------------------
     def call(self, inputs, training=None, mask=None):
-        flat = _flatten_values(inputs, self._inputs_struct)
-        if len(flat) != len(self._input_tensors):
-            raise ValueError(f"Model '{self.name}' expects {len(self._input_tensors)} input(s); "
-                             f"received {len(flat)}.")
+        flat = _flatten_values(inputs, self._inputs_struct, self)
         values = {id(t): v for t, v in zip(self._input_tensors, flat)}
         masks = {}
         for node in self._nodes:
@@ -110,8 +107,10 @@ class Functional(Model):
             args = _pack(node.inputs, values) if not isinstance(node.inputs, KerasTensor) else values[id(node.inputs)]
             takes_training, takes_mask = call_flags(type(layer))
             kwargs = dict(node.kwargs)
-            if takes_training:
-                kwargs["training"] = training
+            if takes_training and training is not None:
+                kwargs["training"] = training  # the model's flag wins over a node's own, as in Keras 3
+            elif not takes_training:
+                kwargs.pop("training", None)
             in_mask = _pack_masks(node.inputs, masks)
             if takes_mask and in_mask is not None:
                 kwargs["mask"] = in_mask
@@ -266,14 +265,41 @@ class Functional(Model):
                    trainable=config.get("trainable", True))
 
 
-def _flatten_values(values, structure):
-    if isinstance(structure, (list, tuple)) and len(structure) == 1 and not isinstance(values, (list, tuple, dict)):
+def _flatten_values(values, structure, model):
+    """The call's inputs in the order of ``model.inputs``, checked against the structure the model was built with.
+
+    As in Keras 3, a dict keyed by the `Input` names may stand for a list of inputs, and one tensor for a list of
+    one."""
+    if isinstance(structure, KerasTensor):
+        if isinstance(values, dict) and len(values) == 1 and structure.name in values:
+            return [values[structure.name]]
+        if isinstance(values, (list, tuple)) and len(values) == 1:
+            return [values[0]]
         return [values]
-    if isinstance(structure, dict) and isinstance(values, dict):
-        return [v for k in structure for v in _flatten_values(values[k], structure[k])]
-    if isinstance(values, (list, tuple)) and not isinstance(structure, KerasTensor):
-        return [v for item, s in zip(values, structure) for v in _flatten_values(item, s)]
-    return [values]
+    if isinstance(structure, dict):
+        if not isinstance(values, dict) and len(structure) == 1:
+            values = {next(iter(structure)): values}
+        if not isinstance(values, dict):
+            raise ValueError(f"Model '{model.name}' takes a dict of inputs with keys {list(structure)}. "
+                             f"Received: inputs of type {type(values).__name__}")
+        missing = [k for k in structure if k not in values]
+        if missing:
+            raise ValueError(f"Model '{model.name}': the inputs dict lacks the key(s) {missing}; the model takes "
+                             f"{list(structure)}. Received keys: {list(values)}")
+        return [v for k in structure for v in _flatten_values(values[k], structure[k], model)]
+    if len(structure) == 1 and not isinstance(values, (list, tuple, dict)):
+        values = [values]
+    if isinstance(values, dict):
+        names = [t.name for t in structure] if all(isinstance(t, KerasTensor) for t in structure) else []
+        if not names or not set(names) <= set(values):
+            raise ValueError(f"Model '{model.name}': inputs given as a dict must be keyed by the Input names "
+                             f"{names}. Received keys: {list(values)}")
+        values = [values[n] for n in names]
+    if not isinstance(values, (list, tuple)) or len(values) != len(structure):
+        got = len(values) if isinstance(values, (list, tuple)) else 1
+        raise ValueError(f"Model '{model.name}' expects {len(structure)} input(s) "
+                         f"{[getattr(t, 'name', None) for t in structure]}. Received: {got} input(s)")
+    return [v for item, s in zip(values, structure) for v in _flatten_values(item, s, model)]
 
 
 def _pack_masks(structure, masks):

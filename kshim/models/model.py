@@ -17,7 +17,15 @@ class Model(Trainer, Layer):
             return Functional.__new__(Functional)
         return super().__new__(cls)
 
-    def __init__(self, **kwargs):
+    def __init__(self, *args, **kwargs):
+        if args or "inputs" in kwargs or "outputs" in kwargs:
+            # a subclass calling ``super().__init__(inputs, outputs)`` becomes a functional model, as in Keras 3
+            from kshim.models.functional import Functional
+
+            if not isinstance(self, Functional):
+                _inject_functional(type(self))
+            Functional.__init__(self, *args, **kwargs)
+            return
         trainable = kwargs.pop("trainable", True)
         name = kwargs.pop("name", None)
         dtype = kwargs.pop("dtype", None)
@@ -30,7 +38,7 @@ class Model(Trainer, Layer):
         from kshim.utils.summary import print_summary
 
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
-                      expand_nested=expand_nested, show_trainable=show_trainable)
+                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
 
     def get_layer(self, name=None, index=None):
         """The layer called ``name``, or at position ``index`` of ``model.layers``."""
@@ -54,6 +62,23 @@ class Model(Trainer, Layer):
     @property
     def layers(self):
         return list(self._sublayers())
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A functional config (``layers``, ``input_layers``, ``output_layers``) rebuilds the graph, as in Keras 3;
+        any other config is passed to ``cls(**config)`` (a subclassed model's own ``get_config``)."""
+        from kshim.models.functional import Functional
+
+        functional_keys = ("name", "layers", "input_layers", "output_layers")
+        if isinstance(config, dict) and all(k in config for k in functional_keys) and _takes_graph(cls):
+            return Functional.from_config.__func__(cls, config, custom_objects=custom_objects)
+        try:
+            return super().from_config(config)
+        except TypeError as e:
+            raise TypeError(
+                f"{cls.__name__}.from_config: cannot rebuild the model as `{cls.__name__}(**config)` ({e}). Make "
+                f"`get_config()` return every argument of `{cls.__name__}.__init__`, or define a `from_config` "
+                f"classmethod. Received: config keys {sorted(config)}") from e
 
     def reset_states(self):
         """Reset the states of every stateful layer (stateful RNNs), at any depth, to zeros (Keras 2's API)."""
@@ -109,3 +134,34 @@ class Model(Trainer, Layer):
         from kshim.saving.serialization import serialize_keras_object
 
         return json.dumps(serialize_keras_object(self), **kwargs)
+
+
+def _takes_graph(cls):
+    """True when ``cls(inputs, outputs, ...)`` builds a functional model: Model and Functional themselves, or a
+    subclass whose ``__init__`` takes ``(inputs, outputs, ...)`` or ``(*args, **kwargs)``."""
+    from kshim.models.functional import Functional
+
+    if cls is Model or issubclass(cls, Functional):
+        return True
+    try:
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return False
+    names = [p.name for p in params]
+    if names[:2] == ["inputs", "outputs"]:
+        return True
+    kinds = {p.kind for p in params}
+    return names == ["args", "kwargs"] and kinds == {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}
+
+
+def _inject_functional(cls):
+    """Put `Functional` in place of `Model` among the bases of ``cls`` (Keras 3 does the same), so a subclass of
+    Model whose ``__init__`` passes ``(inputs, outputs)`` up gets the functional model's methods."""
+    from kshim.models.functional import Functional
+
+    if cls is Model:
+        return Functional
+    if cls is object or not issubclass(cls, Model) or issubclass(cls, Functional):
+        return cls
+    cls.__bases__ = tuple(_inject_functional(base) for base in cls.__bases__)
+    return cls

@@ -155,6 +155,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             model = deserialize_keras_object(config, custom_objects)
         except ValueError as e:
             raise ValueError(f"Cannot load '{filepath}': {e}") from e
+        except TypeError as e:
+            raise TypeError(f"Cannot load '{filepath}': {e}") from e
     load_weights_bytes(model, weights, filepath)
     return model
 
