@@ -17,6 +17,7 @@ import os
 
 from kshim import random as krandom
 from kshim.callbacks.callback import Callback
+from kshim.distribution.devices import is_chief
 
 _METADATA = "training_metadata.json"
 _KERAS_WEIGHTS = "latest.weights.h5"
@@ -143,6 +144,8 @@ class BackupAndRestore(Callback):
         return sorted(f for f in os.listdir(self.backup_dir) if f.startswith(_PREFIX) and f.endswith(_SUFFIX))
 
     def _save_model(self):
+        if not is_chief():  # data parallel: only process 0 writes the backup; every process restores from it
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         previous = None
         try:
@@ -172,7 +175,7 @@ class BackupAndRestore(Callback):
     def on_train_end(self, logs=None):
         if getattr(self.model, "_initial_epoch", None) is not None:
             self.model._initial_epoch = None  # a later fit starts from its own `initial_epoch`
-        if not self.delete_checkpoint or not os.path.isdir(self.backup_dir):
+        if not self.delete_checkpoint or not os.path.isdir(self.backup_dir) or not is_chief():
             return
         for name in self._backup_files() + [_METADATA, _KERAS_WEIGHTS, _METADATA + ".bkp", _KERAS_WEIGHTS + ".bkp"]:
             _remove(os.path.join(self.backup_dir, name))

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from kshim.callbacks.monitor_callback import MonitorCallback, print_msg
+from kshim.distribution.devices import is_chief
 
 _LEGACY_EXTENSIONS = (".h5", ".hdf5")
 
@@ -148,6 +149,8 @@ class ModelCheckpoint(MonitorCallback):
 
     # -- saving --------------------------------------------------------------------------------------------------
     def _save_model(self, epoch, batch, logs):
+        if not is_chief():  # data parallel: only process 0 writes checkpoints (all hold the same weights)
+            return
         logs = logs if logs is not None else {}
         filepath = self._get_file_path(epoch, batch, logs)
         if not self._should_save_model(epoch, logs, filepath):

@@ -1,6 +1,7 @@
 """`ProgbarLogger`: the progress bar ``fit``, ``evaluate`` and ``predict`` print."""
 
 from kshim.callbacks.callback import Callback
+from kshim.distribution.devices import is_chief
 from kshim.utils.progbar import Progbar
 
 
@@ -19,6 +20,8 @@ class ProgbarLogger(Callback):
         super().set_params(params)
         verbose = params.get("verbose", 1)
         self.verbose = 1 if verbose == "auto" else verbose
+        if not is_chief():  # data parallel: only process 0 prints
+            self.verbose = 0
         self.epochs = params.get("epochs", 1)
         self.target = params.get("steps")
 
