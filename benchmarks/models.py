@@ -1,107 +1,241 @@
-"""The CNN and LSTM workloads: kshim models and their hand-written torch and jax equivalents.
+"""The benchmark workloads: data, the Keras-style model (built with kshim or with Keras 3 from the same code), and
+the hand-written equivalents on each framework.
 
-CNN: conv32-conv64-maxpool-dense128-dense10 on 28x28x1. LSTM: Embedding(20000, 128) + LSTM(128) over 80 steps.
-Both train with Adam(1e-3) on sparse categorical crossentropy from logits.
+- ``tiny_mlp``: Dense 20 -> 32 (relu) -> 2, batch 32.
+- ``mlp_784_512_512_10``: Dense 784 -> 512 -> 512 -> 10 with relu and Dropout(0.2) after each hidden layer, batch 128.
+- ``cnn_28x28``: Conv2D 32 -> Conv2D 64 (3x3, relu) -> MaxPooling 2 -> Flatten -> Dense 128 (relu) -> Dense 10 on
+  28x28x1, batch 128.
+- ``embedding_lstm``: Embedding(20000, 128) -> LSTM(128) -> Dense 2 over 80 steps, batch 64.
+
+All train with Adam(1e-3) on sparse categorical crossentropy from logits. The hand-written loops are what a
+framework user writes: torch ``nn.Module`` + ``torch.optim.Adam`` (an eval-mode module under ``inference_mode``
+for inference); jax a jitted step with donated buffers and Adam written out, optax style (a jitted forward for
+inference).
 """
 
 import time
 
 import numpy as np
 
+WORKLOADS = {  # name: (batch size, samples per epoch)
+    "tiny_mlp": (32, 16384),
+    "mlp_784_512_512_10": (128, 8192),
+    "cnn_28x28": (128, 2048),
+    "embedding_lstm": (64, 1024),
+}
+_MLP = {"tiny_mlp": ((20, 32, 2), 0.0), "mlp_784_512_512_10": ((784, 512, 512, 10), 0.2)}
 
-def _data(name, n, seed=0):
+
+def data(name, n, seed=0):
+    """``(x, y)`` numpy arrays for ``n`` samples of workload ``name``."""
     rng = np.random.default_rng(seed)
+    if name in _MLP:
+        sizes = _MLP[name][0]
+        return rng.normal(size=(n, sizes[0])).astype("float32"), rng.integers(0, sizes[-1], n).astype("int32")
     if name == "cnn_28x28":
         return rng.random((n, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, n).astype("int32")
     return rng.integers(1, 20000, (n, 80)).astype("int32"), rng.integers(0, 2, n).astype("int32")
 
 
-def _timed(epoch, epochs, n):
+def build(k, name, steps_per_execution=1):
+    """The workload's model, compiled, written once against the Keras API: ``k`` is ``kshim`` or ``keras``."""
+    layers = k.layers
+    if name in _MLP:
+        sizes, rate = _MLP[name]
+        stack = [k.Input((sizes[0],))]
+        for units in sizes[1:-1]:
+            stack.append(layers.Dense(units, activation="relu"))
+            if rate:
+                stack.append(layers.Dropout(rate))
+        stack.append(layers.Dense(sizes[-1]))
+    elif name == "cnn_28x28":
+        stack = [k.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"), layers.Conv2D(64, 3, activation="relu"),
+                 layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10)]
+    else:
+        stack = [k.Input((80,), dtype="int32"), layers.Embedding(20000, 128), layers.LSTM(128), layers.Dense(2)]
+    model = k.Sequential(stack)
+    model.compile(optimizer=k.optimizers.Adam(1e-3), loss=k.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  steps_per_execution=steps_per_execution)
+    return model
+
+
+def timed(epoch, epochs, n):
+    """``(samples/s over ``epochs`` epochs, seconds of the first epoch)``; ``epoch(k)`` trains ``k`` epochs."""
     t0 = time.perf_counter()
-    epoch()
+    epoch(1)
     first = time.perf_counter() - t0
     t0 = time.perf_counter()
-    for _ in range(epochs):
-        epoch()
+    epoch(epochs)
     return epochs * n / (time.perf_counter() - t0), first
 
 
-def bench_kshim(name, batch, n, epochs):
-    import kshim
-    from kshim import layers
-
-    x, y = _data(name, n)
-    kshim.utils.set_random_seed(0)
-    if name == "cnn_28x28":
-        model = kshim.Sequential([kshim.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"),
-                                  layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2), layers.Flatten(),
-                                  layers.Dense(128, activation="relu"), layers.Dense(10)])
-    else:
-        model = kshim.Sequential([kshim.Input((80,), dtype="int32"), layers.Embedding(20000, 128),
-                                  layers.LSTM(128), layers.Dense(2)])
-    model.compile(optimizer=kshim.optimizers.Adam(1e-3),
-                  loss=kshim.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return _timed(lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0), epochs, n)
+def hand(backend, name):
+    """The hand-written equivalent of workload ``name`` on ``backend``."""
+    return (TorchLoop if backend == "torch" else JaxLoop)(name)
 
 
-def bench_hand(backend, name, batch, n, epochs):
-    return (_torch if backend == "torch" else _jax)(name, batch, n, epochs)
+# ------------------------------------------------------------------------------------------------------------------
+# torch: nn.Module + torch.optim
 
 
-def _torch(name, batch, n, epochs):
-    import torch
+class TorchLoop:
+    def __init__(self, name):
+        import torch
 
-    x, y = _data(name, n)
-    if name == "cnn_28x28":
-        x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
-        model = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.Conv2d(32, 64, 3),
-                                    torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
-                                    torch.nn.Linear(12 * 12 * 64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-    else:
-        x = torch.from_numpy(x).long()
+        self.torch = torch
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.channels_first = name == "cnn_28x28"
+        self.long_x = name == "embedding_lstm"
+        nn = torch.nn
+        if name in _MLP:
+            sizes, rate = _MLP[name]
+            mods = []
+            for i in range(len(sizes) - 2):
+                mods += [nn.Linear(sizes[i], sizes[i + 1]), nn.ReLU()] + ([nn.Dropout(rate)] if rate else [])
+            self.model = nn.Sequential(*mods, nn.Linear(sizes[-2], sizes[-1]))
+        elif name == "cnn_28x28":
+            self.model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                                       nn.Flatten(), nn.Linear(12 * 12 * 64, 128), nn.ReLU(), nn.Linear(128, 10))
+        else:
+            self.model = _TorchLstm(nn)
+        self.model.to(self.device)
+        self.opt = torch.optim.Adam(self.model.parameters(), 1e-3)
 
-        class Net(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.emb = torch.nn.Embedding(20000, 128)
-                self.lstm = torch.nn.LSTM(128, 128, batch_first=True)
-                self.out = torch.nn.Linear(128, 2)
+    def to_input(self, x):
+        t = self.torch.from_numpy(x)
+        if self.channels_first:
+            t = t.permute(0, 3, 1, 2).contiguous()
+        return (t.long() if self.long_x else t).to(self.device)
 
-            def forward(self, t):
-                return self.out(self.lstm(self.emb(t))[1][0][0])
+    def fit(self, x, y, batch, epochs):
+        torch = self.torch
+        xt, yt = self.to_input(x), torch.from_numpy(y).long().to(self.device)
+        n = len(x)
+        self.model.train()
+        for _ in range(epochs):
+            perm = torch.randperm(n, device=self.device)
+            for i in range(0, n, batch):
+                idx = perm[i:i + batch]
+                loss = torch.nn.functional.cross_entropy(self.model(xt[idx]), yt[idx])
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                self.opt.step()
+        self.sync()
 
-        model = Net()
-    y = torch.from_numpy(y).long()
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    def sync(self, out=None):
+        if self.device.type == "cuda":
+            self.torch.cuda.synchronize()
 
-    def epoch():
-        perm = torch.randperm(n)
-        for i in range(0, n, batch):
-            idx = perm[i:i + batch]
-            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+    def predict(self, x):
+        """Raw forward, numpy in and out."""
+        self.model.eval()
+        with self.torch.inference_mode():
+            return self.model(self.to_input(x)).cpu().numpy()
 
-    return _timed(epoch, epochs, n)
+    def call(self, xt):
+        """Raw forward on a device tensor."""
+        with self.torch.inference_mode():
+            out = self.model(xt)
+        self.sync()
+        return out
 
 
-def _jax(name, batch, n, epochs):
-    import jax
-    import jax.numpy as jnp
+def _TorchLstm(nn):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(20000, 128)
+            self.lstm = nn.LSTM(128, 128, batch_first=True)
+            self.out = nn.Linear(128, 2)
 
-    x, y = _data(name, n)
-    rng = np.random.default_rng(0)
+        def forward(self, t):
+            return self.out(self.lstm(self.emb(t))[1][0][0])
+
+    return Net()
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# jax: a jitted step with donated buffers, Adam written out
+
+
+class JaxLoop:
+    def __init__(self, name):
+        import jax
+        import jax.numpy as jnp
+
+        self.jax, self.jnp = jax, jnp
+        self.rng = np.random.default_rng(0)
+        params, forward = _jax_model(name, jax, jnp, self.rng)
+        self.forward = forward
+
+        def loss_fn(p, xb, yb, key):
+            logits = forward(p, xb, key)
+            return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), yb[:, None], axis=1))
+
+        def step(p, m, v, t, xb, yb, key):
+            grads = jax.grad(loss_fn)(p, xb, yb, key)
+            t = t + 1
+            lr = 1e-3 * jnp.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+            m = [0.9 * a + 0.1 * g for a, g in zip(m, grads)]
+            v = [0.999 * a + 0.001 * g * g for a, g in zip(v, grads)]
+            return [q - lr * a / (jnp.sqrt(b) + 1e-7) for q, a, b in zip(p, m, v)], m, v, t
+
+        self.step = jax.jit(step, donate_argnums=(0, 1, 2))
+        self.infer = jax.jit(lambda p, xb: forward(p, xb, None))
+        zeros = [jnp.zeros_like(q) for q in params]
+        self.state = [params, zeros, [jnp.zeros_like(q) for q in params], jnp.zeros((), "float32")]
+        self.key = jax.random.PRNGKey(0)
+
+    def to_input(self, x):
+        return self.jnp.asarray(x)
+
+    def fit(self, x, y, batch, epochs):
+        n = len(x)
+        for _ in range(epochs):
+            perm = self.rng.permutation(n)
+            for i in range(0, n, batch):
+                idx = perm[i:i + batch]
+                self.key, sub = self.jax.random.split(self.key)
+                self.state[:] = self.step(*self.state, self.jnp.asarray(x[idx]), self.jnp.asarray(y[idx]), sub)
+        self.jax.block_until_ready(self.state[0])
+
+    def sync(self, out=None):
+        if out is not None:
+            self.jax.block_until_ready(out)
+
+    def predict(self, x):
+        return np.asarray(self.infer(self.state[0], x))
+
+    def call(self, xt):
+        return self.jax.block_until_ready(self.infer(self.state[0], xt))
+
+
+def _jax_model(name, jax, jnp, rng):
+    """``(params, forward(params, x, dropout_key_or_None))``."""
 
     def glorot(shape, fan_in, fan_out):
         lim = np.sqrt(6.0 / (fan_in + fan_out))
         return jnp.asarray(rng.uniform(-lim, lim, shape).astype("float32"))
 
-    if name == "cnn_28x28":
+    if name in _MLP:
+        sizes, rate = _MLP[name]
+        params = []
+        for i in range(len(sizes) - 1):
+            params += [glorot((sizes[i], sizes[i + 1]), sizes[i], sizes[i + 1]), jnp.zeros((sizes[i + 1],))]
+
+        def forward(p, xb, key):
+            h = xb
+            for i in range(0, len(p) - 2, 2):
+                h = jax.nn.relu(h @ p[i] + p[i + 1])
+                if rate and key is not None:
+                    key, sub = jax.random.split(key)
+                    h = jnp.where(jax.random.bernoulli(sub, 1 - rate, h.shape), h / (1 - rate), 0)
+            return h @ p[-2] + p[-1]
+    elif name == "cnn_28x28":
         params = [glorot((3, 3, 1, 32), 9, 288), jnp.zeros(32), glorot((3, 3, 32, 64), 288, 576), jnp.zeros(64),
                   glorot((9216, 128), 9216, 128), jnp.zeros(128), glorot((128, 10), 128, 10), jnp.zeros(10)]
 
-        def forward(p, xb):
+        def forward(p, xb, key):
             dn = ("NHWC", "HWIO", "NHWC")
             h = jax.nn.relu(jax.lax.conv_general_dilated(xb, p[0], (1, 1), "VALID", dimension_numbers=dn) + p[1])
             h = jax.nn.relu(jax.lax.conv_general_dilated(h, p[2], (1, 1), "VALID", dimension_numbers=dn) + p[3])
@@ -113,41 +247,16 @@ def _jax(name, batch, n, epochs):
                   glorot((128, 512), 128, 512), glorot((128, 512), 128, 512), jnp.zeros(512),
                   glorot((128, 2), 128, 2), jnp.zeros(2)]
 
-        def forward(p, xb):
-            seq = jnp.take(p[0], xb, axis=0).swapaxes(0, 1)
-            proj = seq @ p[1] + p[3]
+        def forward(p, xb, key):
+            proj = jnp.take(p[0], xb, axis=0).swapaxes(0, 1) @ p[1] + p[3]
 
             def cell(carry, z):
                 h, c = carry
-                z = z + h @ p[2]
-                i, f, g, o = jnp.split(z, 4, axis=-1)
+                i, f, g, o = jnp.split(z + h @ p[2], 4, axis=-1)
                 c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-                h = jax.nn.sigmoid(o) * jnp.tanh(c)
-                return (h, c), None
+                return (jax.nn.sigmoid(o) * jnp.tanh(c), c), None
 
             zeros = jnp.zeros((xb.shape[0], 128))
             (h, _), _ = jax.lax.scan(cell, (zeros, zeros), proj)
             return h @ p[4] + p[5]
-
-    def loss_fn(p, xb, yb):
-        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(forward(p, xb)), yb[:, None], axis=1))
-
-    def step(p, m, v, t, xb, yb):
-        grads = jax.grad(loss_fn)(p, xb, yb)
-        t = t + 1
-        lr = 1e-3 * jnp.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
-        m = [0.9 * a + 0.1 * g for a, g in zip(m, grads)]
-        v = [0.999 * a + 0.001 * g * g for a, g in zip(v, grads)]
-        return [q - lr * a / (jnp.sqrt(b) + 1e-7) for q, a, b in zip(p, m, v)], m, v, t
-
-    step = jax.jit(step, donate_argnums=(0, 1, 2))
-    state = [params, [jnp.zeros_like(q) for q in params], [jnp.zeros_like(q) for q in params], jnp.zeros(())]
-
-    def epoch():
-        perm = rng.permutation(n)
-        for i in range(0, n, batch):
-            idx = perm[i:i + batch]
-            state[:] = step(*state, jnp.asarray(x[idx]), jnp.asarray(y[idx]))
-        jax.block_until_ready(state[0])
-
-    return _timed(epoch, epochs, n)
+    return params, forward

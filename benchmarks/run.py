@@ -1,204 +1,255 @@
-"""Training throughput: kshim ``fit`` against a hand-written loop on the same backend, in the same process.
+"""kshim against the loop you would write by hand, on the same backend, measured in the same run.
 
-    python -m benchmarks.run                      # every workload, both backends (one subprocess each)
-    python -m benchmarks.run --backend torch -w tiny_mlp --epochs 3
+    python -m benchmarks.run                                 # everything, both backends
+    python -m benchmarks.run --backend torch -w tiny_mlp     # one backend, one workload
+    python -m benchmarks.run --measures fit,latency --repeat 5 --markdown BENCHMARKS.md
 
-For each workload it prints samples/s for kshim and for the hand-written loop (torch: nn.Module + torch.optim.Adam;
-jax: a jitted step with donated buffers and an optax-style Adam written out), and their ratio. Numbers from a
-shared machine are noisy: compare ratios measured in one run, never absolute numbers across runs.
+Measures (see `benchmarks.models` for the workloads and the hand-written loops, `benchmarks.measures` for how the
+others are taken):
+
+- fit: training samples/s of kshim ``fit``, of the hand-written loop and (when ``keras`` is installed) of Keras 3's
+  ``fit``, in one process per backend, in ``--repeat`` interleaved rounds of ``--epochs`` epochs; the ratio is the
+  median of the rounds' ratios. Also the first epoch's extra time (compilation, building). On jax, the tiny MLP
+  also runs with ``steps_per_execution=32`` against the same per-step hand-written loop.
+- latency: ``predict()``/``predict_on_batch()``/``model(x)`` on a batch of 8 against a raw forward.
+- import: ``import kshim`` against importing the framework (and Keras).
+- memory: peak resident memory of a process that trains one epoch, against the hand-written loop.
+
+Numbers from a shared machine are noisy: compare ratios measured in one run, never absolute numbers across runs.
 """
 
 import argparse
+import datetime
+import importlib.util
 import json
 import os
+import platform
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
-import numpy as np
+from benchmarks import measures, models
 
-WORKLOADS = {
-    # name: (layer sizes, dropout, batch size, samples)
-    "tiny_mlp": ((20, 32, 2), 0.0, 32, 16384),
-    "mlp_784_512_512_10": ((784, 512, 512, 10), 0.2, 128, 8192),
-}
-# Models that are not MLPs: (batch size, samples). Built by the functions in `benchmarks/models.py`.
-OTHER_WORKLOADS = {"cnn_28x28": (128, 2048), "embedding_lstm": (64, 1024)}
+MEASURES = ("fit", "latency", "import", "memory")
+SPE = 32  # steps_per_execution of the extra jax tiny-MLP row
 
 
-def _data(sizes, n, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, sizes[0])).astype("float32")
-    y = rng.integers(0, sizes[-1], size=n).astype("int32")
-    return x, y
+def _sps(fit, epochs, n):
+    t0 = time.perf_counter()
+    fit(epochs)
+    return epochs * n / (time.perf_counter() - t0)
 
 
-def bench_kshim(name, epochs):
+def fit_rows(backend, name, epochs, repeat, keras=None):
+    """Training throughput of kshim, hand-written and Keras on workload ``name`` (see the module docstring)."""
     import kshim
-    from kshim import layers
 
-    sizes, dropout, batch, n = WORKLOADS[name]
-    x, y = _data(sizes, n)
+    batch, n = models.WORKLOADS[name]
+    x, y = models.data(name, n)
     kshim.utils.set_random_seed(0)
-    stack = [kshim.Input((sizes[0],))]
-    for units in sizes[1:-1]:
-        stack.append(layers.Dense(units, activation="relu"))
-        if dropout:
-            stack.append(layers.Dropout(dropout))
-    stack.append(layers.Dense(sizes[-1]))
-    model = kshim.Sequential(stack)
-    model.compile(optimizer=kshim.optimizers.Adam(1e-3),
-                  loss=kshim.losses.SparseCategoricalCrossentropy(from_logits=True))
-    t0 = time.perf_counter()
-    model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-    first = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0)
-    return epochs * n / (time.perf_counter() - t0), first
+    runners = {"kshim": models.build(kshim, name), "hand": models.hand(backend, name)}
+    if keras is not None:
+        keras.utils.set_random_seed(0)
+        runners["keras"] = models.build(keras, name)
+    if backend == "jax" and name == "tiny_mlp":
+        runners[f"kshim_spe{SPE}"] = models.build(kshim, name, steps_per_execution=SPE)
+
+    def fitter(key):
+        r = runners[key]
+        if key == "hand":
+            return lambda k: r.fit(x, y, batch, k)
+        return lambda k: r.fit(x, y, batch_size=batch, epochs=k, verbose=0)
+
+    first = {}
+    for key in runners:
+        t0 = time.perf_counter()
+        fitter(key)(1)
+        first[key] = time.perf_counter() - t0
+    sps = {key: [] for key in runners}
+    for _ in range(repeat):
+        for key in runners:
+            sps[key].append(_sps(fitter(key), epochs, n))
+    rows = []
+    for key in runners:
+        if key == "hand":
+            continue
+        ratios = [a / b for a, b in zip(sps[key], sps["hand"])]
+        steady = n / statistics.median(sps[key])
+        rows.append({"backend": backend, "workload": name + (f" spe={SPE}" if "spe" in key else ""),
+                     "impl": key.split("_")[0], "samples_per_s": statistics.median(sps[key]),
+                     "hand_samples_per_s": statistics.median(sps["hand"]), "ratio": statistics.median(ratios),
+                     "first_epoch_s": first[key], "first_epoch_overhead_s": first[key] - steady,
+                     "hand_first_epoch_overhead_s": first["hand"] - n / statistics.median(sps["hand"])})
+    return rows
 
 
-def bench_torch_loop(name, epochs):
-    import torch
+def worker(backend, workloads, which, epochs, repeat, use_keras):
+    """Everything measured inside one process of ``backend``."""
+    keras = None
+    if use_keras:
+        import keras
+    from kshim.backends import B
 
-    sizes, dropout, batch, n = WORKLOADS[name]
-    x, y = _data(sizes, n)
-    x, y = torch.from_numpy(x), torch.from_numpy(y).long()
-    mods = []
-    for i in range(len(sizes) - 2):
-        mods += [torch.nn.Linear(sizes[i], sizes[i + 1]), torch.nn.ReLU()]
-        if dropout:
-            mods.append(torch.nn.Dropout(dropout))
-    mods.append(torch.nn.Linear(sizes[-2], sizes[-1]))
-    model = torch.nn.Sequential(*mods)
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-
-    def epoch():
-        perm = torch.randperm(n)
-        for i in range(0, n, batch):
-            idx = perm[i:i + batch]
-            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-
-    t0 = time.perf_counter()
-    epoch()
-    first = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for _ in range(epochs):
-        epoch()
-    return epochs * n / (time.perf_counter() - t0), first
-
-
-def bench_jax_loop(name, epochs):
-    import jax
-    import jax.numpy as jnp
-
-    sizes, dropout, batch, n = WORKLOADS[name]
-    x, y = _data(sizes, n)
-    rng = np.random.default_rng(0)
-    params = []
-    for i in range(len(sizes) - 1):
-        lim = np.sqrt(6.0 / (sizes[i] + sizes[i + 1]))
-        params += [jnp.asarray(rng.uniform(-lim, lim, (sizes[i], sizes[i + 1])).astype("float32")),
-                   jnp.zeros((sizes[i + 1],), "float32")]
-    m = [jnp.zeros_like(p) for p in params]
-    v = [jnp.zeros_like(p) for p in params]
-
-    def loss_fn(params, xb, yb, key):
-        h = xb
-        for i in range(0, len(params) - 2, 2):
-            h = jax.nn.relu(h @ params[i] + params[i + 1])
-            if dropout:
-                key, sub = jax.random.split(key)
-                keep = jax.random.bernoulli(sub, 1 - dropout, h.shape)
-                h = jnp.where(keep, h / (1 - dropout), 0)
-        logits = h @ params[-2] + params[-1]
-        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), yb[:, None], axis=1))
-
-    def step(params, m, v, t, xb, yb, key):
-        loss, grads = jax.value_and_grad(loss_fn)(params, xb, yb, key)
-        t = t + 1
-        lr = 1e-3 * jnp.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
-        m = [0.9 * a + 0.1 * g for a, g in zip(m, grads)]
-        v = [0.999 * a + 0.001 * g * g for a, g in zip(v, grads)]
-        params = [p - lr * a / (jnp.sqrt(b) + 1e-7) for p, a, b in zip(params, m, v)]
-        return params, m, v, t, loss
-
-    step = jax.jit(step, donate_argnums=(0, 1, 2))
-    state = {"params": params, "m": m, "v": v, "t": jnp.zeros((), "float32"), "key": jax.random.PRNGKey(0)}
-
-    def epoch():
-        perm = rng.permutation(n)
-        for i in range(0, n, batch):
-            idx = perm[i:i + batch]
-            state["key"], sub = jax.random.split(state["key"])
-            out = step(state["params"], state["m"], state["v"], state["t"], jnp.asarray(x[idx]),
-                       jnp.asarray(y[idx]), sub)
-            state["params"], state["m"], state["v"], state["t"], _ = out
-        jax.block_until_ready(state["params"])
-
-    t0 = time.perf_counter()
-    epoch()
-    first = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for _ in range(epochs):
-        epoch()
-    return epochs * n / (time.perf_counter() - t0), first
-
-
-def run_backend(backend, workloads, epochs):
-    """Run inside a process whose KSHIM_BACKEND is ``backend``; return a list of result dicts."""
-    from benchmarks import models
-
-    hand = bench_torch_loop if backend == "torch" else bench_jax_loop
-    results = []
+    out = {"fit": [], "latency": [], "device": B.device_name()}
     for name in workloads:
-        if name in OTHER_WORKLOADS:
-            batch, n = OTHER_WORKLOADS[name]
-            k_sps, k_first = models.bench_kshim(name, batch, n, epochs)
-            h_sps, h_first = models.bench_hand(backend, name, batch, n, epochs)
-        else:
-            k_sps, k_first = bench_kshim(name, epochs)
-            h_sps, h_first = hand(name, epochs)
-        results.append({"backend": backend, "workload": name, "kshim_samples_per_s": k_sps,
-                        "hand_samples_per_s": h_sps, "ratio": k_sps / h_sps, "kshim_first_epoch_s": k_first,
-                        "hand_first_epoch_s": h_first})
-    return results
+        if "fit" in which:
+            out["fit"].extend(fit_rows(backend, name, epochs, repeat, keras))
+        if "latency" in which:
+            out["latency"].append({"backend": backend, "workload": name, **measures.latency(backend, name, keras)})
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Reporting
+
+
+def _machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    versions = {}
+    for mod in ("torch", "jax", "keras", "numpy"):
+        spec = importlib.util.find_spec(mod)
+        if spec is not None:
+            code = f"import {mod}; print({mod}.__version__)"
+            res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 env={**os.environ, "KERAS_BACKEND": "jax"})
+            versions[mod] = res.stdout.strip() or "?"
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "versions": versions,
+            "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "platform": platform.platform()}
+
+
+def _tables(result):
+    """The report as a list of (title, header, rows) tables."""
+    tables = []
+    fit = result.get("fit", [])
+    if fit:
+        rows = [[r["backend"], r["workload"], r["impl"], f"{r['samples_per_s']:,.0f}",
+                 f"{r['hand_samples_per_s']:,.0f}", f"{r['ratio']:.2f}", f"{r['first_epoch_overhead_s']:.2f}",
+                 f"{r['hand_first_epoch_overhead_s']:.2f}"] for r in fit]
+        tables.append(("Training throughput (samples/s; ratio = implementation / hand-written loop, median of the "
+                       "rounds; first-epoch overhead = first epoch minus a steady epoch, seconds)",
+                       ["backend", "workload", "impl", "samples/s", "hand samples/s", "ratio", "1st-epoch overhead",
+                        "hand 1st-epoch overhead"], rows))
+    lat = result.get("latency", [])
+    if lat:
+        rows = []
+        for r in lat:
+            def cell(key, ref):
+                return f"{r[key] * 1e6:.0f} ({r[key] / r[ref]:.2f}x)" if key in r else "-"
+
+            row = [r["backend"], r["workload"], f"{r['raw_forward'] * 1e6:.0f}",
+                   cell("kshim_predict", "raw_forward"), cell("kshim_predict_on_batch", "raw_forward"),
+                   f"{r['raw_call'] * 1e6:.0f}", cell("kshim_call", "raw_call"),
+                   cell("keras_predict", "raw_forward"), cell("keras_call", "raw_call")]
+            rows.append(row)
+        tables.append(("Inference latency, batch of 8 (microseconds per call; x = times the raw forward)",
+                       ["backend", "workload", "raw forward (numpy)", "kshim predict()", "kshim predict_on_batch()",
+                        "raw forward (tensor)", "kshim model(x)", "keras predict()", "keras model(x)"], rows))
+    imp = result.get("import", [])
+    if imp:
+        rows = [[r["backend"], f"{r['framework']:.2f}", f"{r['kshim']:.2f} ({r['kshim'] / r['framework']:.2f}x)",
+                 f"{r['keras']:.2f} ({r['keras'] / r['framework']:.2f}x)" if "keras" in r else "-"] for r in imp]
+        tables.append(("Import time (seconds, net of interpreter start-up; x = times importing the framework)",
+                       ["backend", "import framework", "import kshim", "import keras"], rows))
+    mem = result.get("memory", [])
+    if mem:
+        rows = []
+        for r in mem:
+            hand = r["hand"]["peak_mb"]
+            cells = [r["backend"], r["workload"], f"{hand:.0f} (+{r['hand']['growth_mb']:.0f})"]
+            for impl in ("kshim", "keras"):
+                m = r.get(impl)
+                cells.append(f"{m['peak_mb']:.0f} (+{m['growth_mb']:.0f}) {m['peak_mb'] / hand:.2f}x" if m else "-")
+            rows.append(cells)
+        tables.append(("Peak memory of a process training one epoch (MB; + the growth during the fit; x = times "
+                       "the hand-written loop's peak)", ["backend", "workload", "hand", "kshim", "keras"], rows))
+    return tables
+
+
+def _print(tables):
+    for title, header, rows in tables:
+        widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+        print(f"\n{title}")
+        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+        for row in rows:
+            print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+
+
+def _markdown(tables, machine, argv, result):
+    lines = ["# kshim benchmarks", "",
+             f"Command: `python -m benchmarks.run {' '.join(argv)}`", "",
+             f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['platform']}; Python {machine['python']}; "
+             + ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+             + f"; devices: {', '.join(sorted(set(result.get('devices', []))) or '?')}; {machine['date']}.", ""]
+    for title, header, rows in tables:
+        lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=["jax", "torch", "both"], default="both")
-    parser.add_argument("-w", "--workload", action="append", choices=sorted(WORKLOADS) + sorted(OTHER_WORKLOADS))
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("-w", "--workload", action="append", choices=list(models.WORKLOADS))
+    parser.add_argument("--measures", default=",".join(MEASURES),
+                        help=f"comma-separated subset of {','.join(MEASURES)} (default: all)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per timed round (default 2)")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved timed rounds (default 3)")
+    parser.add_argument("--no-keras", action="store_true", help="leave out the Keras 3 column")
+    parser.add_argument("--markdown", metavar="FILE", help="also write the tables, machine and command to FILE")
     parser.add_argument("--json", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    workloads = args.workload or list(WORKLOADS) + list(OTHER_WORKLOADS)
-    if args.json:  # worker mode
-        results = run_backend(os.environ["KSHIM_BACKEND"], workloads, args.epochs)
+    workloads = args.workload or list(models.WORKLOADS)
+    which = [m.strip() for m in args.measures.split(",") if m.strip()]
+    unknown = sorted(set(which) - set(MEASURES))
+    if unknown:
+        parser.error(f"--measures: unknown {unknown}; choose from {list(MEASURES)}")
+    use_keras = not args.no_keras and importlib.util.find_spec("keras") is not None
+    if args.json:  # worker mode, inside a process whose KSHIM_BACKEND (and KERAS_BACKEND) is set
+        out = worker(os.environ["KSHIM_BACKEND"], workloads, which, args.epochs, args.repeat, use_keras)
         with open(args.json, "w") as f:
-            json.dump(results, f)
+            json.dump(out, f)
         return 0
-    import tempfile
-
     backends = ["jax", "torch"] if args.backend == "both" else [args.backend]
-    rows = []
+    result = {"fit": [], "latency": [], "import": [], "memory": [], "devices": []}
     for backend in backends:
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
-            path = tmp.name
-        cmd = [sys.executable, "-m", "benchmarks.run", "--json", path, "--epochs", str(args.epochs)]
-        for w in workloads:
-            cmd += ["-w", w]
-        subprocess.run(cmd, check=True, env={**os.environ, "KSHIM_BACKEND": backend})
-        with open(path) as f:
-            rows.extend(json.load(f))
-        os.unlink(path)
-    print(f"{'backend':7} {'workload':22} {'kshim samples/s':>16} {'hand samples/s':>15} {'ratio':>6} "
-          f"{'kshim 1st epoch':>16} {'hand 1st epoch':>15}")
-    for r in rows:
-        print(f"{r['backend']:7} {r['workload']:22} {r['kshim_samples_per_s']:16,.0f} {r['hand_samples_per_s']:15,.0f}"
-              f" {r['ratio']:6.2f} {r['kshim_first_epoch_s']:15.2f}s {r['hand_first_epoch_s']:14.2f}s")
+        env = {**os.environ, "KSHIM_BACKEND": backend, "KERAS_BACKEND": backend}
+        if {"fit", "latency"} & set(which):
+            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+                path = tmp.name
+            cmd = [sys.executable, "-m", "benchmarks.run", "--json", path, "--epochs", str(args.epochs),
+                   "--repeat", str(args.repeat), "--measures", ",".join(which)]
+            cmd += ["--no-keras"] if not use_keras else []
+            for w in workloads:
+                cmd += ["-w", w]
+            subprocess.run(cmd, check=True, env=env)
+            with open(path) as f:
+                out = json.load(f)
+            os.unlink(path)
+            result["fit"] += out["fit"]
+            result["latency"] += out["latency"]
+            result["devices"].append(f"{backend}: {out['device']}")
+        if "import" in which:
+            result["import"].append({"backend": backend, **measures.import_times(backend, with_keras=use_keras)})
+        if "memory" in which:
+            impls = ["hand", "kshim"] + (["keras"] if use_keras else [])
+            for name in workloads:
+                result["memory"].append({"backend": backend, "workload": name,
+                                         **measures.memory(backend, name, impls)})
+    tables = _tables(result)
+    _print(tables)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(_markdown(tables, _machine(), argv, result))
+        print(f"\nwrote {args.markdown}")
     return 0
 
 

@@ -315,7 +315,7 @@ def _compile_step():
 # ----------------------------------------------------------------------------------------------------------------
 # Coverage: every public op, activation, initializer and random function has a case.
 
-PLUMBING = {"compile_step", "inference_mode", "device_name", "value_and_grad", "is_tensor"}
+PLUMBING = {"compile_step", "compile_multi_step", "inference_mode", "device_name", "value_and_grad", "is_tensor"}
 
 
 def _snake(name):

@@ -6,28 +6,28 @@ Two sources, both written once here:
   unseeded initializer or layer seed is drawn from it, so a seeded program builds bit-identical weights on both
   backends.
 - **In-step draws** (dropout, noise, augmentation) hash ``(seed, counter, position)`` with a 32-bit integer mixer
-  built only from int32 multiply (wrapping), xor, and masked shifts. Both backends compute these integer ops
-  identically, so uniform numbers and dropout masks are bit-identical. Normal draws use Box-Muller on top; they
-  agree to float32 rounding of ``log``/``cos`` (about 1 ulp), not always bit for bit.
+  built only from wrapping multiplies, xors and logical shifts: the backend primitive ``counter_bits``, whose
+  exact formula `kshim.backends.fused_interface` gives (jax fuses it into one pass, torch runs it in place). Both
+  backends compute these integer ops identically, so uniform numbers and dropout masks are bit-identical. Normal
+  draws use Box-Muller on top; they agree to float32 rounding of ``log``/``cos`` (about 1 ulp), not always bit
+  for bit.
 
 A `SeedGenerator` holds a ``(seed, counter)`` int32 state Variable; each draw uses the state and advances the
 counter by one, so inside a compiled step the state is just another (non-trainable) variable.
 """
 
+import math
 import random as _py_random
 
 import numpy as np
 
 from kshim import ops
+from kshim.backends import B
 from kshim.variables import Variable
 
 _host = {"rng": np.random.default_rng(), "seeded": False}
-
-# 32-bit constants as signed int32 values (multiplication wraps identically on both backends).
-_M1 = 0x7FEB352D
-_M2 = 0x846CA68B - (1 << 32)
-_GOLDEN = 0x9E3779B9 - (1 << 32)
-_SALT = 0x632BE5AB
+_counter_bits = B.counter_bits  # the one backend primitive behind every in-step draw
+_INT32_MIN = -(1 << 31)
 
 
 def set_random_seed(seed):
@@ -82,15 +82,6 @@ def _lsr(x, k):
     return ops.bitwise_and(ops.right_shift(x, k), (1 << (32 - k)) - 1)
 
 
-def _mix(x):
-    """A 32-bit avalanche mixer (xor-shift-multiply); int32 in, int32 out."""
-    x = ops.bitwise_xor(x, _lsr(x, 16))
-    x = ops.multiply(x, _M1)
-    x = ops.bitwise_xor(x, _lsr(x, 15))
-    x = ops.multiply(x, _M2)
-    return ops.bitwise_xor(x, _lsr(x, 16))
-
-
 def _seed_state(seed):
     """Normalise ``seed`` (int, SeedGenerator, or an int32 (2,) tensor) to an int32 state tensor."""
     if isinstance(seed, SeedGenerator):
@@ -110,11 +101,7 @@ def random_bits(shape, seed):
     n = 1
     for d in shape:
         n *= int(d)
-    key = _mix(ops.bitwise_xor(_mix(ops.add(state[1], _SALT)), state[0]))
-    pos = ops.arange(0, n, dtype="int32")
-    bits = _mix(ops.bitwise_xor(ops.multiply(pos, _GOLDEN), key))
-    bits = _mix(ops.add(bits, key))
-    return ops.reshape(bits, tuple(int(d) for d in shape))
+    return ops.reshape(_counter_bits(state, n), tuple(int(d) for d in shape))
 
 
 def _unit_uniform(shape, seed):
@@ -149,13 +136,28 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
     return ops.cast(out, dtype)
 
 
+def _keep_mask(shape, rate, seed):
+    """``uniform(shape, seed=seed) >= rate`` (``rate`` rounded to float32, as the comparison does), decided on the
+    integer bits: the uniform is ``(bits >>> 8) * 2**-24``, so it is at least ``rate`` exactly when
+    ``bits >>> 8 >= t`` with ``t = ceil(rate * 2**24)``, that is when ``bits``, read as unsigned, is at least
+    ``t * 256``. Flipping the sign bit turns that unsigned comparison into a signed one: two int32 ops instead of
+    five (shift, mask, convert, scale, compare), and the same mask bit for bit."""
+    t = math.ceil(float(np.float32(rate)) * (1 << 24))
+    bits = random_bits(shape, seed)
+    if t <= 0:
+        return ops.greater_equal(bits, _INT32_MIN)  # every element kept
+    if t >= 1 << 24:
+        return ops.less(bits, _INT32_MIN)  # none kept
+    return ops.greater_equal(ops.bitwise_xor(bits, _INT32_MIN), t * 256 + _INT32_MIN)
+
+
 def dropout(inputs, rate, noise_shape=None, seed=None):
     """Zero each element with probability ``rate`` and scale the rest by ``1 / (1 - rate)``."""
     shape = tuple(noise_shape) if noise_shape is not None else ops.shape(inputs)
-    keep = ops.greater_equal(_unit_uniform(shape, seed), rate)
+    keep = _keep_mask(shape, rate, seed)
     # Multiplying by the reciprocal (not dividing) keeps the kept values bit-identical across backends: XLA
     # rewrites division by a constant into a multiplication, torch does not.
-    return ops.where(keep, ops.multiply(inputs, 1.0 / (1.0 - rate)), ops.zeros_like(inputs))
+    return ops.where(keep, ops.multiply(inputs, 1.0 / (1.0 - rate)), 0.0)
 
 
 def shuffle(x, axis=0, seed=None):

@@ -791,3 +791,86 @@ def test_activation_gradients():
 def test_logsumexp_gradient_is_softmax():
     _, grads = B.value_and_grad(lambda p: B.logsumexp(p[0]))([jnp.asarray(X)])
     check(grads[0], np.exp(X) / np.exp(X).sum(), rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Fused primitives: list ops, the counter hash, many steps in one call
+
+
+def _np_mix(x):
+    x = x.astype(np.uint32)
+    for shift, mult in ((16, 0x7FEB352D), (15, 0x846CA68B), (16, None)):
+        x = x ^ (x >> np.uint32(shift))
+        if mult is not None:
+            x = (x.astype(np.uint64) * mult % 2**32).astype(np.uint32)
+    return x
+
+
+def _np_counter_bits(seed, counter, n):
+    key = _np_mix(_np_mix(np.array([(counter + 0x632BE5AB) % 2**32])) ^ np.uint32(seed % 2**32))
+    pos = (np.arange(n, dtype=np.uint64) * 0x9E3779B9 % 2**32).astype(np.uint32)
+    bits = _np_mix(pos ^ key)
+    return _np_mix((bits.astype(np.uint64) + key) % 2**32).view(np.int32)
+
+
+@pytest.mark.parametrize("seed,counter", [(0, 0), (12345, 7), (2**31 - 2, 2**31 - 1), (-5, -1)])
+def test_counter_bits_match_the_documented_formula(seed, counter):
+    out = B.counter_bits(np.array([seed, counter], np.int32), 37)
+    check(out, _np_counter_bits(seed, counter, 37))
+    jitted = jax.jit(lambda s: B.counter_bits(s, 37))(jnp.array([seed, counter], jnp.int32))
+    check(jitted, _np_counter_bits(seed, counter, 37))
+
+
+def test_foreach_ops_equal_the_single_tensor_ops_bit_for_bit():
+    xs, ys = [jnp.asarray(X), jnp.asarray(X[0])], [jnp.asarray(Y), jnp.asarray(Y[1])]
+    s = jnp.float32(0.3)
+    for name in ("add", "subtract", "multiply", "divide", "maximum"):
+        fused, single = getattr(B, f"foreach_{name}"), getattr(B, name)
+        for operand, pairs in ((ys, ys), (0.3, [0.3, 0.3]), (s, [s, s])):
+            out = fused(xs, operand)
+            assert isinstance(out, list) and len(out) == 2
+            for o, x, y in zip(out, xs, pairs):
+                np.testing.assert_array_equal(np.asarray(o), np.asarray(single(x, y)))
+    out = B.foreach_sqrt([jnp.asarray(POS)], inplace=True)
+    np.testing.assert_array_equal(np.asarray(out[0]), np.asarray(B.sqrt(POS)))
+    xs_before = [np.asarray(x).copy() for x in xs]
+    B.foreach_add(xs, 1.0, inplace=True)  # jax arrays are immutable: ``inplace`` returns new arrays
+    for x, before in zip(xs, xs_before):
+        np.testing.assert_array_equal(np.asarray(x), before)
+
+
+def _multi_fn(scale, state, counter, batch):
+    x, (y, none) = batch["x"], batch["rest"]
+    assert none is None
+    return [B.add(state[0], B.multiply(B.sum(x), scale)), B.add(state[1], B.mean(y))], B.add(counter, 1)
+
+
+@pytest.mark.parametrize("jit_compile", [True, False])
+def test_compile_multi_step_equals_one_step_at_a_time(jit_compile):
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(4, 3, 2)).astype(np.float32)
+    ys = rng.normal(size=(4, 3)).astype(np.float32)
+    state0 = ([jnp.float32(0.0), jnp.float32(1.0)], jnp.int32(0))
+    single = B.compile_step(_multi_fn, jit_compile=jit_compile)
+    state = state0
+    for i in range(4):
+        state = single(jnp.float32(0.5), *state, {"x": xs[i], "rest": (ys[i], None)})
+    multi = B.compile_multi_step(_multi_fn, 1, 2, jit_compile=jit_compile)
+    out = multi(jnp.float32(0.5), *state0, {"x": jnp.asarray(xs), "rest": (jnp.asarray(ys), None)})
+    assert isinstance(out, tuple) and len(out) == 2
+    for a, b in zip(jax.tree_util.tree_leaves(out), jax.tree_util.tree_leaves(state)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert int(out[1]) == 4
+
+
+def test_foreach_blocked_is_one_call_on_jax():
+    calls = []
+
+    def fn(xs, ys):
+        calls.append(len(xs))
+        return B.foreach_add(xs, ys), "ignored"
+
+    xs, ys = [jnp.ones((600, 600)), jnp.ones(3)], [jnp.full((600, 600), 2.0), jnp.full(3, 2.0)]
+    out = B.foreach_blocked(fn, [xs, ys], 1)
+    assert calls == [2] and len(out) == 1
+    np.testing.assert_array_equal(np.asarray(out[0][0]), np.full((600, 600), 3.0, np.float32))

@@ -676,3 +676,99 @@ def test_import_does_not_load_dynamo():
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                          env={**os.environ, "KSHIM_BACKEND": "torch"})
     assert out.stdout.split() == ["False", "False"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Fused primitives: list ops, the counter hash, many steps in one call
+
+
+def _np_mix(x):
+    x = x.astype(np.uint32)
+    for shift, mult in ((16, 0x7FEB352D), (15, 0x846CA68B), (16, None)):
+        x = x ^ (x >> np.uint32(shift))
+        if mult is not None:
+            x = (x.astype(np.uint64) * mult % 2**32).astype(np.uint32)
+    return x
+
+
+def _np_counter_bits(seed, counter, n):
+    key = _np_mix(_np_mix(np.array([(counter + 0x632BE5AB) % 2**32])) ^ np.uint32(seed % 2**32))
+    pos = (np.arange(n, dtype=np.uint64) * 0x9E3779B9 % 2**32).astype(np.uint32)
+    bits = _np_mix(pos ^ key)
+    return _np_mix((bits.astype(np.uint64) + key) % 2**32).view(np.int32)
+
+
+@pytest.mark.parametrize("seed,counter", [(0, 0), (12345, 7), (2**31 - 2, 2**31 - 1), (-5, -1)])
+def test_counter_bits_match_the_documented_formula(seed, counter, monkeypatch):
+    state = torch.tensor([seed, counter], dtype=torch.int32)
+    check(B.counter_bits(state, 37), _np_counter_bits(seed, counter, 37), dtype="int32")
+    check(B.counter_bits(state, 5), _np_counter_bits(seed, counter, 5))  # another length: its own cached table
+    # The device path (taken on CUDA and under torch.compile) mixes the key with tensor ops: the same bits.
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    check(B.counter_bits(state, 37), _np_counter_bits(seed, counter, 37))
+
+
+def test_foreach_ops_equal_the_single_tensor_ops_bit_for_bit():
+    xs, ys = [torch.tensor(X), torch.tensor(X[0])], [torch.tensor(POS), torch.tensor(POS[1])]
+    s = torch.tensor(0.3)
+    for name in ("add", "subtract", "multiply", "divide", "maximum"):
+        fused, single = getattr(B, f"foreach_{name}"), getattr(B, name)
+        for operand, pairs in ((ys, ys), (0.3, [0.3, 0.3]), (s, [s, s])):
+            out = fused(xs, operand)
+            assert isinstance(out, list) and len(out) == 2
+            for o, x, y in zip(out, xs, pairs):
+                assert torch.equal(o, single(x, y)), name
+    check(B.foreach_sqrt([torch.tensor(POS)])[0], np.sqrt(POS))
+
+
+def test_foreach_inplace_writes_into_the_first_operand_and_default_copies():
+    xs = [torch.tensor(X), torch.tensor(POS)]
+    before = [x.clone() for x in xs]
+    out = B.foreach_multiply(xs, 2.0)
+    assert all(torch.equal(x, b) for x, b in zip(xs, before))  # not in place: inputs untouched
+    same = B.foreach_multiply(xs, 2.0, inplace=True)
+    assert same is xs and all(torch.equal(x, o) for x, o in zip(xs, out))
+    roots = B.foreach_sqrt([torch.tensor(POS)], inplace=True)
+    check(roots[0], np.sqrt(POS))
+
+
+def _multi_fn(scale, state, counter, batch):
+    x, (y, none) = batch["x"], batch["rest"]
+    assert none is None and not torch.is_grad_enabled()
+    return [B.add(state[0], B.multiply(B.sum(x), scale)), B.add(state[1], B.mean(y))], B.add(counter, 1)
+
+
+def test_compile_multi_step_equals_one_step_at_a_time():
+    rng = np.random.default_rng(0)
+    xs = torch.tensor(rng.normal(size=(4, 3, 2)).astype(np.float32))
+    ys = torch.tensor(rng.normal(size=(4, 3)).astype(np.float32))
+    state0 = ([torch.tensor(0.0), torch.tensor(1.0)], torch.tensor(0, dtype=torch.int32))
+    single = B.compile_step(_multi_fn)
+    state = state0
+    for i in range(4):
+        state = single(0.5, *state, {"x": xs[i], "rest": (ys[i], None)})
+    out = B.compile_multi_step(_multi_fn, 1, 2)(0.5, *state0, {"x": xs, "rest": (ys, None)})
+    assert isinstance(out, tuple) and len(out) == 2
+    assert torch.equal(out[0][0], state[0][0]) and torch.equal(out[0][1], state[0][1])
+    assert int(out[1]) == 4
+
+
+def test_foreach_blocked_updates_in_place_piece_by_piece(monkeypatch):
+    from kshim.backends.torch import fused
+
+    monkeypatch.setattr(fused, "_PIECE", 10)
+    a = [torch.arange(25.0).reshape(5, 5), torch.ones(3), torch.ones(4), torch.arange(12.0).reshape(3, 4).t()]
+    b = [torch.full_like(t, 2.0) for t in a]
+    expected = [x * 2.0 + 1.0 for x in a]
+    sizes = []
+
+    def fn(xs, ys):
+        sizes.append(sum(x.numel() for x in xs))
+        return [B.foreach_add(B.foreach_multiply(xs, ys, inplace=True), 1.0, inplace=True)]
+
+    out = B.foreach_blocked(fn, [a, b], 1)
+    assert out[0] is a and all(torch.equal(x, e) for x, e in zip(a, expected))
+    # 25 elements in slices of 10, 10 and 5; the last slice shares its piece with the next small tensor (5 + 3),
+    # the 4 does not fit there; the non-contiguous 3x4 goes whole.
+    assert sizes == [10, 10, 8, 4, 12]
+    assert all(torch.equal(y, torch.full_like(y, 2.0)) for y in b)  # only the outputs are written

@@ -527,6 +527,18 @@ def compile_step(fn, donate_argnums=(), jit_compile=None):
     Gradients inside ``fn`` come from `value_and_grad`, which re-enables them where needed."""
 
 
+def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=None):
+    """Many steps of ``fn`` in one compiled call (``steps_per_execution``).
+
+    ``fn(*fixed, *state, *batch)`` returns the new state: a tuple of ``num_state`` values structured as given.
+    Returns ``multi(*fixed, *state, *batches)``, where every tensor in ``batches`` (nested lists/tuples/dicts, None
+    allowed) is stacked on a new leading axis of N steps: it runs ``fn`` on slice 0, 1, ..., N-1 in turn, threading
+    the state, and returns the final state (a tuple), the values of N calls of ``compile_step(fn)``.
+    ``donate_argnums`` index ``multi``'s arguments. jax: one ``jax.jit`` of a ``lax.scan`` over the steps
+    (``jit_compile=False``: a Python loop); torch: a Python loop under ``torch.no_grad()`` over views of the
+    stacked tensors, with no host synchronisation (``jit_compile=True`` compiles ``fn`` with ``torch.compile``)."""
+
+
 def inference_mode():
     """A context manager for pure inference (``torch.inference_mode``; a no-op on jax)."""
 
@@ -640,6 +652,11 @@ def resize(images, size, interpolation="bilinear", antialias=False, data_format=
     float32 outputs except with "nearest", which only copies pixels. jax: ``jax.image.resize``; torch: the same
     weight matrices contracted with ``torch.tensordot`` (and index gathers for "nearest")."""
 
+
+# ----------------------------------------------------------------------------------------------------------------
+# Fused primitives (optimizer list ops, the counter hash), documented in `kshim.backends.fused_interface`.
+
+from kshim.backends.fused_interface import *  # noqa: E402,F401,F403
 
 PRIMITIVES = tuple(
     name for name, obj in list(globals().items()) if callable(obj) and not name.startswith("_")

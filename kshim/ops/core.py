@@ -11,6 +11,7 @@ copy = B.copy
 stop_gradient = B.stop_gradient
 value_and_grad = B.value_and_grad
 compile_step = B.compile_step
+compile_multi_step = B.compile_multi_step
 inference_mode = B.inference_mode
 scatter_update = B.scatter_update
 slice_along_axis = B.slice_along_axis
@@ -45,6 +46,7 @@ def is_int_dtype(dtype_name):
 
 __all__ = [
     "convert_to_tensor", "convert_to_numpy", "is_tensor", "cast", "shape", "copy", "stop_gradient",
-    "value_and_grad", "compile_step", "inference_mode", "scatter_update", "slice_along_axis", "unique_int",
+    "value_and_grad", "compile_step", "compile_multi_step", "inference_mode", "scatter_update", "slice_along_axis",
+    "unique_int",
     "dtype", "ndim", "size", "is_float_dtype", "is_int_dtype",
 ]

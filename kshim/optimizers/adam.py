@@ -1,6 +1,8 @@
 """Adam (with the AMSGrad variant), as Keras 3."""
 
 from kshim import config as _config, ops
+from kshim.ops import foreach
+from kshim.optimizers import fused_update
 from kshim.optimizers.optimizer import Optimizer, check_number
 
 
@@ -39,8 +41,10 @@ class Adam(Optimizer):
     def _compute_step_constants(self, learning_rate, dtype):
         lr = ops.cast(learning_rate, dtype)
         step = self._local_step(dtype)
-        beta_1_power = ops.power(ops.cast(self.beta_1, dtype), step)
-        beta_2_power = ops.power(ops.cast(self.beta_2, dtype), step)
+        # A Python float base is weak: it is rounded to ``dtype`` first, so these are the same bits as
+        # ``power(cast(beta, dtype), step)`` without converting the constant to a tensor on every step.
+        beta_1_power = ops.power(float(self.beta_1), step)
+        beta_2_power = ops.power(float(self.beta_2), step)
         alpha = ops.divide(ops.multiply(lr, ops.sqrt(ops.subtract(1, beta_2_power))), ops.subtract(1, beta_1_power))
         return (alpha,)
 
@@ -57,6 +61,27 @@ class Adam(Optimizer):
             v_used = v_hat.assign(ops.maximum(v_hat.value, v_used))
         update = ops.divide(ops.multiply(m.value, alpha), ops.add(ops.sqrt(v_used), self.epsilon))
         variable.assign(ops.subtract(variable.value, update))
+
+    def _update_all(self, grads, variables, learning_rate):
+        """`update_step` for every variable at once, with fused list ops (the same numbers, bit for bit)."""
+        dtype = variables[0].dtype
+        (alpha,) = self._step_constants(learning_rate, dtype)
+        c1, c2, epsilon, amsgrad = 1 - self.beta_1, 1 - self.beta_2, self.epsilon, self.amsgrad
+
+        def update(inplace, w, m, v, *rest):  # rest: (v_hat, g) with amsgrad, else (g,)
+            g = rest[-1]
+            m = foreach.add(m, foreach.multiply(foreach.subtract(g, m), c1, inplace=True), inplace=inplace)
+            g2 = foreach.subtract(foreach.multiply(g, g), v, inplace=True)
+            v = foreach.add(v, foreach.multiply(g2, c2, inplace=True), inplace=inplace)
+            v_used = foreach.maximum(rest[0], v, inplace=inplace) if amsgrad else v
+            denominator = foreach.add(foreach.sqrt(v_used), epsilon, inplace=True)
+            step = foreach.divide(foreach.multiply(m, alpha), denominator, inplace=True)
+            return (foreach.subtract(w, step, inplace=inplace), m, v) + ((v_used,) if amsgrad else ())
+
+        slots = [variables, fused_update.slots(self, self._momentums, variables), fused_update.slots(self, self._velocities, variables)]
+        if amsgrad:
+            slots.append(fused_update.slots(self, self._velocity_hats, variables))
+        fused_update.run(self, update, slots, grads, dtype)
 
     def get_config(self):
         config = super().get_config()

@@ -23,7 +23,7 @@ import sys
 import warnings
 
 from kshim import config, ops
-from kshim.optimizers import schedules
+from kshim.optimizers import fused_update, schedules
 from kshim.optimizers.clipping import clip_by_global_norm, clip_by_norm
 from kshim.utils.naming import to_snake_case, uniquify
 from kshim.variables import Variable, read_values, swap_values
@@ -393,6 +393,9 @@ class Optimizer:
             self._step_memo = None
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        if fused_update.applies(self, grads, trainable_variables):  # SGD, Adam, RMSprop: one list op per step
+            self._update_all(grads, trainable_variables, learning_rate)
+            return
         for grad, variable in zip(grads, trainable_variables):
             self.update_step(grad, variable, learning_rate)
 
@@ -450,6 +453,17 @@ class Optimizer:
         finally:
             swap_values(model_vars, old_model)
             swap_values(state_vars, old_state)
+
+    _donated = False
+
+    def _stateless_apply_donated(self, optimizer_variables, grads, trainable_variables):
+        """`stateless_apply` for a compiled train step that donates its inputs: the fused update may overwrite the
+        given trainable and optimizer values (see `kshim.optimizers.fused_update`). Same results."""
+        self._donated = True
+        try:
+            return self.stateless_apply(optimizer_variables, grads, trainable_variables)
+        finally:
+            self._donated = False
 
     # -- clipping, weight decay, EMA, loss scaling ----------------------------------------------------------------
     def _clip_gradients(self, grads):

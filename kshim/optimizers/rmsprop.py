@@ -1,6 +1,8 @@
 """RMSprop, plain, centered and with momentum, as Keras 3."""
 
 from kshim import config as _config, ops
+from kshim.ops import foreach
+from kshim.optimizers import fused_update
 from kshim.optimizers.optimizer import Optimizer, check_number
 
 
@@ -55,6 +57,37 @@ class RMSprop(Optimizer):
             variable.assign(ops.subtract(variable.value, momentum.value))
         else:
             variable.assign(ops.subtract(variable.value, increment))
+
+    def _update_all(self, grads, variables, learning_rate):
+        """`update_step` for every variable at once, with fused list ops (the same numbers, bit for bit)."""
+        dtype = variables[0].dtype
+        (lr,) = self._step_constants(learning_rate, dtype)
+        rho, momentum, epsilon, centered = self.rho, self.momentum, self.epsilon, self.centered
+
+        def update(inplace, w, v, *rest):  # rest: (average if centered, momentum if momentum > 0, g)
+            g = rest[-1]
+            g2 = foreach.multiply(foreach.multiply(g, g), 1 - rho, inplace=True)
+            v = foreach.add(foreach.multiply(v, rho, inplace=inplace), g2, inplace=inplace)
+            out = (v,)
+            if centered:
+                a = foreach.add(foreach.multiply(rest[0], rho, inplace=inplace), foreach.multiply(g, 1 - rho),
+                                inplace=inplace)
+                out += (a,)
+                denominator = foreach.add(foreach.subtract(v, foreach.multiply(a, a)), epsilon, inplace=True)
+            else:
+                denominator = foreach.add(v, epsilon)
+            increment = foreach.divide(foreach.multiply(g, lr), foreach.sqrt(denominator, inplace=True), inplace=True)
+            if momentum > 0:
+                mom = foreach.add(foreach.multiply(rest[-2], momentum, inplace=inplace), increment, inplace=inplace)
+                return (foreach.subtract(w, mom, inplace=inplace),) + out + (mom,)
+            return (foreach.subtract(w, increment, inplace=inplace),) + out
+
+        slots = [variables, fused_update.slots(self, self._velocities, variables)]
+        if centered:
+            slots.append(fused_update.slots(self, self._average_gradients, variables))
+        if momentum > 0:
+            slots.append(fused_update.slots(self, self._momentums, variables))
+        fused_update.run(self, update, slots, grads, dtype)
 
     def get_config(self):
         config = super().get_config()

@@ -1,6 +1,8 @@
 """SGD, with optional (Nesterov) momentum, as Keras 3."""
 
 from kshim import ops
+from kshim.ops import foreach
+from kshim.optimizers import fused_update
 from kshim.optimizers.optimizer import Optimizer, check_number
 
 
@@ -40,6 +42,25 @@ class SGD(Optimizer):
             variable.assign(ops.add(variable.value, step))
         else:
             variable.assign(ops.add(variable.value, m.value))
+
+    def _update_all(self, grads, variables, learning_rate):
+        """`update_step` for every variable at once, with fused list ops (the same numbers, bit for bit)."""
+        dtype = variables[0].dtype
+        (lr,) = self._step_constants(learning_rate, dtype)
+        momentum, nesterov = self.momentum, self.nesterov
+
+        def update(inplace, w, *rest):  # rest: (m, g) with momentum, else (g,)
+            scaled = foreach.multiply(rest[-1], lr)
+            if momentum == 0:
+                return (foreach.subtract(w, scaled, inplace=inplace),)
+            m = foreach.subtract(foreach.multiply(rest[0], momentum, inplace=inplace), scaled, inplace=inplace)
+            if nesterov:
+                step = foreach.subtract(foreach.multiply(m, momentum), scaled, inplace=True)
+                return foreach.add(w, step, inplace=inplace), m
+            return foreach.add(w, m, inplace=inplace), m
+
+        slots = [variables] + ([fused_update.slots(self, self.momentums, variables)] if momentum != 0 else [])
+        fused_update.run(self, update, slots, grads, dtype)
 
     def get_config(self):
         config = super().get_config()

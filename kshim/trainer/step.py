@@ -2,10 +2,13 @@
 
 A train step maps (trainable values, non-trainable values, optimizer values, metric values, batch) to the new
 values of all four. The backend supplies only differentiation (`value_and_grad`) and compilation
-(`compile_step`: jax.jit with buffer donation; torch eager under no_grad, or torch.compile on request).
+(`compile_step`: jax.jit with buffer donation; torch eager under no_grad, or torch.compile on request), and
+many steps in one call (`compile_multi_step`: a ``lax.scan`` on jax, a loop on torch) for ``steps_per_execution``.
+The optimizer may overwrite the donated values in place (torch's fused ``_foreach`` update).
 """
 
 from kshim import ops
+from kshim.distribution.hooks import ACTIVE as _DIST
 
 
 class StepFunctions:
@@ -18,6 +21,8 @@ class StepFunctions:
         self._test = None
         self._predict = None
         self._results = None
+        self._train_multi = None
+        self._test_multi = None
         self._grad_fn = ops.value_and_grad(self._loss_fn, has_aux=True)
 
     # -- pure pieces ---------------------------------------------------------------------------------------------
@@ -32,11 +37,15 @@ class StepFunctions:
 
     def train_step(self, trainable, non_trainable, optimizer_values, metric_values, x, y, sample_weight):
         model = self.model
-        (loss, (y_pred, non_trainable)), grads = self._grad_fn(trainable, non_trainable, x, y, sample_weight)
-        trainable, optimizer_values = model.optimizer.stateless_apply(optimizer_values, grads, trainable)
-        metric_values = model._compile_metrics.stateless_update(
+        (loss, (y_pred, new_non_trainable)), grads = self._grad_fn(trainable, non_trainable, x, y, sample_weight)
+        new_metric_values = model._compile_metrics.stateless_update(
             metric_values, loss, _batch_size(x), y, y_pred, sample_weight)
-        return trainable, non_trainable, optimizer_values, metric_values
+        if _DIST.sync is not None:  # torch data parallel: one all-reduce of gradients, statistics and metrics
+            grads, new_non_trainable, new_metric_values = _DIST.sync.train(
+                grads, non_trainable, new_non_trainable, metric_values, new_metric_values)
+        # The step's inputs are donated (see `train`), so the update may reuse their buffers (torch: in place).
+        trainable, optimizer_values = model.optimizer._stateless_apply_donated(optimizer_values, grads, trainable)
+        return trainable, new_non_trainable, optimizer_values, new_metric_values
 
     def test_step(self, trainable, non_trainable, metric_values, x, y, sample_weight):
         model = self.model
@@ -45,12 +54,20 @@ class StepFunctions:
         loss = model._compile_loss(y, y_pred, sample_weight)
         for extra in layer_losses:
             loss = ops.add(loss, extra)
-        return model._compile_metrics.stateless_update(metric_values, loss, _batch_size(x), y, y_pred,
-                                                       sample_weight)
+        new_metric_values = model._compile_metrics.stateless_update(metric_values, loss, _batch_size(x), y, y_pred,
+                                                                    sample_weight)
+        if _DIST.sync is not None:  # torch data parallel: the metric state of the whole global batch
+            return _DIST.sync.test(metric_values, new_metric_values)
+        return new_metric_values
 
     def predict_step(self, trainable, non_trainable, x):
-        """``(outputs, new non-trainable values)``: stateful RNNs carry their states from batch to batch."""
-        return self.model.stateless_call(trainable, non_trainable, x, training=False)
+        """``(outputs, new non-trainable values)``: stateful RNNs carry their states from batch to batch. A value
+        the call left as it was comes back as None, so the caller has nothing to rebind or copy."""
+        outputs, new = self.model.stateless_call(trainable, non_trainable, x, training=False)
+        non_trainable = [n if n is not o else None for o, n in zip(non_trainable, new)]
+        if _DIST.gather is not None:  # data parallel: the outputs of the whole global batch, on every process
+            outputs = _DIST.gather(outputs)
+        return outputs, non_trainable
 
     def results_step(self, metric_values):
         return self.model._compile_metrics.stateless_results(metric_values)
@@ -75,6 +92,24 @@ class StepFunctions:
         if self._predict is None:
             self._predict = ops.compile_step(self.predict_step, jit_compile=self.jit_compile)
         return self._predict
+
+    @property
+    def train_multi(self):
+        """``steps_per_execution`` train steps in one call: ``(trainable, non_trainable, optimizer, metrics,
+        xs, ys, sample_weights) -> the four new states``, each batch argument stacked on a leading step axis."""
+        if self._train_multi is None:
+            self._train_multi = ops.compile_multi_step(self.train_step, 0, 4, donate_argnums=(0, 1, 2),
+                                                       jit_compile=self.jit_compile)
+        return self._train_multi
+
+    @property
+    def test_multi(self):
+        """``steps_per_execution`` test steps in one call: ``(trainable, non_trainable, metrics, xs, ys,
+        sample_weights) -> (new metrics,)``, each batch argument stacked on a leading step axis."""
+        if self._test_multi is None:
+            self._test_multi = ops.compile_multi_step(
+                lambda t, n, m, x, y, sw: (self.test_step(t, n, m, x, y, sw),), 2, 1, jit_compile=self.jit_compile)
+        return self._test_multi
 
     @property
     def results(self):

@@ -3,7 +3,10 @@
 The loop is plain Python over host batches. Each step reads the variables' current values, runs the compiled
 pure step, and binds the new values back (a reference swap, no copy), so the model is always up to date for
 callbacks. Running metrics stay on the device; they are only read when something looks at them (the progress bar
-at most every 50 ms, a callback that reads its ``logs``, and the end of each epoch).
+at most every 50 ms, a callback that reads its ``logs``, and the end of each epoch). With
+``steps_per_execution=N`` one execution runs N steps in one compiled call over the N batches stacked (a
+``lax.scan`` on jax) and the batch hooks run once per execution; ``predict`` on one small array skips the data
+adapter and the callbacks.
 """
 
 import warnings
@@ -14,10 +17,13 @@ import numpy as np
 from kshim import config, ops
 from kshim import optimizers as koptimizers
 from kshim.callbacks.callback_list import CallbackList
+from kshim.distribution import hooks as distribution_hooks
 from kshim.trainer import data_adapter
 from kshim.trainer.compile_utils import CompileLoss, CompileMetrics, shape_of_batch
 from kshim.trainer.step import StepFunctions
 from kshim.variables import read_values, swap_values
+
+_DIST = distribution_hooks.ACTIVE
 
 
 class LazyLogs(Mapping):
@@ -52,7 +58,10 @@ def log_value(v):
 
 
 def _to_backend(x):
-    """Move one batch element to the backend; float64 becomes floatx, as in Keras."""
+    """Move one batch element to the backend; float64 becomes floatx, as in Keras. Under a distribution
+    (`kshim.distribution`) the batch is split across the replicas instead."""
+    if _DIST.engine is not None:
+        return distribution_hooks.put_batch(x)
     if x is None:
         return None
     if isinstance(x, (list, tuple)):
@@ -126,8 +135,13 @@ class Trainer:
 
     # -- building from the first batch ---------------------------------------------------------------------------
     def _check_input_shape(self, x, where):
+        from kshim.trainer.model_outputs import check_inputs, is_structure
+
+        if is_structure(x) or len(getattr(self, "_input_tensors", None) or ()) > 1:
+            check_inputs(self, x, where)  # several inputs: their number, names, shapes and batch sizes
+            return
         expected = getattr(getattr(self, "_input_layer", None), "batch_shape", None)
-        if expected is None or isinstance(x, (list, dict)):
+        if expected is None:
             return
         got = shape_of_batch(x)
         ok = len(got) == len(expected) and all(e is None or e == g for e, g in zip(expected[1:], got[1:]))
@@ -149,16 +163,20 @@ class Trainer:
                 raise ValueError(f"{where}: the model was compiled without a `loss`, so it cannot be trained. "
                                  "Pass `loss=` to compile().")
             return
-        y_shape = shape_of_batch(y)
-        try:
-            y_pred_shape = tuple(self.compute_output_shape((None,) + tuple(shape_of_batch(x)[1:])))
-            y_pred_shape = (y_shape[0],) + y_pred_shape[1:]
-        except (NotImplementedError, TypeError, AttributeError):
-            y_pred_shape = tuple(ops.shape(self(xb)))
         if not self._compile_loss.built:
-            self._compile_loss.build(y_shape, y_pred_shape)
-        if not self._compile_metrics.built:
-            self._compile_metrics.build(y_shape, y_pred_shape)
+            from kshim.trainer.model_outputs import describe_outputs
+
+            # Line the losses and metrics up with the outputs, check `y` against them, then resolve the
+            # shape-dependent names ("accuracy", "crossentropy") from each output's target shape.
+            outputs = describe_outputs(self, shape_of_batch(x), lambda: self(xb))
+            reasons = {i: "a loss" for i in self._compile_loss.configure(outputs)}
+            for i in self._compile_metrics.configure(outputs):
+                reasons[i] = "a loss and metrics" if i in reasons else "metrics"
+            outputs.needed = sorted(reasons)
+            targets = outputs.check_targets(y, where, reasons)
+            y_shapes = [None if t is None else shape_of_batch(t) for t in targets]
+            self._compile_loss.build(y_shapes)
+            self._compile_metrics.build(y_shapes, self._compile_loss)
         if training:
             self._ensure_optimizer_built()
 
@@ -193,7 +211,10 @@ class Trainer:
 
     @property
     def metrics_names(self):
-        return [m.name for m in self.metrics]
+        """The log names, in the order `evaluate` returns its values (``[]`` before compile)."""
+        if self._compile_metrics is None:
+            return []
+        return list(self._compile_metrics.names())
 
     def reset_metrics(self):
         for m in self.metrics:
@@ -241,24 +262,26 @@ class Trainer:
             cbs.on_epoch_begin(epoch)
             metric_values = None
             seen = 0
-            for step, (xb, yb, swb) in enumerate(adapter.epoch()):
+            for step, last, group in _execution_groups(adapter.epoch(), self.steps_per_execution):
+                xb, yb, swb = group[0]
                 if steps is None:
                     self._build_for(xb, yb, where="fit")
+                    distribution_hooks.prepare_fit(self)  # a no-op without a distribution
                     steps = self._steps
                     trainable, non_trainable, opt_vars = self._state_vars()
                 if metric_values is None:
                     metric_values = self._compile_metrics.reset_values()
                 cbs.on_train_batch_begin(step)
-                new = steps.train(read_values(trainable), read_values(non_trainable), read_values(opt_vars),
-                                  metric_values, _to_backend(xb), _to_backend(yb), _to_backend(swb))
+                new = _run_group(steps.train, steps.train_multi, group, read_values(trainable),
+                                 read_values(non_trainable), read_values(opt_vars), metric_values)
                 swap_values(trainable, new[0])
                 swap_values(non_trainable, new[1])
                 swap_values(opt_vars, new[2])
                 metric_values = new[3]
-                seen += 1
+                seen += len(group)
                 if cbs.needs_batch_logs("on_train_batch_end"):
                     values = metric_values
-                    cbs.on_train_batch_end(step, LazyLogs(lambda v=values: self._metric_results(v)))
+                    cbs.on_train_batch_end(last, LazyLogs(lambda v=values: self._metric_results(v)))
                 if self.stop_training:
                     break
             if seen == 0:
@@ -305,7 +328,8 @@ class Trainer:
         steps = None
         metric_values = None
         cbs.on_test_begin()
-        for step, (xb, yb, swb) in enumerate(adapter.epoch()):
+        for step, last, group in _execution_groups(adapter.epoch(), self.steps_per_execution):
+            xb, yb, swb = group[0]
             if yb is None:
                 raise ValueError("evaluate: targets `y` are required to compute the loss and metrics.")
             if steps is None:
@@ -314,11 +338,13 @@ class Trainer:
                 trainable, non_trainable = self.trainable_variables, self.non_trainable_variables
                 metric_values = self._compile_metrics.reset_values()
             cbs.on_test_batch_begin(step)
-            metric_values = steps.test(read_values(trainable), read_values(non_trainable), metric_values,
-                                       _to_backend(xb), _to_backend(yb), _to_backend(swb))
+            fixed = (read_values(trainable), read_values(non_trainable))
+            (metric_values,) = _run_group(lambda m, x, y, sw: (steps.test(*fixed, m, x, y, sw),),
+                                          lambda m, x, y, sw: steps.test_multi(*fixed, m, x, y, sw),
+                                          group, metric_values)
             if cbs.needs_batch_logs("on_test_batch_end"):
                 values = metric_values
-                cbs.on_test_batch_end(step, LazyLogs(lambda v=values: self._metric_results(v)))
+                cbs.on_test_batch_end(last, LazyLogs(lambda v=values: self._metric_results(v)))
         if metric_values is None:
             raise ValueError("evaluate: the data produced no batches.")
         logs = self._floats(metric_values)
@@ -348,6 +374,8 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for ``x``, batched, as numpy arrays."""
         _check_positive_int("predict", "steps", steps)
+        if verbose == 0 and callbacks is None and steps is None and _one_batch(x, batch_size):
+            return self._predict_batch(x)  # the lean path: no data adapter, no callbacks, one compiled call
         adapter = data_adapter.get_adapter(x, None, None, batch_size, steps, False, None, where="predict")
         verbose = 1 if verbose == "auto" else verbose
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
@@ -410,17 +438,27 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """Model outputs for one batch, as numpy."""
-        xb = _to_backend(x)
+        return self._predict_batch(x)
+
+    def _predict_batch(self, x):
+        """The outputs for one batch: one call of the compiled predict step under inference mode."""
+        shape = tuple(x.shape) if hasattr(x, "shape") else None
+        if shape is None or shape != getattr(self, "_predict_checked_shape", None):
+            self._check_input_shape(x, "predict")
+            if self.built and shape is not None:  # a built model's inputs are fixed: one check per new shape
+                self._predict_checked_shape = shape
+        xb = _to_backend(x) if _DIST.engine is not None or not isinstance(x, np.ndarray) else (
+            x.astype(config.floatx()) if x.dtype == np.float64 else x)  # the compiled step converts numpy itself
         if not self.built:
             self(xb)
-        changed = {}
+        fn = self._predict_fn()
+        non_trainable = self.non_trainable_variables
         with ops.inference_mode():
-            non_trainable = self.non_trainable_variables
-            out, new_non_trainable = self._predict_fn()(read_values(self.trainable_variables),
-                                                        read_values(non_trainable), xb)
-            _bind_changed(non_trainable, new_non_trainable, changed)
+            out, new_non_trainable = fn(read_values(self.trainable_variables), read_values(non_trainable), xb)
+        changed = {}
+        _bind_changed(non_trainable, new_non_trainable, changed)
         _own_changed(changed)
-        return _concat_outputs([out])
+        return _outputs_to_numpy(out)
 
     def _batch_result(self, metric_values, return_dict):
         logs = self._floats(metric_values)
@@ -430,10 +468,84 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
 
+def _execution_groups(batches, n):
+    """``(first step, last step, [batch, ...])`` for each run of up to ``n`` consecutive batches: what one
+    execution of ``steps_per_execution=n`` trains on (callbacks' batch hooks run once per execution)."""
+    group, first = [], 0
+    for step, batch in enumerate(batches):
+        group.append(batch)
+        if len(group) == n:
+            yield first, step, group
+            group, first = [], step + 1
+    if group:
+        yield first, first + len(group) - 1, group
+
+
+def _run_group(step, multi_step, group, *state):
+    """Run one execution: ``multi_step`` once over the group's batches stacked on a leading step axis when they
+    stack (same shapes and dtypes, no distribution), else ``step`` batch by batch. Both give the same numbers;
+    a last partial group or a last short batch takes the batch-by-batch path."""
+    if len(group) > 1 and _DIST.engine is None and len({_signature(b) for b in group}) == 1:
+        xs, ys, sws = (_stack([b[i] for b in group]) for i in range(3))
+        return multi_step(*state, _to_backend(xs), _to_backend(ys), _to_backend(sws))
+    for xb, yb, swb in group:
+        state = step(*state, _to_backend(xb), _to_backend(yb), _to_backend(swb))
+    return state
+
+
+def _signature(tree):
+    """The nested shapes and dtypes of a batch (batches stack when theirs are equal)."""
+    if tree is None:
+        return None
+    if isinstance(tree, (list, tuple)):
+        return tuple(_signature(t) for t in tree)
+    if isinstance(tree, dict):
+        return tuple((k, _signature(v)) for k, v in tree.items())
+    if ops.is_tensor(tree):
+        return tuple(ops.shape(tree)), ops.dtype(tree)
+    tree = np.asarray(tree)
+    return tree.shape, tree.dtype.str
+
+
+def _stack(leaves):
+    """One batch element from the same element of several batches, stacked on a new leading axis."""
+    first = leaves[0]
+    if first is None:
+        return None
+    if isinstance(first, (list, tuple)):
+        return type(first)(_stack([leaf[i] for leaf in leaves]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: _stack([leaf[k] for leaf in leaves]) for k in first}
+    if ops.is_tensor(first):
+        return ops.stack(leaves)
+    return np.stack([np.asarray(leaf) for leaf in leaves])
+
+
+def _one_batch(x, batch_size):
+    """Whether ``x`` is one array (numpy or a backend tensor) that fits in one predict batch."""
+    if not (isinstance(x, np.ndarray) or ops.is_tensor(x)) or not x.shape:
+        return False
+    if batch_size is None:
+        batch_size = 32
+    elif isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        return False  # the data adapter raises the error
+    return 0 < x.shape[0] <= batch_size
+
+
+def _outputs_to_numpy(out):
+    """One batch's outputs as numpy arrays of their own (never a view of a backend buffer)."""
+    if isinstance(out, (list, tuple)):
+        return [np.array(ops.convert_to_numpy(o)) for o in out]
+    if isinstance(out, dict):
+        return {k: np.array(ops.convert_to_numpy(o)) for k, o in out.items()}
+    return np.array(ops.convert_to_numpy(out))
+
+
 def _bind_changed(variables, new_values, changed):
-    """Bind the values a predict step changed (the states of stateful RNNs) and note their variables."""
+    """Bind the values a predict step changed (the states of stateful RNNs; None marks an unchanged value) and
+    note their variables."""
     for v, value in zip(variables, new_values):
-        if value is not v._value:
+        if value is not None and value is not v._value:
             v._value = value
             changed[id(v)] = v
 

@@ -5,6 +5,7 @@ numpy: elementwise math, reductions, shapes and indexing, linear algebra.
 nn: activations.
 conv: convolution and pooling.
 rnn: recurrence (scan and the fused LSTM/GRU).
+fused: elementwise ops over lists of tensors (optimizer updates) and the counter hash (in-step random bits).
 """
 
 from kshim.backends.jax.core import (  # noqa: F401
@@ -26,6 +27,7 @@ from kshim.backends.jax.core import (  # noqa: F401
     value_and_grad,
     stop_gradient,
     compile_step,
+    compile_multi_step,
     inference_mode,
     device_name,
 )
@@ -149,4 +151,14 @@ from kshim.backends.jax.conv import (  # noqa: F401
 
 from kshim.backends.jax.image import (  # noqa: F401
     resize,
+)
+from kshim.backends.jax.fused import (  # noqa: F401
+    counter_bits,
+    foreach_add,
+    foreach_blocked,
+    foreach_subtract,
+    foreach_multiply,
+    foreach_divide,
+    foreach_maximum,
+    foreach_sqrt,
 )

@@ -161,6 +161,30 @@ def compile_step(fn, donate_argnums=(), jit_compile=None):
     return jax.jit(fn, donate_argnums=donate_argnums)
 
 
+def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=None):
+    split = num_fixed + num_state
+
+    def multi(*args):
+        fixed, state, batches = args[:num_fixed], tuple(args[num_fixed:split]), tuple(args[split:])
+
+        def body(carry, batch):
+            return tuple(fn(*fixed, *carry, *batch)), None
+
+        return jax.lax.scan(body, state, batches)[0]
+
+    if jit_compile is not False:
+        return jax.jit(multi, donate_argnums=donate_argnums)
+
+    def eager(*args):  # an eager lax.scan would compile its body on every call
+        fixed, state, batches = args[:num_fixed], tuple(args[num_fixed:split]), args[split:]
+        leaves, treedef = jax.tree_util.tree_flatten(batches)
+        for i in range(leaves[0].shape[0]):
+            state = tuple(fn(*fixed, *state, *jax.tree_util.tree_unflatten(treedef, [x[i] for x in leaves])))
+        return state
+
+    return eager
+
+
 def inference_mode():
     return contextlib.nullcontext()
 

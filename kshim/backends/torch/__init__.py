@@ -6,6 +6,7 @@
 - ``nn``: activations and softmax
 - ``conv``: convolution and pooling
 - ``rnn``: recurrence (scan and the fused LSTM/GRU kernels)
+- ``fused``: elementwise ops over lists of tensors (optimizer updates) and the counter hash (in-step random bits)
 """
 
 from kshim.backends.torch.core import (  # noqa: F401
@@ -13,6 +14,7 @@ from kshim.backends.torch.core import (  # noqa: F401
     arange,
     cast,
     compile_step,
+    compile_multi_step,
     convert_to_numpy,
     convert_to_tensor,
     copy,
@@ -153,4 +155,14 @@ from kshim.backends.torch.conv import (  # noqa: F401
 
 from kshim.backends.torch.image import (  # noqa: F401
     resize,
+)
+from kshim.backends.torch.fused import (  # noqa: F401
+    counter_bits,
+    foreach_add,
+    foreach_blocked,
+    foreach_divide,
+    foreach_maximum,
+    foreach_multiply,
+    foreach_sqrt,
+    foreach_subtract,
 )

@@ -300,6 +300,42 @@ def compile_step(fn, donate_argnums=(), jit_compile=None):
     return step
 
 
+def _step_slice(tree, i):
+    """Slice ``i`` (a view) of every tensor in a nested batch structure."""
+    if isinstance(tree, torch.Tensor):
+        return tree[i]
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_step_slice(t, i) for t in tree)
+    if isinstance(tree, dict):
+        return {k: _step_slice(v, i) for k, v in tree.items()}
+    return tree
+
+
+def _leading(tree):
+    if isinstance(tree, torch.Tensor):
+        return tree.shape[0]
+    children = tree.values() if isinstance(tree, dict) else tree if isinstance(tree, (list, tuple)) else ()
+    for child in children:
+        n = _leading(child)
+        if n is not None:
+            return n
+    return None
+
+
+def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=None):
+    inner = torch.compile(fn) if jit_compile is True else fn
+    split = num_fixed + num_state
+
+    def multi(*args):
+        fixed, state, batches = args[:num_fixed], tuple(args[num_fixed:split]), args[split:]
+        with torch.no_grad():
+            for i in range(_leading(batches)):
+                state = tuple(inner(*fixed, *state, *_step_slice(batches, i)))
+        return state
+
+    return multi
+
+
 def inference_mode():
     return torch.inference_mode()
 

@@ -35,6 +35,8 @@ def add(x1, x2):
 
 def subtract(x1, x2):
     x1, x2 = _bin(x1, x2)
+    if type(x1) in _PYSCALAR:  # scalar - tensor: rsub directly, not through Tensor.__rsub__'s Python wrapper
+        return torch.rsub(x2, x1)
     return x1 - x2
 
 
@@ -60,6 +62,8 @@ def mod(x1, x2):
 
 def power(x1, x2):
     x1, x2 = _bin(x1, x2)
+    if type(x1) in _PYSCALAR:  # scalar ** tensor: what Tensor.__rpow__ calls, without its Python wrapper
+        return torch.pow(x1, x2)
     return x1**x2
 
 
