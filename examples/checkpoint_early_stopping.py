@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 import numpy as np
-from sklearn.datasets import load_digits
+from digits_data import digits_split
 
 import kshim as keras
 from kshim import callbacks, layers
@@ -21,12 +21,7 @@ from kshim import callbacks, layers
 
 def main(epochs=60, folder=None):
     keras.utils.set_random_seed(0)
-    digits = load_digits()
-    x = (digits.data / 16.0).astype("float32")
-    y = digits.target.astype("int32")
-    order = np.random.default_rng(0).permutation(len(x))
-    x, y = x[order], y[order]
-    x_train, y_train, x_test, y_test = x[:1400], y[:1400], x[1400:], y[1400:]
+    x_train, y_train, x_test, y_test = digits_split()
 
     model = keras.Sequential([
         keras.Input((64,)),

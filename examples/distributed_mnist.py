@@ -32,8 +32,7 @@ import os
 import sys
 import tempfile
 
-import numpy as np
-from sklearn.datasets import load_digits
+from digits_data import digits_split
 
 import kshim as keras
 from kshim import layers
@@ -46,12 +45,7 @@ def main(epochs=8, folder=None):
     keras.distribution.set_distribution(strategy)
     chief = keras.distribution.process_id() == 0
 
-    digits = load_digits()
-    x = (digits.data / 16.0).astype("float32")
-    y = digits.target.astype("int32")
-    order = np.random.default_rng(0).permutation(len(x))
-    x, y = x[order], y[order]
-    x_train, y_train, x_test, y_test = x[:1400], y[:1400], x[1400:], y[1400:]
+    x_train, y_train, x_test, y_test = digits_split()
 
     model = keras.Sequential([
         keras.Input((64,)),

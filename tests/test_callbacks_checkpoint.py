@@ -235,12 +235,13 @@ def test_crash_mid_save_leaves_previous_checkpoint_intact(tmp_path, monkeypatch,
 
 
 
-def test_example_checkpoint_early_stopping_reloads_the_best_model(tmp_path):
+def test_example_checkpoint_early_stopping_reloads_the_best_model(tmp_path, monkeypatch):
     pytest.importorskip("sklearn")
     import importlib.util
 
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples",
-                        "checkpoint_early_stopping.py")
+    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+    monkeypatch.syspath_prepend(folder)  # the example imports its data helper, as `python examples/...` does
+    path = os.path.join(folder, "checkpoint_early_stopping.py")
     spec = importlib.util.spec_from_file_location("checkpoint_early_stopping_example", path)
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)

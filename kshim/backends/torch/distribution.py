@@ -10,6 +10,7 @@ logs the same global metrics. A peer that exits makes the collective fail at onc
 after the job's timeout. Either way the error names the step and the timeout instead of hanging.
 """
 
+import atexit
 import datetime
 import os
 
@@ -84,6 +85,17 @@ def initialize(job_addresses, num_processes, process_id, timeout):
         raise RuntimeError(f"kshim.distribution.initialize: process {rank} of {world} could not join the job "
                            f"coordinated at {address} within timeout={timeout}s. Check the address and that every "
                            f"process was started. Original error: {e}") from e
+    atexit.register(_leave)
+
+
+def _leave():
+    """Leave the job at exit: a process group left to the interpreter's teardown can abort the process (gloo's
+    threads outlive the objects they use)."""
+    if dist.is_initialized():
+        try:
+            dist.destroy_process_group()
+        except RuntimeError:
+            pass  # a peer already failed; the job's error has been raised and printed
 
 
 def is_initialized():
