@@ -523,8 +523,10 @@ def compile_step(fn, donate_argnums=(), jit_compile=None):
     """A compiled version of the pure function ``fn`` (nested lists/tuples of tensors in and out).
 
     jax: ``jax.jit`` with ``donate_argnums`` (``jit_compile=False`` runs it eagerly instead).
-    torch: runs ``fn`` under ``torch.no_grad()`` eagerly; ``jit_compile=True`` wraps it in ``torch.compile``.
-    Gradients inside ``fn`` come from `value_and_grad`, which re-enables them where needed."""
+    torch: under ``torch.no_grad()``; by default (``jit_compile=None``) eagerly for the first calls of each
+    argument signature, then recorded once and replayed (`kshim.backends.torch.replay`: the same aten calls, bit
+    for bit, without the Python around them); ``jit_compile=False`` always eagerly; ``jit_compile=True`` through
+    ``torch.compile``. Gradients inside ``fn`` come from `value_and_grad`, which re-enables them where needed."""
 
 
 def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=None):
@@ -536,7 +538,7 @@ def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=
     the state, and returns the final state (a tuple), the values of N calls of ``compile_step(fn)``.
     ``donate_argnums`` index ``multi``'s arguments. jax: one ``jax.jit`` of a ``lax.scan`` over the steps
     (``jit_compile=False``: a Python loop); torch: a Python loop under ``torch.no_grad()`` over views of the
-    stacked tensors, with no host synchronisation (``jit_compile=True`` compiles ``fn`` with ``torch.compile``)."""
+    stacked tensors, with no host synchronisation, each step run as `compile_step` runs it."""
 
 
 def inference_mode():

@@ -9,6 +9,8 @@ import functools
 import numpy as np
 import torch
 
+from kshim.backends.torch.replay import Replayed
+
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 _DTYPES = {
@@ -289,13 +291,25 @@ def stop_gradient(x):
     return _t(x).detach()
 
 
+def _compiled(fn, jit_compile):
+    """``fn`` as a step runs it: through ``torch.compile`` (True), recorded and replayed (None: the default, see
+    `kshim.backends.torch.replay`), or eagerly (False: ``run_eagerly``)."""
+    if jit_compile is True:
+        return torch.compile(fn)
+    if jit_compile is None:
+        return Replayed(fn, _t)
+    return fn
+
+
 def compile_step(fn, donate_argnums=(), jit_compile=None):
-    inner = torch.compile(fn) if jit_compile is True else fn
+    inner = _compiled(fn, jit_compile)
 
     @functools.wraps(fn)
     def step(*args, **kwargs):
         with torch.no_grad():
             return inner(*args, **kwargs)
+
+    step.replayed = inner if isinstance(inner, Replayed) else None  # for tests and for reading the replays
 
     return step
 
@@ -323,7 +337,7 @@ def _leading(tree):
 
 
 def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=None):
-    inner = torch.compile(fn) if jit_compile is True else fn
+    inner = _compiled(fn, jit_compile)
     split = num_fixed + num_state
 
     def multi(*args):
@@ -333,6 +347,7 @@ def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=
                 state = tuple(inner(*fixed, *state, *_step_slice(batches, i)))
         return state
 
+    multi.replayed = inner if isinstance(inner, Replayed) else None
     return multi
 
 

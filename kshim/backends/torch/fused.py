@@ -10,6 +10,7 @@ term cached per length and the 0-d key mixed on the host when the state is there
 import torch
 
 from kshim.backends.torch.core import _t
+from kshim.backends.torch.replay import tracing
 
 
 def _operand(ys):
@@ -118,9 +119,13 @@ def _positions(n, device):
     key = (n, device)
     p = _POSITIONS.get(key)
     if p is None:
+        # Out of place, so that a traced step computes it once, at trace time (`replay._fold_constants`).
+        p = torch.mul(torch.arange(n, dtype=torch.int32, device=device), _signed(_GOLDEN))
+        if tracing():  # a fake tensor must not outlive the trace
+            return p
         if len(_POSITIONS) >= _POSITIONS_KEPT:
             _POSITIONS.pop(next(iter(_POSITIONS)))
-        p = _POSITIONS[key] = torch.arange(n, dtype=torch.int32, device=device).mul_(_signed(_GOLDEN))
+        _POSITIONS[key] = p
     return p
 
 
@@ -128,10 +133,10 @@ def counter_bits(state, n):
     state = _t(state)
     if state.dtype != torch.int32:
         state = state.to(torch.int32)
-    if state.device.type == "cpu" and not torch.compiler.is_compiling():
+    if state.device.type == "cpu" and not (tracing() or torch.compiler.is_compiling()):
         seed, counter = (v & _U32 for v in state.tolist())
         key = _signed(_mix_int(_mix_int((counter + _SALT) & _U32) ^ seed))
-    else:  # on an accelerator (reading the state would wait for it) or inside torch.compile: mix on the device
+    else:  # on an accelerator (reading the state would wait for it), traced or compiled: mix on the device
         scalar = torch.add(state[1], _signed(_SALT))
         key = _mix_(scalar, torch.empty_like(scalar)).bitwise_xor_(state[0])
         key = _mix_(key, torch.empty_like(key))

@@ -1,0 +1,357 @@
+"""PyTorch backend: compiled steps by record and replay (the default of `compile_step` on torch).
+
+Eager torch pays Python for every layer, loss, metric and optimizer call on every step, and builds an autograd
+graph that it throws away. A replayed step pays for neither. Once a step has been called `_EAGER_CALLS` times
+with one signature (the nesting, shapes, strides, dtypes and devices of its tensor arguments, and the values of
+the others), the next call records it: the step runs eagerly on copies of its arguments under a dispatch mode
+that writes down every aten operation torch executes, forward and backward (autograd has done its part when an
+operation reaches the mode), in order, in-place updates kept in place. From the record, `_generate` writes a
+Python function that makes the same calls on its arguments: the same kernels on the same operands, so the same
+numbers, bit for bit.
+
+That is checked, not assumed: the function runs on a second copy of the arguments and is kept only if every
+output equals the recorded run's, bit for bit; from then on it runs in place of the step for that signature. A
+step stays eager, for that signature, when it reads a tensor on the host (``.item()``, ``.tolist()``: the value
+would be frozen into the record), when the replay fails or differs, when it creates or returns tensors the
+record cannot account for, when arguments alias one another, under ``torch.distributed``, or after
+`_MAX_SIGNATURES` signatures.
+"""
+
+import math
+
+import numpy as np
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+_DETACH = torch.ops.aten.detach.default
+_EAGER_CALLS = 2  # calls of a signature that run eagerly before it is recorded: short fits never pay for it
+_MAX_SIGNATURES = 8
+_STATE = {"recording": False}
+
+
+def tracing():
+    """True while a step is being recorded: code that would read a tensor on the host must not."""
+    return _STATE["recording"]
+
+
+def _flatten(tree, leaves, key):
+    """Append the tensors of ``tree`` to ``leaves`` and its structure (with the other values) to ``key``."""
+    if isinstance(tree, torch.Tensor):
+        leaves.append(tree)
+        key.append((tree.shape, tree.stride(), tree.dtype, tree.device))
+    elif isinstance(tree, (list, tuple)):
+        key.append((type(tree), len(tree)))
+        for t in tree:
+            _flatten(t, leaves, key)
+    elif isinstance(tree, dict):
+        key.append((dict, tuple(tree)))
+        for t in tree.values():
+            _flatten(t, leaves, key)
+    else:
+        key.append((type(tree), tree))
+
+
+def _unflatten(tree, leaves, pos):
+    if isinstance(tree, torch.Tensor):
+        pos[0] += 1
+        return leaves[pos[0] - 1]
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_unflatten(t, leaves, pos) for t in tree)
+    if isinstance(tree, dict):
+        return {k: _unflatten(t, leaves, pos) for k, t in tree.items()}
+    return tree
+
+
+def _equal(a, b):
+    """``a`` and ``b`` are the same nesting of bit-for-bit equal tensors and equal other values."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
+                and a.dtype == b.dtype and torch.equal(a, b))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+class Replayed:
+    """``fn`` (pure in its tensor arguments), recorded once per signature and replayed."""
+
+    def __init__(self, fn, from_host):
+        self.fn = fn
+        self.from_host = from_host  # numpy array -> tensor, as the step itself would convert it
+        self.replays = {}  # signature -> the generated function, None (stays eager) or a count of eager calls
+
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            return self.fn(*args, **kwargs)
+        args = tuple(self.from_host(a) if isinstance(a, np.ndarray) else a for a in args)
+        leaves, key = [], []
+        _flatten(args, leaves, key)
+        try:
+            key = tuple(key)
+            replay = self.replays.get(key, 0)
+        except TypeError:  # an unhashable non-tensor argument
+            return self.fn(*args)
+        if callable(replay):
+            return replay(*leaves)
+        if replay is None or replay < _EAGER_CALLS or _distributed():
+            if replay is not None and len(self.replays) < _MAX_SIGNATURES:
+                self.replays[key] = replay + 1
+            return self.fn(*args)
+        replay = self.replays[key] = _record(self.fn, args, leaves)
+        return replay(*leaves) if replay is not None else self.fn(*args)
+
+
+def _distributed():
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
+def _record(fn, args, leaves):
+    """The generated replay of ``fn(*args)``, checked against a recorded eager run; None if there is none."""
+    if len({id(t) for t in leaves}) != len(leaves):
+        return None
+    copies = [t.clone() for t in leaves]
+    _STATE["recording"] = True
+    try:
+        recorder = _Recorder(copies)
+        with torch.no_grad(), recorder:
+            expected = fn(*_unflatten(args, copies, [0]))
+    except Exception:  # noqa: BLE001 - the eager call that follows raises it again, where the user expects it
+        return None
+    finally:
+        _STATE["recording"] = False
+    replay = recorder.generate(expected)
+    if replay is None:
+        return None
+    del recorder, copies
+    try:
+        with torch.no_grad():
+            replayed = replay(*[t.clone() for t in leaves])
+    except Exception:  # noqa: BLE001 - see the module doc
+        return None
+    return replay if _equal(replayed, expected) else None
+
+
+class _Unreplayable(Exception):
+    pass
+
+
+class _Value:
+    """A tensor of the record: an argument, a constant from outside it, or an output of an operation."""
+
+    __slots__ = ("name", "tensor", "version", "node", "constant")
+
+    def __init__(self, name, tensor, node=None, constant=False):
+        self.name, self.tensor, self.node, self.constant = name, tensor, node, constant
+        self.version = None if tensor.is_inference() else tensor._version  # inference tensors keep no count
+
+
+class _Node:
+    __slots__ = ("func", "args", "kwargs", "outputs")
+
+    def __init__(self, func, args, kwargs, outputs):
+        self.func, self.args, self.kwargs, self.outputs = func, args, kwargs, outputs
+
+
+class _Recorder(TorchDispatchMode):
+    """Runs every aten operation as usual and writes it down, with its operands as `_Value` references."""
+
+    @classmethod
+    def _should_skip_dynamo(cls):  # torch would wrap the mode in torch._dynamo.disable, importing it (1.5 s)
+        return False
+
+    def __init__(self, inputs):
+        super().__init__()
+        self.values = {}  # id(tensor) -> (tensor, its _Value); holding the tensor keeps the ids unique
+        self.inputs = [self._new(t, f"a{i}") for i, t in enumerate(inputs)]
+        self.nodes, self.constants, self.failure = [], [], None
+
+    def _new(self, tensor, name, node=None, constant=False):
+        value = _Value(name, tensor, node, constant)
+        self.values[id(tensor)] = (tensor, value)
+        return value
+
+    def _find(self, x):
+        entry = self.values.get(id(x))
+        return entry[1] if entry is not None and entry[0] is x else None
+
+    def _ref(self, x):
+        if isinstance(x, torch.Tensor):
+            value = self._find(x)
+            if value is None:
+                value = self._new(x, f"k{len(self.constants)}", constant=True)
+                self.constants.append(value)
+            return value
+        if isinstance(x, (list, tuple)):
+            return type(x)(self._ref(v) for v in x)
+        return x
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if self.failure is None:
+            try:
+                self._note(func, args, kwargs, out)
+            except _Unreplayable as e:
+                self.failure = str(e)
+        return out
+
+    def _note(self, func, args, kwargs, out):
+        if not isinstance(func, torch._ops.OpOverload) or torch.Tag.nondeterministic_seeded in func.tags:
+            raise _Unreplayable(f"{func} draws random numbers or is not an aten operation")
+        node = _Node(func, self._ref(args), {k: self._ref(v) for k, v in kwargs.items()}, None)
+        if func is _DETACH:  # only cuts autograd history, which a replay does not keep: the input stands for it
+            self.values[id(out)] = (out, node.args[0])
+            return
+        if isinstance(out, torch.Tensor):
+            node.outputs = self._new(out, f"v{len(self.nodes)}", node)
+        elif isinstance(out, (list, tuple)) and all(t is None or isinstance(t, torch.Tensor) for t in out):
+            node.outputs = [None if t is None else self._new(t, f"v{len(self.nodes)}_{i}", node)
+                            for i, t in enumerate(out)]
+        elif out is None:
+            node.outputs = None
+        else:  # a Python number or bool: the step reads a value on the host
+            raise _Unreplayable(f"{func} returns a host value")
+        self.nodes.append(node)
+
+    def generate(self, expected):
+        if self.failure is not None:
+            return None
+        try:
+            outputs = self._output_refs(expected)
+        except _Unreplayable:
+            return None
+        return _generate(self.inputs, self.nodes, outputs, _folded(self.nodes, outputs))
+
+    def _output_refs(self, tree):
+        if isinstance(tree, torch.Tensor):
+            value = self._find(tree)
+            if value is None or value.constant:
+                raise _Unreplayable("the step returns a tensor the record did not make")
+            return value
+        if isinstance(tree, (list, tuple)):
+            return type(tree)(self._output_refs(t) for t in tree)
+        if isinstance(tree, dict):
+            return {k: self._output_refs(t) for k, t in tree.items()}
+        if tree is None or type(tree) in (bool, int, float, str):
+            return tree
+        raise _Unreplayable(f"the step returns a {type(tree).__name__}")
+
+
+def _leaves(tree):
+    if isinstance(tree, _Value):
+        yield tree
+    elif isinstance(tree, (list, tuple)):
+        for t in tree:
+            yield from _leaves(t)
+    elif isinstance(tree, dict):
+        for t in tree.values():
+            yield from _leaves(t)
+
+
+def _storage(t):
+    return t.untyped_storage().data_ptr()
+
+
+def _folded(nodes, outputs):
+    """The values that depend on constants only (an ``arange``, a batch size cast to a float) and that nothing
+    wrote to after they were made: the replay uses the recorded tensors instead of computing them again."""
+    returned = {_storage(v.tensor) for v in _leaves(outputs)}
+    folded = set()
+    for node in nodes:
+        func = node.func
+        if func._schema.is_mutable or node.outputs is None:
+            continue
+        if not all(v.constant or v in folded for v in _leaves((node.args, list(node.kwargs.values())))):
+            continue
+        outs = list(_leaves(node.outputs))
+        if all(v.version is not None and v.tensor._version == v.version and _storage(v.tensor) not in returned
+               for v in outs):
+            folded.update(outs)
+    return folded
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Code generation. Calling ``torch.ops.aten.<op>.<overload>`` goes through a Python wrapper around the boxed
+# dispatcher: about 1.5 microseconds more per operation than the public binding (``torch.mm``, ``Tensor.view``)
+# eager code calls. The generated function calls the public binding when torch has one of the operation's name
+# (its argument parser picks the same overload from the same arguments; the check of the first replay stands
+# behind that), the overload otherwise, and frees every intermediate value after its last use.
+
+
+def _binding(func):
+    name = func.overloadpacket.__name__
+    fn = getattr(torch._C._VariableFunctions, name, None) or getattr(torch._C.TensorBase, name, None)
+    return fn if fn is not None else func._op
+
+
+def _needed(nodes, outputs):
+    """The nodes that write to a tensor, or make a value that is returned or that such a node reads."""
+    needed, kept = set(_leaves(outputs)), []
+    for node in reversed(nodes):
+        if node.func._schema.is_mutable or any(v in needed for v in _leaves(node.outputs)):
+            kept.append(node)
+            needed.update(_leaves((node.args, list(node.kwargs.values()))))
+    return kept[::-1]
+
+
+def _generate(inputs, nodes, outputs, folded):
+    scope, lines = {}, []
+
+    def constant(value, hint="c"):
+        name = f"{hint}_{len(scope)}"
+        scope[name] = value
+        return name
+
+    def code(a):
+        if isinstance(a, _Value):
+            if a.constant or a in folded:
+                if a.name not in scope:
+                    scope[a.name] = a.tensor
+            return a.name
+        if isinstance(a, list):
+            return "[" + ", ".join(code(x) for x in a) + "]"
+        if isinstance(a, tuple):
+            return "(" + "".join(code(x) + ", " for x in a) + ")"
+        if isinstance(a, dict):
+            return "{" + ", ".join(f"{k!r}: {code(v)}" for k, v in a.items()) + "}"
+        if a is None or type(a) in (bool, int, str) or (type(a) is float and math.isfinite(a)):
+            return repr(a)
+        return constant(a)
+
+    kept = [n for n in nodes if not (n.outputs is not None and all(v in folded for v in _leaves(n.outputs)))]
+    kept = _needed(kept, outputs)
+    last_use = {}
+    for i, node in enumerate(kept):
+        for v in _leaves((node.args, list(node.kwargs.values()))):
+            if not v.constant and v not in folded:
+                last_use[v] = i
+    returned = set(_leaves(outputs))
+    frees = {}
+    for v, i in last_use.items():
+        if v not in returned and v.node is not None:
+            frees.setdefault(i, []).append(v.name)
+    for i, node in enumerate(kept):
+        call = ", ".join([code(a) for a in node.args] + [f"{k}={code(v)}" for k, v in node.kwargs.items()])
+        fn = constant(_binding(node.func), node.func.overloadpacket.__name__)
+        if isinstance(node.outputs, list):
+            targets = ["_" if v is None else v.name for v in node.outputs]
+            lines.append(f"{', '.join(targets)}, = {fn}({call})")
+            unused = [v.name for v in node.outputs if v is not None and v not in last_use and v not in returned]
+            if unused:
+                lines.append("del " + ", ".join(unused))
+        elif node.outputs is not None:
+            lines.append(f"{node.outputs.name} = {fn}({call})")
+            if node.outputs not in last_use and node.outputs not in returned:
+                lines.append(f"del {node.outputs.name}")
+        else:
+            lines.append(f"{fn}({call})")
+        if i in frees:
+            lines.append("del " + ", ".join(frees[i]))
+    lines.append(f"return {code(outputs)}")
+    source = f"def replay({', '.join(v.name for v in inputs)}):\n" + "".join(f"    {line}\n" for line in lines)
+    exec(compile(source, "<kshim replay>", "exec"), scope)  # noqa: S102 - code generated above from the record
+    replay = scope["replay"]
+    replay.source = source  # for reading what a step runs
+    return replay
