@@ -121,16 +121,19 @@ def _record(fn, args, leaves):
         return None
     finally:
         _STATE["recording"] = False
-    replay = recorder.generate(expected)
-    if replay is None:
-        return None
-    del recorder, copies
-    try:
-        with torch.no_grad():
-            replayed = replay(*[t.clone() for t in leaves])
-    except Exception:  # noqa: BLE001 - see the module doc
-        return None
-    return replay if _equal(replayed, expected) else None
+    del copies
+    for public in (True, False):  # the public bindings first; the aten overloads themselves if that fails
+        replay = recorder.generate(expected, public)
+        if replay is None:
+            return None
+        try:
+            with torch.no_grad():
+                replayed = replay(*[t.clone() for t in leaves])
+        except Exception:  # noqa: BLE001 - see the module doc
+            continue
+        if _equal(replayed, expected):
+            return replay
+    return None
 
 
 class _Unreplayable(Exception):
@@ -148,10 +151,11 @@ class _Value:
 
 
 class _Node:
-    __slots__ = ("func", "args", "kwargs", "outputs")
+    __slots__ = ("func", "args", "kwargs", "outputs", "grad")
 
     def __init__(self, func, args, kwargs, outputs):
         self.func, self.args, self.kwargs, self.outputs = func, args, kwargs, outputs
+        self.grad = torch.is_grad_enabled()  # some kernels look at it (the oneDNN LSTM keeps its workspace)
 
 
 class _Recorder(TorchDispatchMode):
@@ -215,14 +219,14 @@ class _Recorder(TorchDispatchMode):
             raise _Unreplayable(f"{func} returns a host value")
         self.nodes.append(node)
 
-    def generate(self, expected):
+    def generate(self, expected, public):
         if self.failure is not None:
             return None
         try:
             outputs = self._output_refs(expected)
         except _Unreplayable:
             return None
-        return _generate(self.inputs, self.nodes, outputs, _folded(self.nodes, outputs))
+        return _generate(self.inputs, self.nodes, outputs, _folded(self.nodes, outputs), public)
 
     def _output_refs(self, tree):
         if isinstance(tree, torch.Tensor):
@@ -277,13 +281,14 @@ def _folded(nodes, outputs):
 # dispatcher: about 1.5 microseconds more per operation than the public binding (``torch.mm``, ``Tensor.view``)
 # eager code calls. The generated function calls the public binding when torch has one of the operation's name
 # (its argument parser picks the same overload from the same arguments; the check of the first replay stands
-# behind that), the overload otherwise, and frees every intermediate value after its last use.
+# behind that: where it fails, as for the oneDNN LSTM's backward, the record is generated again with the aten
+# overloads), the overload otherwise, and frees every intermediate value after its last use.
 
 
-def _binding(func):
+def _binding(func, public):
     name = func.overloadpacket.__name__
-    fn = getattr(torch._C._VariableFunctions, name, None) or getattr(torch._C.TensorBase, name, None)
-    return fn if fn is not None else func._op
+    fn = public and (getattr(torch._C._VariableFunctions, name, None) or getattr(torch._C.TensorBase, name, None))
+    return fn or func._op
 
 
 def _needed(nodes, outputs):
@@ -296,7 +301,7 @@ def _needed(nodes, outputs):
     return kept[::-1]
 
 
-def _generate(inputs, nodes, outputs, folded):
+def _generate(inputs, nodes, outputs, folded, public):
     scope, lines = {}, []
 
     def constant(value, hint="c"):
@@ -332,9 +337,13 @@ def _generate(inputs, nodes, outputs, folded):
     for v, i in last_use.items():
         if v not in returned and v.node is not None:
             frees.setdefault(i, []).append(v.name)
+    grad = False  # a step runs under no_grad; the replay switches where the record did, and back at the end
     for i, node in enumerate(kept):
+        if node.grad != grad:
+            grad = node.grad
+            lines.append(f"set_grad({grad})")
         call = ", ".join([code(a) for a in node.args] + [f"{k}={code(v)}" for k, v in node.kwargs.items()])
-        fn = constant(_binding(node.func), node.func.overloadpacket.__name__)
+        fn = constant(_binding(node.func, public), node.func.overloadpacket.__name__)
         if isinstance(node.outputs, list):
             targets = ["_" if v is None else v.name for v in node.outputs]
             lines.append(f"{', '.join(targets)}, = {fn}({call})")
@@ -350,7 +359,10 @@ def _generate(inputs, nodes, outputs, folded):
         if i in frees:
             lines.append("del " + ", ".join(frees[i]))
     lines.append(f"return {code(outputs)}")
-    source = f"def replay({', '.join(v.name for v in inputs)}):\n" + "".join(f"    {line}\n" for line in lines)
+    body = "".join(f"        {line}\n" for line in lines)
+    source = (f"def replay({', '.join(v.name for v in inputs)}):\n    entry = is_grad()\n    try:\n{body}"
+              "    finally:\n        set_grad(entry)\n")
+    scope.update(set_grad=torch._C._set_grad_enabled, is_grad=torch.is_grad_enabled)
     exec(compile(source, "<kshim replay>", "exec"), scope)  # noqa: S102 - code generated above from the record
     replay = scope["replay"]
     replay.source = source  # for reading what a step runs
