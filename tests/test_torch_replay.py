@@ -114,6 +114,23 @@ def test_masked_recurrent_layers_are_bit_identical():
     _check(build, x, y.astype("float32"), dict(epochs=2, batch_size=8))
 
 
+def test_fused_lstm_kernel_is_replayed_and_bit_identical():
+    # No mask: torch.lstm's fused kernel (oneDNN on CPU), whose backward needs the workspace its forward keeps
+    # only with gradients enabled: the replay switches grad mode where the record did.
+    rng = np.random.default_rng(5)
+    x = rng.integers(1, 40, (48, 7)).astype("int32")
+    y = rng.integers(0, 2, 48).astype("int32")
+
+    def build(jit_compile):
+        m = kshim.Sequential([kshim.Input((7,), dtype="int32"), layers.Embedding(40, 6), layers.LSTM(5),
+                              layers.Dense(2)])
+        m.compile(optimizer="adam", loss=kshim.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=jit_compile)
+        return m
+
+    _check(build, x, y, dict(epochs=2, batch_size=8))
+
+
 def test_two_inputs_two_outputs_with_regularizer_is_bit_identical():
     rng = np.random.default_rng(3)
     xa, xb = rng.normal(size=(64, 5)).astype("float32"), rng.normal(size=(64, 3)).astype("float32")

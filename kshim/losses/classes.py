@@ -15,6 +15,7 @@ class LossFunctionWrapper(Loss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.fn = fn
         self._fn_kwargs = kwargs
+        self._integer_targets = getattr(fn, "_kshim_integer_targets", False)
 
     def _call_with_mask(self, y_true, y_pred):
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)

@@ -225,6 +225,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
 
 
 sparse_categorical_crossentropy._kshim_with_mask = sparse_categorical_crossentropy_with_mask
+sparse_categorical_crossentropy._kshim_integer_targets = True  # `Loss` leaves integer labels as they are
 
 
 def kl_divergence(y_true, y_pred):

@@ -112,7 +112,7 @@ def one_hot(x, num_classes, axis=-1, dtype="float32"):
     x = _t(x)
     # A comparison, not F.one_hot: negative and out-of-range indices give all-zero rows instead of raising.
     out = (x.unsqueeze(-1) == torch.arange(num_classes, device=x.device, dtype=x.dtype)).to(_dt(dtype))
-    return out if axis == -1 else torch.movedim(out, -1, axis)
+    return out if axis in (-1, out.ndim - 1) else torch.movedim(out, -1, axis)
 
 
 def _pad_index(n, before, after, mode):
