@@ -106,9 +106,10 @@ def test_masked_recurrent_layers_are_bit_identical():
 
     def build(jit_compile):
         m = kshim.Sequential([kshim.Input((9,), dtype="int32"), layers.Embedding(30, 6, mask_zero=True),
-                              layers.GRU(5, return_sequences=True), layers.LSTM(4), layers.Dense(1, activation="sigmoid")])
-        m.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy", kshim.metrics.AUC(name="auc")],
-                  jit_compile=jit_compile)
+                              layers.GRU(5, return_sequences=True), layers.LSTM(4),
+                              layers.Dense(1, activation="sigmoid")])
+        m.compile(optimizer="rmsprop", loss="binary_crossentropy", jit_compile=jit_compile,
+                  metrics=["accuracy", kshim.metrics.AUC(name="auc")])
         return m
 
     _check(build, x, y.astype("float32"), dict(epochs=2, batch_size=8))
