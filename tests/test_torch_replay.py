@@ -218,20 +218,34 @@ def test_each_signature_gets_its_own_replay():
     replayed = R.Replayed(lambda x, k: [x * k + 1], torch.as_tensor)
     for shape in ((2, 3), (4, 3)):
         for k in (2.0, 3.0):
-            for _ in range(R._EAGER_CALLS + 1):
+            for _ in range(R._EAGER_CALLS + 2):  # eager calls, the recorded call, the checked call
                 x = torch.arange(np.prod(shape), dtype=torch.float32).reshape(shape)
                 np.testing.assert_array_equal(replayed(x, k)[0].numpy(), (x * k + 1).numpy())
     assert len(replayed.replays) == 4 and all(callable(r) for r in replayed.replays.values())
 
 
-def test_a_step_that_reads_a_value_on_the_host_stays_eager():
-    def fn(x):
-        return [x * float(x.sum())]  # a host read: a replay would freeze the sum
+@pytest.mark.parametrize("read", ["float", "numpy", "asarray", "tolist"])
+def test_a_step_that_reads_a_value_on_the_host_stays_eager(read):
+    def total(x):  # each a host read that a replay would freeze; .numpy() reaches no aten operation at all
+        return {"float": lambda: float(x.sum()), "numpy": lambda: float(x.numpy().sum()),
+                "asarray": lambda: float(np.asarray(x).sum()), "tolist": lambda: float(sum(x.tolist()))}[read]()
 
-    replayed = R.Replayed(fn, torch.as_tensor)
+    replayed = R.Replayed(lambda x: [x * total(x)], torch.as_tensor)
     for i in range(R._EAGER_CALLS + 3):
         x = torch.full((3,), float(i))
         np.testing.assert_array_equal(replayed(x)[0].numpy(), np.full(3, 3.0 * i * i, "float32"))
+    assert list(replayed.replays.values()) == [None]
+    assert not R.tracing()
+
+
+def test_the_check_on_new_arguments_catches_a_frozen_python_value():
+    scale = [1.0]
+    replayed = R.Replayed(lambda x: [x * scale[0]], torch.as_tensor)
+    for _ in range(R._EAGER_CALLS + 1):  # the last of these is recorded, with scale 1.0 frozen into the record
+        replayed(torch.ones(2))
+    scale[0] = 2.0
+    np.testing.assert_array_equal(replayed(torch.ones(2))[0].numpy(), [2.0, 2.0])  # eager, and checked
+    np.testing.assert_array_equal(replayed(torch.ones(2))[0].numpy(), [2.0, 2.0])
     assert list(replayed.replays.values()) == [None]
 
 
@@ -310,3 +324,28 @@ def test_optimizer_state_and_learning_rate_changes_are_replayed_exactly(optimize
                                       class_weight={0: 1.0, 1: 2.0, 2: 0.5}))
     if callbacks != "none":
         assert len(set(result["history"]["learning_rate"])) > 1  # the rate did change during the fit
+
+
+def test_an_embedding_gradient_is_the_same_on_every_run():
+    # Advanced indexing's gradient adds duplicate ids from several threads in no fixed order on CPU; the backward
+    # pass runs with torch's deterministic kernels, which add them in index order (core._deterministic_backward).
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 300, (64, 40)).astype("int32")  # 64 * 40 * 64 gradient values: split across threads
+    y = rng.integers(0, 2, 64).astype("int32")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(2, threads))
+    try:
+        runs = []
+        for jit_compile in (False, False, "auto", "auto"):
+            kshim.utils.set_random_seed(0)
+            m = kshim.Sequential([kshim.Input((40,), dtype="int32"), layers.Embedding(300, 64),
+                                  layers.GlobalAveragePooling1D(), layers.Dense(2)])
+            m.compile(optimizer="adam", loss=kshim.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      jit_compile=jit_compile)
+            m.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+            runs.append(m.get_weights())
+    finally:
+        torch.set_num_threads(threads)
+    for run in runs[1:]:
+        _same(run, runs[0], "weights")
+    assert not torch.are_deterministic_algorithms_enabled()  # switched on for the backward pass only

@@ -4,6 +4,7 @@ Also holds the small helpers the other op families share: `_t` (anything to a te
 `_dt` (kshim dtype string to ``torch.dtype``) and `_bin` (two operands, Python scalars kept weak).
 """
 
+import contextlib
 import functools
 
 import numpy as np
@@ -268,6 +269,24 @@ def _detach(x):
     return x
 
 
+@contextlib.contextmanager
+def _deterministic_backward():
+    """Deterministic kernels for a backward pass on CPU. Gradients of indexing (an Embedding's) add duplicate
+    indices from several threads in no fixed order, so the same step gave different bits from run to run; the
+    deterministic kernels add them in index order: the numbers they gave whenever one thread did the work. (Not
+    on CUDA, where it would ask cuBLAS for a fixed workspace through an environment variable.)"""
+    if DEVICE.type != "cpu" or torch._C._get_deterministic_algorithms():
+        yield
+        return
+    warn_only = torch._C._get_deterministic_algorithms_warn_only()
+    # The C switch: torch.use_deterministic_algorithms costs about 60 microseconds a call in Python checks.
+    torch._C._set_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch._C._set_deterministic_algorithms(False, warn_only=warn_only)
+
+
 def value_and_grad(fn, has_aux=False):
     def wrapped(params, *args):
         with torch.enable_grad():
@@ -275,7 +294,8 @@ def value_and_grad(fn, has_aux=False):
             out = fn(ps, *args)
             loss, aux = out if has_aux else (out, None)
             if loss.requires_grad:
-                grads = torch.autograd.grad(loss, ps, allow_unused=True)
+                with _deterministic_backward():
+                    grads = torch.autograd.grad(loss, ps, allow_unused=True)
                 grads = [torch.zeros_like(p) if g is None else g for p, g in zip(ps, grads)]
             else:
                 grads = [torch.zeros_like(p) for p in ps]

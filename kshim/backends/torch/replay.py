@@ -3,27 +3,33 @@
 Eager torch pays Python for every layer, loss, metric and optimizer call on every step, and builds an autograd
 graph that it throws away. A replayed step pays for neither. Once a step has been called `_EAGER_CALLS` times
 with one signature (the nesting, shapes, strides, dtypes and devices of its tensor arguments, and the values of
-the others), the next call records it: the step runs eagerly on copies of its arguments under a dispatch mode
-that writes down every aten operation torch executes, forward and backward (autograd has done its part when an
-operation reaches the mode), in order, in-place updates kept in place. From the record, `_generate` writes a
-Python function that makes the same calls on its arguments: the same kernels on the same operands, so the same
-numbers, bit for bit.
+the others), the next call is recorded: it runs eagerly, as before, under a dispatch mode that writes down every
+aten operation torch executes, forward and backward (autograd has done its part when an operation reaches the
+mode), in order, in-place updates kept in place, and the grad mode each ran under. From the record, `_generate`
+writes a Python function that makes the same calls on its arguments: the same kernels on the same operands, so
+the same numbers, bit for bit.
 
-That is checked, not assumed: the function runs on a second copy of the arguments and is kept only if every
-output equals the recorded run's, bit for bit; from then on it runs in place of the step for that signature. A
-step stays eager, for that signature, when it reads a tensor on the host (``.item()``, ``.tolist()``: the value
-would be frozen into the record), when the replay fails or differs, when it creates or returns tensors the
-record cannot account for, when arguments alias one another, under ``torch.distributed``, or after
-`_MAX_SIGNATURES` signatures.
+That is checked twice, not assumed: the function must reproduce the recorded call from copies of its arguments,
+and the next call from copies of that call's arguments (its eager run is the one that counts), bit for bit; only
+then does it run in place of the step for that signature. A step stays eager, for that signature, when it reads a
+tensor on the host (``.item()``, ``.numpy()``, ``float(t)``, printing: the value would be frozen into the
+record), when a check fails, when it returns tensors the record cannot account for, when arguments alias one
+another, under ``torch.distributed``, or after `_MAX_SIGNATURES` signatures. As under ``jax.jit``, a step must
+take everything that changes between calls as an argument: a Python value read from outside is frozen, and the
+check on new arguments catches it only when it changes between those two calls.
 """
 
 import math
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 _DETACH = torch.ops.aten.detach.default
+_HOST_READS = {torch.Tensor.numpy, torch.Tensor.tolist, torch.Tensor.item, torch.Tensor.__array__,
+               torch.Tensor.__bool__, torch.Tensor.__float__, torch.Tensor.__int__, torch.Tensor.__index__,
+               torch.Tensor.__complex__, torch.Tensor.__repr__, torch.Tensor.__format__}
 _EAGER_CALLS = 2  # calls of a signature that run eagerly before it is recorded: short fits never pay for it
 _MAX_SIGNATURES = 8
 _STATE = {"recording": False}
@@ -95,45 +101,58 @@ class Replayed:
             return self.fn(*args)
         if callable(replay):
             return replay(*leaves)
+        if isinstance(replay, _Pending):  # the second check, on new arguments
+            copies = [t.clone() for t in leaves]
+            result = self.fn(*args)
+            self.replays[key] = replay.fn if _replays_to(replay.fn, copies, result) else None
+            return result
         if replay is None or replay < _EAGER_CALLS or _distributed():
             if replay is not None and len(self.replays) < _MAX_SIGNATURES:
                 self.replays[key] = replay + 1
             return self.fn(*args)
-        replay = self.replays[key] = _record(self.fn, args, leaves)
-        return replay(*leaves) if replay is not None else self.fn(*args)
+        self.replays[key], result = _record(self.fn, args, leaves)
+        return result
+
+
+class _Pending:
+    """A replay that matched the recorded call and waits for the check on the next call's arguments."""
+
+    def __init__(self, fn):
+        self.fn = fn
 
 
 def _distributed():
     return torch.distributed.is_available() and torch.distributed.is_initialized()
 
 
+def _replays_to(replay, arguments, expected):
+    """Whether ``replay(*arguments)`` runs and gives ``expected``, bit for bit."""
+    try:
+        return _equal(replay(*arguments), expected)
+    except Exception:  # noqa: BLE001 - a replay that cannot run is not used; see the module doc
+        return False
+
+
 def _record(fn, args, leaves):
-    """The generated replay of ``fn(*args)``, checked against a recorded eager run; None if there is none."""
-    if len({id(t) for t in leaves}) != len(leaves):
-        return None
-    copies = [t.clone() for t in leaves]
+    """``(state, fn(*args))``: the call runs eagerly, as always, while it is recorded. ``state`` is a `_Pending`
+    replay when the generated function reproduces the call from copies of its arguments, else None."""
+    copies = [t.clone() for t in leaves] if len({id(t) for t in leaves}) == len(leaves) else None
+    recorder = _Recorder(leaves)
     _STATE["recording"] = True
     try:
-        recorder = _Recorder(copies)
-        with torch.no_grad(), recorder:
-            expected = fn(*_unflatten(args, copies, [0]))
-    except Exception:  # noqa: BLE001 - the eager call that follows raises it again, where the user expects it
-        return None
+        with recorder, _HostReads(recorder):
+            result = fn(*args)
     finally:
         _STATE["recording"] = False
-    del copies
+    if copies is None:
+        return None, result
     for public in (True, False):  # the public bindings first; the aten overloads themselves if that fails
-        replay = recorder.generate(expected, public)
+        replay = recorder.generate(result, public)
         if replay is None:
-            return None
-        try:
-            with torch.no_grad():
-                replayed = replay(*[t.clone() for t in leaves])
-        except Exception:  # noqa: BLE001 - see the module doc
-            continue
-        if _equal(replayed, expected):
-            return replay
-    return None
+            return None, result
+        if _replays_to(replay, [t.clone() for t in copies] if public else copies, result):
+            return _Pending(replay), result
+    return None, result
 
 
 class _Unreplayable(Exception):
@@ -151,11 +170,27 @@ class _Value:
 
 
 class _Node:
-    __slots__ = ("func", "args", "kwargs", "outputs", "grad")
+    __slots__ = ("func", "args", "kwargs", "outputs", "modes")
 
     def __init__(self, func, args, kwargs, outputs):
         self.func, self.args, self.kwargs, self.outputs = func, args, kwargs, outputs
-        self.grad = torch.is_grad_enabled()  # some kernels look at it (the oneDNN LSTM keeps its workspace)
+        # Kernels look at these: the oneDNN LSTM keeps its workspace only with gradients enabled, and
+        # accumulating index_put_ picks its algorithm by the deterministic flag (see core._deterministic_backward).
+        self.modes = (torch.is_grad_enabled(), torch._C._get_deterministic_algorithms())
+
+
+class _HostReads(TorchFunctionMode):
+    """Marks the record as unusable when the step reads a tensor's value on the host (the read itself goes on:
+    the recorded call is the real one)."""
+
+    def __init__(self, recorder):
+        super().__init__()
+        self.recorder = recorder
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in _HOST_READS and self.recorder.failure is None:
+            self.recorder.failure = f"the step reads a tensor on the host ({func.__name__})"
+        return func(*args, **(kwargs or {}))
 
 
 class _Recorder(TorchDispatchMode):
@@ -197,8 +232,8 @@ class _Recorder(TorchDispatchMode):
         if self.failure is None:
             try:
                 self._note(func, args, kwargs, out)
-            except _Unreplayable as e:
-                self.failure = str(e)
+            except Exception as e:  # noqa: BLE001 - the record is unusable; the call itself goes on
+                self.failure = f"{func}: {e}"
         return out
 
     def _note(self, func, args, kwargs, out):
@@ -337,11 +372,14 @@ def _generate(inputs, nodes, outputs, folded, public):
     for v, i in last_use.items():
         if v not in returned and v.node is not None:
             frees.setdefault(i, []).append(v.name)
-    grad = False  # a step runs under no_grad; the replay switches where the record did, and back at the end
+    grad = deterministic = None  # the replay sets the modes where the record saw them change, and restores them
     for i, node in enumerate(kept):
-        if node.grad != grad:
-            grad = node.grad
+        if node.modes[0] != grad:
+            grad = node.modes[0]
             lines.append(f"set_grad({grad})")
+        if node.modes[1] != deterministic:
+            deterministic = node.modes[1]
+            lines.append(f"set_deterministic({deterministic}, warn_only=True)")
         call = ", ".join([code(a) for a in node.args] + [f"{k}={code(v)}" for k, v in node.kwargs.items()])
         fn = constant(_binding(node.func, public), node.func.overloadpacket.__name__)
         if isinstance(node.outputs, list):
@@ -360,9 +398,14 @@ def _generate(inputs, nodes, outputs, folded, public):
             lines.append("del " + ", ".join(frees[i]))
     lines.append(f"return {code(outputs)}")
     body = "".join(f"        {line}\n" for line in lines)
-    source = (f"def replay({', '.join(v.name for v in inputs)}):\n    entry = is_grad()\n    try:\n{body}"
-              "    finally:\n        set_grad(entry)\n")
-    scope.update(set_grad=torch._C._set_grad_enabled, is_grad=torch.is_grad_enabled)
+    source = (f"def replay({', '.join(v.name for v in inputs)}):\n"
+              "    entry = (is_grad(), is_deterministic(), is_warn_only())\n"
+              f"    try:\n{body}"
+              "    finally:\n        set_grad(entry[0])\n        set_deterministic(entry[1], warn_only=entry[2])\n")
+    scope.update(set_grad=torch._C._set_grad_enabled, is_grad=torch.is_grad_enabled,
+                 set_deterministic=torch._C._set_deterministic_algorithms,
+                 is_deterministic=torch._C._get_deterministic_algorithms,
+                 is_warn_only=torch._C._get_deterministic_algorithms_warn_only)
     exec(compile(source, "<kshim replay>", "exec"), scope)  # noqa: S102 - code generated above from the record
     replay = scope["replay"]
     replay.source = source  # for reading what a step runs
