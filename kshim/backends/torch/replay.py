@@ -136,7 +136,9 @@ def _replays_to(replay, arguments, expected):
 def _record(fn, args, leaves):
     """``(state, fn(*args))``: the call runs eagerly, as always, while it is recorded. ``state`` is a `_Pending`
     replay when the generated function reproduces the call from copies of its arguments, else None."""
-    copies = [t.clone() for t in leaves] if len({id(t) for t in leaves}) == len(leaves) else None
+    if len({id(t) for t in leaves}) != len(leaves):  # an in-place update of one would show through the other
+        return None, fn(*args)
+    copies = [t.clone() for t in leaves]
     recorder = _Recorder(leaves)
     _STATE["recording"] = True
     try:
@@ -144,8 +146,6 @@ def _record(fn, args, leaves):
             result = fn(*args)
     finally:
         _STATE["recording"] = False
-    if copies is None:
-        return None, result
     for public in (True, False):  # the public bindings first; the aten overloads themselves if that fails
         replay = recorder.generate(result, public)
         if replay is None:
