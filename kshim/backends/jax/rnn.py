@@ -2,7 +2,8 @@
 
 `scan` is ``lax.scan`` inside jit and a Python loop on concrete values (eager calls and eager gradients). The
 fused LSTM/GRU are jitted: one input projection for every timestep, then a ``lax.scan`` over the recurrent matmul
-and the gate math (XLA fuses it), as Keras 3's JAX backend does for GRU."""
+and the gate math (XLA fuses it), as Keras 3's JAX backend does for GRU. The LSTM loop has its own gradient
+(`_lstm_loop`), for speed with the very numbers autodiff gives: see there."""
 
 import functools
 
@@ -40,21 +41,78 @@ def scan(fn, init, xs, reverse=False):
     return carry, jax.tree_util.tree_map(lambda *y: jnp.stack(y), *ys)
 
 
-@functools.partial(jax.jit, static_argnames="go_backwards")
-def _lstm(inputs, h0, c0, kernel, recurrent_kernel, bias, go_backwards):
-    if go_backwards:
-        inputs = jnp.flip(inputs, axis=1)
-    zx = jnp.swapaxes(jnp.matmul(inputs, kernel) + bias, 0, 1)
+def _recurrence(zx, h0, c0, recurrent_kernel):
+    """``((outputs, h, c), residuals)`` of the LSTM loop over the time-major input projection ``zx``; the residuals
+    are the stacks of each step's incoming ``c`` and its activations."""
 
     def step(carry, zx_t):
         h, c = carry
         z = zx_t + jnp.matmul(h, recurrent_kernel)
         zi, zf, zc, zo = jnp.split(z, 4, axis=-1)
-        c = jax.nn.sigmoid(zf) * c + jax.nn.sigmoid(zi) * jnp.tanh(zc)
-        h = jax.nn.sigmoid(zo) * jnp.tanh(c)
-        return (h, c), h
+        i, f, g, o = jax.nn.sigmoid(zi), jax.nn.sigmoid(zf), jnp.tanh(zc), jax.nn.sigmoid(zo)
+        c = f * c + i * g
+        tanh_c = jnp.tanh(c)
+        h = o * tanh_c
+        return (h, c), (h, carry[1], i, f, g, o, tanh_c)
 
-    (h, c), ys = lax.scan(step, (h0, c0), zx)
+    (h, c), (ys, *residuals) = lax.scan(step, (h0, c0), zx)
+    return (ys, h, c), residuals
+
+
+@jax.custom_vjp
+def _lstm_loop(zx, h0, c0, recurrent_kernel):
+    """The LSTM recurrence: ``(outputs (time-major), h_T, c_T)``.
+
+    Its gradient is the one jax's autodiff derives for this ``lax.scan``, op for op, in the same order and with the
+    same dot_general shapes and dimension numbers (so XLA picks the same kernels and the numbers are bit for bit
+    the same), written out to keep 6 saved (time, batch, units) stacks instead of autodiff's 12:
+    ``sigma * (1 - sigma)`` and ``1 - tanh`` are recomputed from the saved activations by the same operations.
+    The input projection stays outside, one matmul over all timesteps as before, differentiated by autodiff:
+    projecting each timestep inside the loop is faster but not exact, because XLA's CPU dot chooses its kernel
+    by shape, so a (batch, in) row block can round differently from the same rows of the (batch * time, in) one."""
+    return _recurrence(zx, h0, c0, recurrent_kernel)[0]
+
+
+def _lstm_loop_fwd(zx, h0, c0, recurrent_kernel):
+    (ys, h, c), residuals = _recurrence(zx, h0, c0, recurrent_kernel)
+    return (ys, h, c), (h0, recurrent_kernel, ys, residuals)
+
+
+def _lstm_loop_bwd(saved, cotangents):
+    h0, recurrent_kernel, ys, (c_prev, i, f, g, o, tanh_c) = saved
+    ct_ys, ct_h, ct_c = cotangents
+    h_prev = jnp.concatenate([h0[None], ys[:-1]], 0)
+
+    def step(carry, xs):  # the transpose of one forward step, as jax's rules for mul, logistic and tanh give it
+        d_rk, dh, dc = carry
+        ct_y, h_p, c_p, i_t, f_t, g_t, o_t, tanh_t = xs
+        dh = dh + ct_y
+        d_tanh = (o_t * dh) * (1.0 - tanh_t)
+        dc = (dc + d_tanh) + d_tanh * tanh_t
+        dzo = (dh * tanh_t) * (o_t * (1.0 - o_t))
+        d_g = (i_t * dc) * (1.0 - g_t)
+        dzc = d_g + d_g * g_t
+        dzi = (dc * g_t) * (i_t * (1.0 - i_t))
+        dzf = (dc * c_p) * (f_t * (1.0 - f_t))
+        dz = jnp.concatenate([dzi, dzf, dzc, dzo], axis=1)
+        d_rk = d_rk + jnp.transpose(lax.dot_general(dz, h_p, (((0,), (0,)), ((), ()))))
+        dh_prev = lax.dot_general(dz, recurrent_kernel, (((1,), (1,)), ((), ())))
+        return (d_rk, dh_prev, f_t * dc), dz
+
+    (d_rk, dh0, dc0), dzx = lax.scan(step, (jnp.zeros_like(recurrent_kernel), ct_h, ct_c),
+                                     (ct_ys, h_prev, c_prev, i, f, g, o, tanh_c), reverse=True)
+    return dzx, dh0, dc0, d_rk
+
+
+_lstm_loop.defvjp(_lstm_loop_fwd, _lstm_loop_bwd)
+
+
+@functools.partial(jax.jit, static_argnames="go_backwards")
+def _lstm(inputs, h0, c0, kernel, recurrent_kernel, bias, go_backwards):
+    if go_backwards:
+        inputs = jnp.flip(inputs, axis=1)
+    zx = jnp.swapaxes(jnp.matmul(inputs, kernel) + bias, 0, 1)
+    ys, h, c = _lstm_loop(zx, h0, c0, recurrent_kernel)
     return jnp.swapaxes(ys, 0, 1), h, c
 
 
