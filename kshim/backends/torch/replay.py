@@ -9,17 +9,18 @@ mode), in order, in-place updates kept in place, and the grad mode each ran unde
 writes a Python function that makes the same calls on its arguments: the same kernels on the same operands, so
 the same numbers, bit for bit.
 
-That is checked twice, not assumed: the function must reproduce the recorded call from copies of its arguments,
-and the next call from copies of that call's arguments (its eager run is the one that counts), bit for bit; only
-then does it run in place of the step for that signature. A step stays eager, for that signature, when it reads a
-tensor on the host (``.item()``, ``.numpy()``, ``float(t)``, printing: the value would be frozen into the
-record), when a check fails, when it returns tensors the record cannot account for, when arguments alias one
-another, under ``torch.distributed``, or after `_MAX_SIGNATURES` signatures. As under ``jax.jit``, a step must
+That is checked, not assumed: the generated function must reproduce the next call, which runs eagerly, from
+copies of that call's arguments, bit for bit; only then does it run in place of the step for that signature. A
+step stays eager, for that signature, when it reads a tensor on the host (``.item()``, ``.numpy()``,
+``float(t)``, printing: the value would be frozen into the record), when the check fails, when it returns
+tensors the record cannot account for, when arguments alias one another, under ``torch.distributed``, or after
+`_MAX_SIGNATURES` signatures. As under ``jax.jit``, a step must
 take everything that changes between calls as an argument: a Python value read from outside is frozen, and the
-check on new arguments catches it only when it changes between those two calls.
+check catches it only when it changes between the recorded call and the checked one.
 """
 
 import math
+import weakref
 
 import numpy as np
 import torch
@@ -101,10 +102,10 @@ class Replayed:
             return self.fn(*args)
         if callable(replay):
             return replay(*leaves)
-        if isinstance(replay, _Pending):  # the second check, on new arguments
+        if isinstance(replay, _Pending):  # the check, on this call's arguments
             copies = [t.clone() for t in leaves]
             result = self.fn(*args)
-            self.replays[key] = replay.fn if _replays_to(replay.fn, copies, result) else None
+            self.replays[key] = replay.check(copies, result)
             return result
         if replay is None or replay < _EAGER_CALLS or _distributed():
             if replay is not None and len(self.replays) < _MAX_SIGNATURES:
@@ -115,10 +116,21 @@ class Replayed:
 
 
 class _Pending:
-    """A replay that matched the recorded call and waits for the check on the next call's arguments."""
+    """A recorded step waiting for its check: the generated function must reproduce the next call, run eagerly,
+    from copies of that call's arguments, bit for bit."""
 
-    def __init__(self, fn):
-        self.fn = fn
+    def __init__(self, recorder, result):
+        # Generated now, while the recorded tensors that depend on no argument are at hand: calling the public
+        # bindings first, the aten overloads themselves if that fails.
+        self.candidates = [recorder.generate(result, public) for public in (True, False)]
+
+    def check(self, copies, expected):
+        """The first candidate that passes, or None."""
+        for i, replay in enumerate(self.candidates):
+            if replay is not None and _replays_to(replay, [t.clone() for t in copies] if i == 0 else copies,
+                                                  expected):
+                return replay
+        return None
 
 
 def _distributed():
@@ -134,11 +146,10 @@ def _replays_to(replay, arguments, expected):
 
 
 def _record(fn, args, leaves):
-    """``(state, fn(*args))``: the call runs eagerly, as always, while it is recorded. ``state`` is a `_Pending`
-    replay when the generated function reproduces the call from copies of its arguments, else None."""
+    """``(state, fn(*args))``: the call runs eagerly, as always, while it is recorded; ``state`` is the `_Pending`
+    replay, or None when the record cannot be replayed."""
     if len({id(t) for t in leaves}) != len(leaves):  # an in-place update of one would show through the other
         return None, fn(*args)
-    copies = [t.clone() for t in leaves]
     recorder = _Recorder(leaves)
     _STATE["recording"] = True
     try:
@@ -146,27 +157,34 @@ def _record(fn, args, leaves):
             result = fn(*args)
     finally:
         _STATE["recording"] = False
-    for public in (True, False):  # the public bindings first; the aten overloads themselves if that fails
-        replay = recorder.generate(result, public)
-        if replay is None:
-            return None, result
-        if _replays_to(replay, [t.clone() for t in copies] if public else copies, result):
-            return _Pending(replay), result
-    return None, result
+    pending = _Pending(recorder, result)
+    return (pending if pending.candidates[0] is not None else None), result
 
 
 class _Unreplayable(Exception):
     pass
 
 
+def _hold(tensor, strong):
+    """A callable that gives ``tensor`` back: holding it (``strong``), or while something else holds it."""
+    return (lambda: tensor) if strong else weakref.ref(tensor)
+
+
 class _Value:
-    """A tensor of the record: an argument, a constant from outside it, or an output of an operation."""
+    """A tensor of the record: an argument, a constant from outside it, or an output of an operation. Only the
+    tensors that depend on no argument (folding candidates, `_folded`) are held; the others are looked at through
+    weak references, so recording a step needs no more memory than running it."""
 
-    __slots__ = ("name", "tensor", "version", "node", "constant")
+    __slots__ = ("name", "ref", "version", "node", "constant", "static")
 
-    def __init__(self, name, tensor, node=None, constant=False):
-        self.name, self.tensor, self.node, self.constant = name, tensor, node, constant
+    def __init__(self, name, tensor, node=None, constant=False, static=False):
+        self.name, self.node, self.constant, self.static = name, node, constant, constant or static
+        self.ref = _hold(tensor, self.static)
         self.version = None if tensor.is_inference() else tensor._version  # inference tensors keep no count
+
+    @property
+    def tensor(self):
+        return self.ref()
 
 
 class _Node:
@@ -202,18 +220,20 @@ class _Recorder(TorchDispatchMode):
 
     def __init__(self, inputs):
         super().__init__()
-        self.values = {}  # id(tensor) -> (tensor, its _Value); holding the tensor keeps the ids unique
+        # id(tensor) -> (a reference to the tensor, its _Value); a dead tensor's id may come back on a new one,
+        # which the reference tells apart
+        self.values = {}
         self.inputs = [self._new(t, f"a{i}") for i, t in enumerate(inputs)]
         self.nodes, self.constants, self.failure = [], [], None
 
-    def _new(self, tensor, name, node=None, constant=False):
-        value = _Value(name, tensor, node, constant)
-        self.values[id(tensor)] = (tensor, value)
+    def _new(self, tensor, name, node=None, constant=False, static=False):
+        value = _Value(name, tensor, node, constant, static)
+        self.values[id(tensor)] = (value.ref, value)
         return value
 
     def _find(self, x):
         entry = self.values.get(id(x))
-        return entry[1] if entry is not None and entry[0] is x else None
+        return entry[1] if entry is not None and entry[0]() is x else None
 
     def _ref(self, x):
         if isinstance(x, torch.Tensor):
@@ -241,12 +261,14 @@ class _Recorder(TorchDispatchMode):
             raise _Unreplayable(f"{func} draws random numbers or is not an aten operation")
         node = _Node(func, self._ref(args), {k: self._ref(v) for k, v in kwargs.items()}, None)
         if func is _DETACH:  # only cuts autograd history, which a replay does not keep: the input stands for it
-            self.values[id(out)] = (out, node.args[0])
+            self.values[id(out)] = (_hold(out, node.args[0].static), node.args[0])
             return
+        operands = _leaves((node.args, list(node.kwargs.values())))
+        static = not func._schema.is_mutable and all(v.static for v in operands)
         if isinstance(out, torch.Tensor):
-            node.outputs = self._new(out, f"v{len(self.nodes)}", node)
+            node.outputs = self._new(out, f"v{len(self.nodes)}", node, static=static)
         elif isinstance(out, (list, tuple)) and all(t is None or isinstance(t, torch.Tensor) for t in out):
-            node.outputs = [None if t is None else self._new(t, f"v{len(self.nodes)}_{i}", node)
+            node.outputs = [None if t is None else self._new(t, f"v{len(self.nodes)}_{i}", node, static=static)
                             for i, t in enumerate(out)]
         elif out is None:
             node.outputs = None
@@ -261,7 +283,7 @@ class _Recorder(TorchDispatchMode):
             outputs = self._output_refs(expected)
         except _Unreplayable:
             return None
-        return _generate(self.inputs, self.nodes, outputs, _folded(self.nodes, outputs), public)
+        return _generate(self.inputs, self.nodes, outputs, _folded(self.nodes, expected), public)
 
     def _output_refs(self, tree):
         if isinstance(tree, torch.Tensor):
@@ -293,10 +315,21 @@ def _storage(t):
     return t.untyped_storage().data_ptr()
 
 
-def _folded(nodes, outputs):
+def _tensors(tree):
+    if isinstance(tree, torch.Tensor):
+        yield tree
+    elif isinstance(tree, (list, tuple)):
+        for t in tree:
+            yield from _tensors(t)
+    elif isinstance(tree, dict):
+        for t in tree.values():
+            yield from _tensors(t)
+
+
+def _folded(nodes, result):
     """The values that depend on constants only (an ``arange``, a batch size cast to a float) and that nothing
     wrote to after they were made: the replay uses the recorded tensors instead of computing them again."""
-    returned = {_storage(v.tensor) for v in _leaves(outputs)}
+    returned = {_storage(t) for t in _tensors(result)}
     folded = set()
     for node in nodes:
         func = node.func
