@@ -300,36 +300,26 @@ class _Recorder(TorchDispatchMode):
         raise _Unreplayable(f"the step returns a {type(tree).__name__}")
 
 
-def _leaves(tree):
-    if isinstance(tree, _Value):
+def _leaves(tree, kind=_Value):
+    """The ``kind`` objects (record values, or tensors) in nested lists, tuples and dicts."""
+    if isinstance(tree, kind):
         yield tree
     elif isinstance(tree, (list, tuple)):
         for t in tree:
-            yield from _leaves(t)
+            yield from _leaves(t, kind)
     elif isinstance(tree, dict):
         for t in tree.values():
-            yield from _leaves(t)
+            yield from _leaves(t, kind)
 
 
 def _storage(t):
     return t.untyped_storage().data_ptr()
 
 
-def _tensors(tree):
-    if isinstance(tree, torch.Tensor):
-        yield tree
-    elif isinstance(tree, (list, tuple)):
-        for t in tree:
-            yield from _tensors(t)
-    elif isinstance(tree, dict):
-        for t in tree.values():
-            yield from _tensors(t)
-
-
 def _folded(nodes, result):
     """The values that depend on constants only (an ``arange``, a batch size cast to a float) and that nothing
     wrote to after they were made: the replay uses the recorded tensors instead of computing them again."""
-    returned = {_storage(t) for t in _tensors(result)}
+    returned = {_storage(t) for t in _leaves(result, torch.Tensor)}
     folded = set()
     for node in nodes:
         func = node.func
