@@ -2,7 +2,8 @@
 
 from kshim import ops
 from kshim.ops import foreach
-from kshim.optimizers.optimizer import Optimizer, check_number, each
+from kshim.optimizers.arguments import check_number
+from kshim.optimizers.optimizer import Optimizer, each
 
 
 class Adagrad(Optimizer):

@@ -17,59 +17,18 @@ EMA averages and gradient accumulators when asked for, then each optimizer's slo
 saved optimizer state lines up with Keras files.
 """
 
-import difflib
-import inspect
 import numbers
-import os
 import re
-import sys
 import warnings
 
 from kshim import config, ops
 from kshim.optimizers import fused_update, schedules
+from kshim.optimizers.arguments import check_number, check_shared_arguments, keras2_arguments, user_stacklevel
 from kshim.optimizers.clipping import clip_by_global_norm, clip_by_norm
 from kshim.utils.naming import to_snake_case, uniquify
 from kshim.variables import Variable, read_values, swap_values
 
 _KERAS2_CONFIG_KEYS = ("jit_compile", "is_legacy_optimizer")
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def _user_stacklevel():
-    """The ``stacklevel`` that points a warning at the first caller outside kshim.optimizers."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
-        frame, level = frame.f_back, level + 1
-    return level
-
-
-# ------------------------------------------------------------------------------------------------------------------
-# Argument checks shared by every optimizer. Errors name the class, the argument and the value received.
-
-
-def check_number(cls_name, arg, value, low=None, high=None, low_open=False, high_open=False):
-    """Raise ``ValueError`` unless ``value`` is a real number in the given (closed unless said) interval."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value == value
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if ok:
-        return
-    if low is not None and high is not None:
-        where = f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-    elif low is not None:
-        where = f"a number {'>' if low_open else '>='} {low}"
-    elif high is not None:
-        where = f"a number {'<' if high_open else '<='} {high}"
-    else:
-        where = "a number"
-    raise ValueError(f"{cls_name}: `{arg}` must be {where}. Received: {arg}={value!r}")
-
-
-def _check_optional(cls_name, arg, value, **kw):
-    if value is not None:
-        check_number(cls_name, arg, value, **kw)
 
 
 def each(op, *lists):
@@ -99,39 +58,17 @@ class Optimizer:
     ``decay`` for time-based decay ``lr / (1 + decay * iterations)`` (both warn with a DeprecationWarning).
     """
 
-    _valid_args_cache = {}
     hyperparameters = ()  # a subclass's own constructor arguments, kept as attributes and written by get_config
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, **kwargs):
         cls_name = type(self).__name__
-        learning_rate, self.decay = self._keras2_kwargs(kwargs, learning_rate)
-        _check_optional(cls_name, "weight_decay", weight_decay, low=0)
-        _check_optional(cls_name, "clipnorm", clipnorm, low=0)
-        _check_optional(cls_name, "clipvalue", clipvalue, low=0)
-        _check_optional(cls_name, "global_clipnorm", global_clipnorm, low=0)
-        _check_optional(cls_name, "loss_scale_factor", loss_scale_factor, low=0, low_open=True)
-        n_clip = sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm))
-        if n_clip > 1:
-            raise ValueError(
-                f"{cls_name}: only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
-                f"clipnorm={clipnorm!r}, clipvalue={clipvalue!r}, global_clipnorm={global_clipnorm!r}"
-            )
-        if gradient_accumulation_steps is not None and (
-                not isinstance(gradient_accumulation_steps, numbers.Integral) or gradient_accumulation_steps < 2):
-            raise ValueError(
-                f"{cls_name}: `gradient_accumulation_steps` must be an integer >= 2. "
-                f"Received: gradient_accumulation_steps={gradient_accumulation_steps!r}"
-            )
-        if use_ema:
-            check_number(cls_name, "ema_momentum", ema_momentum, low=0, high=1)
-            if ema_overwrite_frequency is not None and (
-                    not isinstance(ema_overwrite_frequency, numbers.Integral) or ema_overwrite_frequency < 1):
-                raise ValueError(
-                    f"{cls_name}: `ema_overwrite_frequency` must be an integer >= 1 or None. "
-                    f"Received: ema_overwrite_frequency={ema_overwrite_frequency!r}"
-                )
+        learning_rate, self.decay = keras2_arguments(type(self), kwargs, learning_rate)
+        check_shared_arguments(cls_name, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
+                               global_clipnorm=global_clipnorm, use_ema=use_ema, ema_momentum=ema_momentum,
+                               ema_overwrite_frequency=ema_overwrite_frequency, loss_scale_factor=loss_scale_factor,
+                               gradient_accumulation_steps=gradient_accumulation_steps)
         self.name = name if name is not None else uniquify(to_snake_case(cls_name))
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
@@ -153,47 +90,6 @@ class Optimizer:
         self._learning_rate = self._make_learning_rate(learning_rate)
 
     # -- constructor helpers -------------------------------------------------------------------------------------
-    def _keras2_kwargs(self, kwargs, learning_rate):
-        """Handle Keras 2's ``lr`` and ``decay``; reject any other unknown keyword with a suggestion."""
-        cls_name = type(self).__name__
-        if "lr" in kwargs:
-            warnings.warn(f"{cls_name}: `lr` is deprecated; use `learning_rate` instead.", DeprecationWarning,
-                          stacklevel=_user_stacklevel())
-            learning_rate = kwargs.pop("lr")
-        decay = kwargs.pop("decay", None)
-        if decay is not None:
-            check_number(cls_name, "decay", decay, low=0)
-            warnings.warn(
-                f"{cls_name}: `decay` is deprecated (Keras 2). kshim applies it as Keras 2 did, "
-                "lr / (1 + decay * iterations); use a `keras.optimizers.schedules.InverseTimeDecay` instead.",
-                DeprecationWarning, stacklevel=_user_stacklevel(),
-            )
-            decay = float(decay) or None
-        if kwargs:
-            valid = self._valid_args()
-            bad = sorted(kwargs)[0]
-            close = difflib.get_close_matches(bad, valid, n=1, cutoff=0.6)
-            hint = f" Did you mean `{close[0]}`?" if close else ""
-            raise ValueError(
-                f"{cls_name}: unknown argument `{bad}`.{hint} Received: {bad}={kwargs[bad]!r}. "
-                f"Valid arguments: {', '.join(valid)}."
-            )
-        return learning_rate, decay
-
-    @classmethod
-    def _valid_args(cls):
-        names = cls._valid_args_cache.get(cls)
-        if names is None:
-            names = []
-            for klass in cls.__mro__:
-                if "__init__" in vars(klass) and klass is not object:
-                    params = inspect.signature(klass.__init__).parameters.values()
-                    names += [p.name for p in params if p.name not in names and p.name != "self"
-                              and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-            names = names + ["lr", "decay"]
-            cls._valid_args_cache[cls] = names
-        return names
-
     @staticmethod
     def default_epsilon(epsilon):
         """``epsilon``, or `kshim.config.epsilon()` for None (Keras 2 wrote ``epsilon=None``)."""
@@ -464,7 +360,7 @@ class Optimizer:
             missing = [self._trainable_variables[i].path for g, i in zip(grads, indices) if g is None]
             warnings.warn(
                 f"Gradients do not exist for variables {missing} when minimizing the loss. If using "
-                "`model.compile()`, did you forget to provide a `loss` argument?", stacklevel=_user_stacklevel(),
+                "`model.compile()`, did you forget to provide a `loss` argument?", stacklevel=user_stacklevel(),
             )
             grads, indices = [g for g, _ in pairs], [i for _, i in pairs]
         if self.loss_scale_factor is not None:

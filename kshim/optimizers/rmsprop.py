@@ -1,7 +1,9 @@
 """RMSprop, plain, centered and with momentum, as Keras 3."""
 
 from kshim.ops import foreach
-from kshim.optimizers.optimizer import Optimizer, check_number
+from kshim.optimizers.arguments import check_number
+from kshim.optimizers.optimizer import Optimizer
+
 
 
 class RMSprop(Optimizer):

@@ -1,7 +1,9 @@
 """SGD, with optional (Nesterov) momentum, as Keras 3."""
 
 from kshim.ops import foreach
-from kshim.optimizers.optimizer import Optimizer, check_number
+from kshim.optimizers.arguments import check_number
+from kshim.optimizers.optimizer import Optimizer
+
 
 
 class SGD(Optimizer):
