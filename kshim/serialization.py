@@ -1,5 +1,9 @@
 """Keras 3 style object configs: ``{"module", "class_name", "config", "registered_name"}``.
 
+This module sits just above `kshim.registry` and below every family: layers, models, losses, metrics and
+optimizers use it for their nested configs, and it finds their classes and config hooks through the registry, so it
+imports none of them (`kshim.saving`, which reads and writes files, is above the layers and below the models).
+
 `serialize_keras_object` writes what Keras 3 writes (a built layer also gets ``build_config``, a model its
 ``compile_config``), so configs go both ways between kshim and Keras 3. `deserialize_keras_object` never runs code
 from a config: it never imports the ``module`` a config names, and classes are found only among kshim's own
@@ -10,119 +14,31 @@ refused unless ``safe_mode=False``; then they are rebuilt (see `deserialize_func
 
 import base64
 import binascii
-import contextlib
+import builtins
 import inspect
 import marshal
-import threading
+import sys
 import types
 import warnings
 
-_CUSTOM_OBJECTS = {}  # "package>name" -> class or function
-_CUSTOM_NAMES = {}  # class or function -> "package>name"
-_SCOPE = threading.local()  # stacks of custom_objects dicts, safe_mode flags and compile flags
+import numpy as np
 
-
-# -- registration ----------------------------------------------------------------------------------------------
-def register_keras_serializable(package="Custom", name=None):
-    """Decorator registering a class or function so configs can name it (as ``package>name``)."""
-    if not isinstance(package, str) or ">" in package:
-        raise ValueError(f"register_keras_serializable: `package` must be a string without '>'. "
-                         f"Received: package={package!r}")
-
-    def decorator(obj):
-        key = f"{package}>{name or obj.__name__}"
-        if inspect.isclass(obj) and not hasattr(obj, "get_config"):
-            raise ValueError(f"register_keras_serializable: class {obj.__name__} must define `get_config()` "
-                             "to be serializable.")
-        _CUSTOM_OBJECTS[key] = obj
-        _CUSTOM_NAMES[obj] = key
-        if inspect.isclass(obj):
-            obj._registered_name = key
-        return obj
-
-    return decorator
-
-
-def get_registered_name(obj):
-    """The name ``obj`` was registered under (``package>name``), else its ``__name__``."""
-    return _CUSTOM_NAMES.get(obj, getattr(obj, "__name__", None))
-
-
-def get_registered_object(name, custom_objects=None, module_objects=None):
-    """The class or function registered (or passed in ``custom_objects``, or in scope) as ``name``, or None."""
-    for objects in (custom_objects or {}, *reversed(_stack("custom")), _CUSTOM_OBJECTS, module_objects or {}):
-        if name in objects:
-            return objects[name]
-    return None
-
-
-def get_custom_objects():
-    """The global registry (a live dict: ``get_custom_objects()["MyLayer"] = MyLayer`` registers it)."""
-    return _CUSTOM_OBJECTS
-
-
-# -- scopes ----------------------------------------------------------------------------------------------------
-def _stack(kind):
-    stacks = getattr(_SCOPE, "stacks", None)
-    if stacks is None:
-        stacks = _SCOPE.stacks = {"custom": [], "safe_mode": [], "compile": []}
-    return stacks[kind]
-
-
-@contextlib.contextmanager
-def _pushed(kind, value):
-    stack = _stack(kind)
-    stack.append(value)
-    try:
-        yield
-    finally:
-        stack.pop()
-
-
-class CustomObjectScope:
-    """``with CustomObjectScope({"MyLayer": MyLayer}):`` makes the names known to deserialization."""
-
-    def __init__(self, *custom_objects):
-        self._objects = {}
-        for objects in custom_objects:
-            self._objects.update(objects or {})
-        self._ctx = None
-
-    def __enter__(self):
-        self._ctx = _pushed("custom", self._objects)
-        self._ctx.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
-
-
-custom_object_scope = CustomObjectScope
-
-
-def in_safe_mode():
-    stack = _stack("safe_mode")
-    return stack[-1] if stack else True
-
-
-def loading_scope(custom_objects=None, safe_mode=True, compile=True):
-    """The context `load_model` deserializes in: custom objects, safe mode and whether models get compiled."""
-    stack = contextlib.ExitStack()
-    stack.enter_context(_pushed("custom", dict(custom_objects or {})))
-    stack.enter_context(_pushed("safe_mode", bool(safe_mode)))
-    stack.enter_context(_pushed("compile", bool(compile)))
-    return stack
-
-
-def _compile_allowed():
-    stack = _stack("compile")
-    return stack[-1] if stack else True
+import kshim
+from kshim.registry import (  # noqa: F401  (the custom objects live in the registry; re-exported here)
+    _CUSTOM_NAMES, _CUSTOM_OBJECTS, CustomObjectScope, _stack, compile_allowed as _compile_allowed,
+    custom_object_scope, family, get_custom_objects, get_registered_name, get_registered_object, in_safe_mode,
+    loading_scope, pushed as _pushed,
+)
 
 
 # -- serializing -----------------------------------------------------------------------------------------------
 def _class_module(cls, default):
     """Keras's ``module`` field: the public Keras module of a built-in class, else the class's own module."""
     return default if cls.__module__.startswith("kshim.") else cls.__module__
+
+
+_LAYERS = family("layer")
+_SERIALIZED = ("layer", "optimizer", "loss", "metric")  # the families whose instances have a config hook
 
 
 def serialize_keras_object(obj):
@@ -133,21 +49,10 @@ def serialize_keras_object(obj):
         return [serialize_keras_object(v) for v in obj]
     if isinstance(obj, dict):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
-    from kshim.layers.layer import Layer
-    from kshim.optimizers.optimizer import Optimizer
-
-    if isinstance(obj, Layer):
-        return _serialize_layer(obj)
-    if isinstance(obj, Optimizer):
-        from kshim import optimizers
-
-        return _with_registration(optimizers.serialize(obj), obj)
-    from kshim import losses, metrics
-
-    if isinstance(obj, losses.Loss):
-        return losses.serialize(obj)
-    if isinstance(obj, metrics.Metric):
-        return _with_registration(metrics.serialize(obj), obj)
+    for kind in _SERIALIZED:  # an instance of a family's base class: its module is loaded, so its hook is bound
+        fam = family(kind)
+        if fam.base is not None and isinstance(obj, fam.base):
+            return fam.serializer(obj)
     if inspect.isfunction(obj):
         registered = _CUSTOM_NAMES.get(obj)
         return {"module": "builtins" if registered is None else obj.__module__, "class_name": "function",
@@ -156,49 +61,49 @@ def serialize_keras_object(obj):
         cls = type(obj)
         return {"module": _class_module(cls, "keras"), "class_name": cls.__name__, "config": obj.get_config(),
                 "registered_name": _CUSTOM_NAMES.get(cls)}
-    try:
-        import numpy as np
-
-        if isinstance(obj, np.generic):
-            return obj.item()
-        if isinstance(obj, np.ndarray):
-            return {"class_name": "__numpy__", "config": {"value": obj.tolist(), "dtype": str(obj.dtype)}}
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return {"class_name": "__numpy__", "config": {"value": obj.tolist(), "dtype": str(obj.dtype)}}
     raise ValueError(f"serialize_keras_object: cannot serialize {obj!r} (type {type(obj).__name__}): it is not a "
                      "layer, model, optimizer, loss, metric, function or plain value.")
 
 
-def _with_registration(config, obj):
+def with_registration(config, obj):
+    """``config`` with the ``module`` and ``registered_name`` of ``obj``'s registered class, if it has one."""
     registered = _CUSTOM_NAMES.get(type(obj))
     if registered:
         config = dict(config, module=type(obj).__module__, registered_name=registered)
     return config
 
 
-def _serialize_layer(layer):
-    from kshim.models.functional import Functional
-    from kshim.models.model import Model
+_with_registration = with_registration
 
+
+def serialize_layer(layer):
+    """A layer's (or model's) Keras 3 config. Classes say how they differ by attributes: ``_keras_config_module``
+    (the public Keras module of a built-in class), ``_keras_config_exact`` (a class's fixed ``(module,
+    registered_name)``, not inherited), ``_keras_config_unbuilt`` (the graph records no build shape)."""
     cls = type(layer)
     registered = _CUSTOM_NAMES.get(cls)
     builtin = cls.__module__.startswith("kshim.")
-    if cls is Functional:
-        module, registered = "keras.src.models.functional", "Functional"
+    exact = cls.__dict__.get("_keras_config_exact")
+    if exact:
+        module, registered = exact
     else:
-        module = _class_module(cls, "keras" if isinstance(layer, Model) else "keras.layers")
+        module = _class_module(cls, getattr(cls, "_keras_config_module", "keras.layers"))
         if not builtin and registered is None:
             registered = cls.__name__  # what Keras 3 writes for an unregistered custom class
     out = {"module": module, "class_name": cls.__name__, "config": layer.get_config(),
            "registered_name": registered}
-    if isinstance(layer, Functional):
+    if getattr(cls, "_keras_config_unbuilt", False):
         out["build_config"] = {"input_shape": None}
     else:
         build_shape = getattr(layer, "_build_shape", None)
         if build_shape is not None and getattr(layer, "built", False):
             out["build_config"] = {"input_shape": _shape_list(build_shape)}
-    if isinstance(layer, Model):
-        out["compile_config"] = layer.get_compile_config() if hasattr(layer, "get_compile_config") else {}
+    if hasattr(layer, "get_compile_config"):
+        out["compile_config"] = layer.get_compile_config()
     return out
 
 
@@ -236,15 +141,8 @@ def serialize_function(fn):
 def _lambda_globals():
     """The globals a rebuilt lambda runs with: Python's builtins, plus ``keras``/``kshim``, ``ops``, ``K`` and
     ``np``, the names Keras code usually reaches for (the defining module's globals are not in the file)."""
-    import builtins
-
-    import numpy as np
-
-    import kshim
-    from kshim import backend, ops
-
-    return {"__builtins__": builtins, "keras": kshim, "kshim": kshim, "ops": ops, "K": backend, "np": np,
-            "numpy": np}
+    return {"__builtins__": builtins, "keras": kshim, "kshim": kshim, "ops": kshim.ops, "K": kshim.backend,
+            "np": np, "numpy": np}
 
 
 def _load_lambda(code, defaults, closure, where):
@@ -258,8 +156,6 @@ def _load_lambda(code, defaults, closure, where):
     try:
         fn_code = marshal.loads(raw)
     except (ValueError, EOFError, TypeError) as e:
-        import sys
-
         raise ValueError(f"{where}: the lambda's bytecode cannot be read ({e}). It was probably written by another "
                          f"Python version (this is {sys.version.split()[0]}); bytecode only loads in the version "
                          "that wrote it. Recreate the Lambda layer in code instead.") from e
@@ -306,16 +202,9 @@ def deserialize_function(config, custom_objects=None, where="deserialize_functio
 # -- deserializing ---------------------------------------------------------------------------------------------
 def _builtin_class(class_name):
     """A kshim layer or model class called ``class_name``, or None."""
-    from kshim import layers, models
-    from kshim.layers.layer import Layer
-    from kshim.models.functional import Functional
-
-    if class_name == "Functional":
-        return Functional
-    for namespace in (layers, models):
-        obj = getattr(namespace, class_name, None)
-        if inspect.isclass(obj) and issubclass(obj, Layer):
-            return obj
+    obj = _LAYERS.find(class_name)
+    if inspect.isclass(obj) and issubclass(obj, _LAYERS.ensure().base):
+        return obj
     return None
 
 
@@ -363,8 +252,6 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=None, **kwar
     if class_name == "__tuple__":
         return tuple(deserialize_keras_object(v, custom_objects) for v in inner["value"])
     if class_name == "__numpy__":
-        import numpy as np
-
         return np.array(inner["value"], dtype=inner.get("dtype"))
     if class_name in ("__keras_tensor__", "__tensor__"):
         raise ValueError(f"deserialize_keras_object: a {class_name} config can only appear in a model graph.")
@@ -397,6 +284,12 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=None, **kwar
 _NOT_FOUND = object()
 
 
+# The families whose configs are recognized by their Keras module (schedules before optimizers: their module is
+# inside "keras.optimizers"), and whether a registered subclass of the family's base class is recognized too.
+_BY_MODULE = (("learning rate schedule", False), ("optimizer", True), ("loss", True), ("metric", True),
+              ("initializer", False), ("regularizer", False), ("constraint", False))
+
+
 def _deserialize_by_module(config, module, custom_objects):
     """Optimizers, losses, metrics, schedules and initializers, by the Keras module their config names."""
     class_name = config["class_name"]
@@ -408,49 +301,20 @@ def _deserialize_by_module(config, module, custom_objects):
         obj = obj or get_registered_object(config.get("config"), custom_objects)
         if obj is not None:
             return obj
-        from kshim import activations, losses, metrics
-
         fn_name = config.get("config")
-        for find in (lambda: losses.deserialize(fn_name), lambda: metrics.deserialize(fn_name),
-                     lambda: activations.get(fn_name)):
+        for kind in ("loss", "metric", "activation"):
             try:
-                return find()
+                return family(kind).ensure().deserializer(fn_name, None)
             except (ValueError, KeyError, TypeError):
                 continue
         raise ValueError(f"Unknown function '{fn_name}' in config. If it is a custom function, pass it in "
                          f"`custom_objects` or decorate it with `@kshim.saving.register_keras_serializable()`.")
     registered = get_registered_object(config.get("registered_name") or "", custom_objects)
-    if module.startswith("keras.optimizers.schedules"):
-        from kshim.optimizers import schedules
-
-        return schedules.deserialize(config, custom_objects=custom_objects)
-    if module.startswith("keras.optimizers") or _is_subclass(registered, "optimizer"):
-        from kshim import optimizers
-
-        objects = dict(custom_objects or {})
-        if registered is not None:
-            objects[class_name] = registered
-        return optimizers.deserialize(config, custom_objects=objects)
-    if module.startswith("keras.losses") or _is_subclass(registered, "loss"):
-        from kshim import losses
-
-        return losses.deserialize(config, custom_objects=_with(custom_objects, class_name, registered))
-    if module.startswith("keras.metrics") or _is_subclass(registered, "metric"):
-        from kshim import metrics
-
-        return metrics.deserialize(config, custom_objects=_with(custom_objects, class_name, registered))
-    if module.startswith("keras.initializers"):
-        from kshim import initializers
-
-        return initializers.deserialize(config)
-    if module.startswith("keras.regularizers"):
-        from kshim import regularizers
-
-        return regularizers.get(config)
-    if module.startswith("keras.constraints"):
-        from kshim import constraints
-
-        return constraints.get(config)
+    for kind, by_subclass in _BY_MODULE:
+        fam = family(kind)
+        if module.startswith(fam.ensure().module) or (
+                by_subclass and inspect.isclass(registered) and issubclass(registered, fam.base)):
+            return fam.deserializer(config, _with(custom_objects, class_name, registered))
     return _NOT_FOUND
 
 
@@ -459,18 +323,6 @@ def _with(custom_objects, name, obj):
     if obj is not None:
         objects[name] = obj
     return objects
-
-
-def _is_subclass(obj, kind):
-    if not inspect.isclass(obj):
-        return False
-    if kind == "optimizer":
-        from kshim.optimizers.optimizer import Optimizer as base
-    elif kind == "loss":
-        from kshim.losses import Loss as base
-    else:
-        from kshim.metrics import Metric as base
-    return issubclass(obj, base)
 
 
 # Config keys newer Keras 3 versions write for features kshim does not have; dropped when they hold the
@@ -548,26 +400,17 @@ def _accepts_custom_objects(fn):
 
 
 def _build_from_config(obj, build_config):
-    """Build a layer for the input shape its config recorded (a subclassed model is called once on zeros)."""
+    """Build a layer for the input shape its config recorded (a model may say how, in
+    ``_build_from_saved_shape``: a subclassed model is called once on zeros)."""
     if not build_config or getattr(obj, "built", True):
         return
     shape = build_config.get("input_shape")
     if shape is None:
         return
     shape = _shape_tuple(shape)
-    from kshim.models.functional import Functional
-    from kshim.models.model import Model
-    from kshim.models.sequential import Sequential
-
-    if isinstance(obj, Model) and not isinstance(obj, (Sequential, Functional)):
-        import numpy as np
-
-        def zeros(s):
-            return np.zeros(tuple(1 if d is None else d for d in s), dtype="float32")
-
-        obj(zeros(shape) if isinstance(shape, tuple) else [zeros(s) for s in shape])
-        return
-    if hasattr(obj, "_maybe_build"):
+    if hasattr(obj, "_build_from_saved_shape"):
+        obj._build_from_saved_shape(shape)
+    elif hasattr(obj, "_maybe_build"):
         obj._maybe_build(shape)
     else:
         obj.build(shape)
