@@ -550,6 +550,32 @@ def device_name():
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Abstract evaluation: output shapes and dtypes without touching data (symbolic layer calls and symbolic ops).
+# Shared structures and the two-probe method: `kshim.backends.abstract_eval`.
+
+
+def compute_output_spec(fn, args=(), kwargs=None):
+    """What ``fn(*args, **kwargs)`` returns, described without computing it.
+
+    ``args``/``kwargs`` are nested lists, tuples and dicts. A *spec* leaf (a class with ``_kshim_symbolic = True``
+    and ``shape``, ``dtype``: a `KerasTensor`) stands for an array of that shape and dtype, None marking an
+    unknown dimension; every other leaf (tensors, Python values, None, flags) is passed to ``fn`` as it is.
+    Returns ``fn``'s output structure with each array replaced by a
+    `kshim.backends.abstract_eval.ShapeDtype` ``(shape, dtype)``. An output dimension that depends on an unknown
+    input dimension is None, never a number: neither the shape of a probe nor a guess.
+
+    jax: ``jax.eval_shape`` with symbolic dimensions (``jax.export.symbolic_shape``, each >= 2): first one symbol
+    per unknown dimension, then, if that fails (``a + b`` cannot broadcast two different symbols), one symbol for
+    all of them, as Keras 3 does; ``fn`` runs under ``jax.ensure_compile_time_eval`` so that weights created
+    inside it are concrete. torch: meta tensors (concrete tensors among the arguments move to "meta" too), probed
+    twice with every unknown dimension set to 83 and then 89; an output dimension that differs is None. Both
+    fall back to the same two probes on concrete zeros when the first method fails (an op without a meta kernel
+    or a symbolic rule, a real tensor created inside ``fn``), and raise the probe's error if that fails too.
+    ``fn`` may run several times: it must leave no state behind (a Layer restores its Variables, see
+    `Layer.compute_output_spec`)."""
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Layer kernels (convolution, pooling, recurrence, images), documented in `kshim.backends.kernels_interface`.
 
 from kshim.backends.kernels_interface import *  # noqa: E402,F401,F403

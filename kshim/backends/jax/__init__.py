@@ -30,6 +30,7 @@ from kshim.backends.jax.core import (  # noqa: F401
     compile_multi_step,
     inference_mode,
     device_name,
+    compute_output_spec,
 )
 from kshim.backends.jax.numpy import (  # noqa: F401
     add,

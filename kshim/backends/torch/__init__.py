@@ -14,6 +14,7 @@ from kshim.backends.torch.core import (  # noqa: F401
     arange,
     cast,
     compile_step,
+    compute_output_spec,
     compile_multi_step,
     convert_to_numpy,
     convert_to_tensor,
