@@ -6,3 +6,13 @@ One import line per family module: the line binds the submodule and its model na
 """
 
 from kshim.applications import imagenet_utils  # noqa: F401
+from kshim.applications.efficientnet import (EfficientNetB0, EfficientNetB1, EfficientNetB2,  # noqa: F401
+                                             EfficientNetB3, EfficientNetB4, EfficientNetB5, EfficientNetB6,
+                                             EfficientNetB7)
+from kshim.applications.efficientnet_v2 import (EfficientNetV2B0, EfficientNetV2B1, EfficientNetV2B2,  # noqa: F401
+                                                EfficientNetV2B3, EfficientNetV2L, EfficientNetV2M, EfficientNetV2S)
+from kshim.applications.inception_v3 import InceptionV3  # noqa: F401
+from kshim.applications.inception_resnet_v2 import InceptionResNetV2  # noqa: F401
+from kshim.applications.xception import Xception  # noqa: F401
+from kshim.applications.convnext import (ConvNeXtBase, ConvNeXtLarge, ConvNeXtSmall, ConvNeXtTiny,  # noqa: F401
+                                         ConvNeXtXLarge)
