@@ -6,6 +6,15 @@ One import line per family module: the line binds the submodule and its model na
 """
 
 from kshim.applications import imagenet_utils  # noqa: F401
+from kshim.applications.vgg16 import VGG16  # noqa: F401
+from kshim.applications.vgg19 import VGG19  # noqa: F401
+from kshim.applications.resnet import ResNet50, ResNet101, ResNet152  # noqa: F401
+from kshim.applications import resnet50  # noqa: F401
+from kshim.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2  # noqa: F401
+from kshim.applications.mobilenet import MobileNet  # noqa: F401
+from kshim.applications.mobilenet_v2 import MobileNetV2  # noqa: F401
+from kshim.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small  # noqa: F401
+from kshim.applications.densenet import DenseNet121, DenseNet169, DenseNet201  # noqa: F401
 from kshim.applications.efficientnet import (EfficientNetB0, EfficientNetB1, EfficientNetB2,  # noqa: F401
                                              EfficientNetB3, EfficientNetB4, EfficientNetB5, EfficientNetB6,
                                              EfficientNetB7)

@@ -16,6 +16,7 @@ import numpy as np
 
 from kshim import activations, config, ops
 from kshim.layers import Input, InputLayer, KerasTensor
+from kshim.models import Model
 from kshim.utils import file_utils
 
 CLASS_INDEX_FILE = "imagenet_class_index.json"
@@ -273,3 +274,26 @@ def load_weights(model, weights, file_name=None, origin=None, file_hash=None):
         return model
     model.load_weights(os.fspath(weights))
     return model
+
+
+# -- the frame every family builds in -----------------------------------------------------------------------------
+
+def start(name, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
+          default_size, min_size):
+    """Check the shared arguments and give the tensor the network starts from (Keras's rules for its shape)."""
+    validate_args(name, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
+    if input_tensor is not None and input_shape is None:
+        input_shape = input_tensor.shape[1:]
+    shape = obtain_input_shape(input_shape, default_size, min_size, config.image_data_format(), include_top,
+                               weights)
+    return model_input(input_tensor, shape)
+
+
+def finish(input_tensor, img_input, outputs, name):
+    """The functional model from the image input (or the inputs behind ``input_tensor``) to ``outputs``."""
+    return Model(source_inputs(input_tensor, img_input), outputs, name=name)
+
+
+def channel_axis():
+    """The channel axis of an image batch under the current `image_data_format`."""
+    return 1 if config.image_data_format() == "channels_first" else -1
