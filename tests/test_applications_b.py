@@ -153,14 +153,25 @@ DIGEST_SCRIPT = textwrap.dedent("""
     import numpy as np
     import kshim as keras
 
+    def digest(w):  # float weights by their bytes; integer counters by value (jax keeps int64 as int32)
+        w = np.asarray(w)
+        w = w if w.dtype.kind == "f" else w.astype("int64")
+        return hashlib.sha256(np.ascontiguousarray(w).tobytes()).hexdigest()
+
     out = {}
     for module, fn, size, kwargs in json.loads(sys.argv[1]):
         keras.utils.set_random_seed(7)
         model = getattr(importlib.import_module("kshim.applications." + module), fn)(
             weights=None, input_shape=(size, size, 3), classes=5, classifier_activation=None, **kwargs)
-        out[fn] = [hashlib.sha256(np.ascontiguousarray(w).tobytes()).hexdigest() for w in model.get_weights()]
+        out[fn] = [digest(w) for w in model.get_weights()]
     print(json.dumps({"backend": keras.config.backend(), "digests": out}))
 """)
+
+
+def digest(w):  # float weights by their bytes; integer counters by value (jax keeps int64 as int32)
+    w = np.asarray(w)
+    w = w if w.dtype.kind == "f" else w.astype("int64")
+    return hashlib.sha256(np.ascontiguousarray(w).tobytes()).hexdigest()
 
 
 def _digests(cases):
@@ -168,7 +179,7 @@ def _digests(cases):
     for module, fn, size, kwargs in cases:
         keras.utils.set_random_seed(7)
         model = _build(module, fn, size, kwargs)
-        out[fn] = [hashlib.sha256(np.ascontiguousarray(w).tobytes()).hexdigest() for w in model.get_weights()]
+        out[fn] = [digest(w) for w in model.get_weights()]
     return out
 
 
