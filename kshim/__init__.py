@@ -21,7 +21,7 @@ def version():
     return __version__
 
 
-_SUBMODULES = ("activations", "backend", "callbacks", "constraints", "distribution", "initializers", "layers",
+_SUBMODULES = ("activations", "applications", "backend", "callbacks", "constraints", "distribution", "initializers", "layers",
                "losses", "metrics", "models", "ops", "optimizers", "preprocessing", "random", "regularizers", "saving",
                "utils")
 _NAMES = {"Input": "kshim.layers", "InputLayer": "kshim.layers", "KerasTensor": "kshim.layers",
