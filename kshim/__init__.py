@@ -16,9 +16,9 @@ from kshim.backends import B as _B  # noqa: F401  (loads the selected backend, a
 __version__ = "0.1.0"
 version = __version__
 
-_SUBMODULES = ("activations", "backend", "callbacks", "constraints", "distribution", "initializers", "layers",
-               "losses", "metrics", "models", "ops", "optimizers", "preprocessing", "random", "regularizers", "saving",
-               "utils")
+_SUBMODULES = ("activations", "backend", "callbacks", "constraints", "datasets", "distribution", "export",
+               "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "preprocessing", "random",
+               "regularizers", "saving", "utils")
 _NAMES = {"Input": "kshim.layers", "InputLayer": "kshim.layers", "KerasTensor": "kshim.layers",
           "Layer": "kshim.layers", "Model": "kshim.models", "Sequential": "kshim.models",
           "Variable": "kshim.variables"}
