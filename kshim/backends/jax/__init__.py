@@ -163,3 +163,4 @@ from kshim.backends.jax.fused import (  # noqa: F401
     foreach_maximum,
     foreach_sqrt,
 )
+from kshim.backends.jax.export import export_onnx  # noqa: F401,E402  (interface_export)

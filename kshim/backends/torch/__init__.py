@@ -167,3 +167,4 @@ from kshim.backends.torch.fused import (  # noqa: F401
     foreach_sqrt,
     foreach_subtract,
 )
+from kshim.backends.torch.export import export_onnx  # noqa: F401,E402  (interface_export)

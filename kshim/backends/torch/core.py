@@ -142,8 +142,14 @@ def _linalg(*xs):
     return [x.to(torch.float64) for x in xs], d
 
 
+def _dim(d):
+    """A size as an int, except a symbolic one (a SymInt under torch.export), which stays symbolic so that an
+    exported graph keeps its dynamic batch dimension."""
+    return d if type(d) is int or isinstance(d, torch.SymInt) else int(d)
+
+
 def _shape(shape):
-    return (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    return (shape,) if isinstance(shape, (int, torch.SymInt)) else tuple(_dim(s) for s in shape)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -187,7 +193,7 @@ def shape(x):
     if getattr(type(x), "_kshim_variable", False):
         x = x.value
     s = getattr(x, "shape", None)
-    return tuple(int(d) for d in s) if s is not None else np.shape(x)
+    return tuple(_dim(d) for d in s) if s is not None else np.shape(x)
 
 
 def zeros(shape, dtype="float32"):
