@@ -58,3 +58,27 @@ def softmax(x, axis=-1):
 
 def log_softmax(x, axis=-1):
     return jax.nn.log_softmax(_f(x), axis=_ax(axis))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Attention
+
+def _attention(query, key, value, bias, mask, scale, is_causal, implementation):
+    return jax.nn.dot_product_attention(query, key, value, bias=bias, mask=mask, scale=scale, is_causal=is_causal,
+                                        implementation=implementation)
+
+
+_attention_jit = jax.jit(_attention, static_argnames=("scale", "is_causal", "implementation"))
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None):
+    q, k, v = _f(query), _f(key), _f(value)
+    if bias is not None:
+        bias = _f(bias).astype(q.dtype)
+    if mask is not None:
+        mask = _j(mask).astype(bool)
+    # XLA's implementation is the reference formula (where(mask, logits, -0.7 * max), softmax in float32);
+    # cuDNN's fused kernel only when asked for and on a GPU.
+    impl = "cudnn" if flash_attention and jax.default_backend() == "gpu" else None
+    return _attention_jit(q, k, v, bias, mask, None if scale is None else float(scale), bool(is_causal), impl)

@@ -61,3 +61,38 @@ def log_softmax(x, axis=-1):
         return torch.log_softmax(x, dim=axis)
     axis = tuple(range(x.ndim)) if axis is None else tuple(axis)
     return x - torch.logsumexp(x, dim=axis, keepdim=True)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Attention
+
+def _attention_bias(bias, mask, is_causal, t, s, dtype, device):
+    """One additive float bias (or None) folding ``bias``, the boolean ``mask`` and the causal band."""
+    keep = None if mask is None else _t(mask).to(torch.bool)
+    if is_causal:
+        band = torch.ones((t, s), dtype=torch.bool, device=device).tril()
+        keep = band if keep is None else keep & band
+    out = None if bias is None else _t(bias).to(dtype)
+    if keep is not None:
+        # -0.7 * max: a masked logit stays far below any real one and never overflows when a bias is added.
+        neg = torch.full((), -0.7 * torch.finfo(dtype).max, dtype=dtype, device=device)
+        out = torch.where(keep, out if out is not None else torch.zeros((), dtype=dtype, device=device), neg)
+    return out
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None):
+    q, k, v = _t(query), _t(key), _t(value)
+    heads, kv_heads = q.shape[2], k.shape[2]
+    q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, N, T, H): SDPA's layout
+    if heads != kv_heads:
+        k = k.repeat_interleave(heads // kv_heads, dim=1)
+        v = v.repeat_interleave(heads // kv_heads, dim=1)
+    t, s = q.shape[2], k.shape[2]
+    causal_only = is_causal and bias is None and mask is None
+    attn = None if causal_only else _attention_bias(bias, mask, is_causal, t, s, q.dtype, q.device)
+    if attn is not None and attn.ndim == 4 and attn.shape[1] == 1 and heads > 1:
+        attn = attn.expand(attn.shape[0], heads, attn.shape[2], attn.shape[3])
+    out = F.scaled_dot_product_attention(q.contiguous(), k.contiguous(), v.contiguous(), attn_mask=attn,
+                                         is_causal=causal_only, scale=scale)
+    return out.transpose(1, 2)
