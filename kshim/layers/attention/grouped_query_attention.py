@@ -97,6 +97,10 @@ class GroupedQueryAttention(Layer):
         self._output_dense.build((None, None, self.num_query_heads, self.head_dim))
         self.built = True
 
+    _node_call_arguments = staticmethod(amask.node_call_arguments)
+    get_build_config = amask.build_config
+    build_from_config = amask.build_from_config
+
     def __call__(self, query, value=None, key=None, **kwargs):
         packed = amask.pack_call("GroupedQueryAttention", query, value, key, kwargs)
         self._scores_wanted = bool(kwargs.get("return_attention_scores", False))

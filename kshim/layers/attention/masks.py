@@ -81,3 +81,30 @@ def unpack_call(inputs, mask, query_mask, value_mask, key_mask, attention_mask):
     if key_mask is None and key is not None and key is not value:
         key_mask = masks[2]
     return query, value, (value if key is None else key), query_mask, value_mask, key_mask, attention_mask
+
+
+def node_call_arguments(inputs):
+    """Keras 3's form of a packed call in a model config: ``([query, value(, key)], {"attention_mask": ...})``."""
+    items = list(inputs)
+    if len(items) == 4:
+        return items[:3], {"attention_mask": items[3]}
+    return items, {}
+
+
+def build_config(layer):
+    """Keras 3's ``build_config`` of a layer built from (query, value[, key]) shapes: a ``shapes_dict``."""
+    names = ("query_shape", "value_shape", "key_shape")
+    shapes = layer._build_shape[:3]
+    return {"shapes_dict": {n: list(s) for n, s in zip(names, shapes)}}
+
+
+def build_from_config(layer, config):
+    """Build ``layer`` from Keras 3's ``build_config`` (``shapes_dict``, or one ``input_shape`` list)."""
+    if "shapes_dict" in config:
+        d = config["shapes_dict"]
+        shapes = [tuple(d["query_shape"]), tuple(d["value_shape"])]
+        if d.get("key_shape") is not None:
+            shapes.append(tuple(d["key_shape"]))
+    else:
+        shapes = [tuple(s) for s in config["input_shape"]]
+    layer._maybe_build(shapes)

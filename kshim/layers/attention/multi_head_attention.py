@@ -182,6 +182,10 @@ class MultiHeadAttention(Layer):
         self._dropout_layer = Dropout(rate=self._dropout, dtype=self.dtype, seed=self.seed)
 
     # -- calling -------------------------------------------------------------------------------------------------
+    _node_call_arguments = staticmethod(amask.node_call_arguments)
+    get_build_config = amask.build_config
+    build_from_config = amask.build_from_config
+
     def __call__(self, query, value=None, key=None, **kwargs):
         packed = amask.pack_call("MultiHeadAttention", query, value, key, kwargs)
         self._scores_wanted = bool(kwargs.get("return_attention_scores", False))
