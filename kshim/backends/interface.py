@@ -505,6 +505,29 @@ def log_softmax(x, axis=-1):
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Attention (one block: moves as a unit)
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None):
+    """Scaled dot-product attention in Keras 3's layout: ``query`` (B, T, N, H), ``key``/``value`` (B, S, K, H)
+    with ``N`` a multiple of ``K`` (grouped-query attention repeats each key/value head ``N // K`` times).
+
+    ``softmax(where(mask & causal, scale * q @ k^T + bias, -0.7 * finfo.max)) @ v``, returned as (B, T, N, H).
+    ``scale`` defaults to ``1 / sqrt(H)``; ``bias`` (float) and ``mask`` (bool, True = attend) broadcast to
+    (B, N, T, S); ``is_causal`` keeps key ``s`` for query ``t`` only when ``s <= t`` (top-left aligned). A query
+    row with every key masked attends uniformly to all keys (the reference formula's result). Integer inputs are
+    promoted to float32.
+
+    Each backend uses its framework's fused kernel: torch ``F.scaled_dot_product_attention`` (the mask and bias
+    folded into one additive float mask; the plain causal case uses ``is_causal=True``), jax
+    ``jax.nn.dot_product_attention`` (XLA's implementation, which is the reference formula; cuDNN on a GPU when
+    ``flash_attention`` is true). Both agree with the reference composite
+    ``kshim.ops.nn.dot_product_attention_reference`` to float32 rounding (rtol 1e-5 in the conformance suite).
+    """
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Differentiation, compilation and execution
 
 

@@ -136,6 +136,7 @@ from kshim.backends.jax.nn import (  # noqa: F401
     log_sigmoid,
     softmax,
     log_softmax,
+    dot_product_attention,
 )
 from kshim.backends.jax.rnn import (  # noqa: F401
     gru,

@@ -35,6 +35,7 @@ from kshim.backends.torch.core import (  # noqa: F401
     zeros_like,
 )
 from kshim.backends.torch.nn import (  # noqa: F401
+    dot_product_attention,
     elu,
     gelu,
     leaky_relu,
