@@ -3,51 +3,51 @@
 import torch
 import torch.nn.functional as F
 
-from kshim.backends.torch.core import _t
+from kshim.backends.torch.core import _as_tensor
 
 def relu(x):
-    return torch.relu(_t(x))
+    return torch.relu(_as_tensor(x))
 
 
 def sigmoid(x):
-    return torch.sigmoid(_t(x))
+    return torch.sigmoid(_as_tensor(x))
 
 
 def softplus(x):
-    return F.softplus(_t(x))
+    return F.softplus(_as_tensor(x))
 
 
 def softsign(x):
-    return F.softsign(_t(x))
+    return F.softsign(_as_tensor(x))
 
 
 def silu(x):
-    return F.silu(_t(x))
+    return F.silu(_as_tensor(x))
 
 
 def gelu(x, approximate=True):
-    return F.gelu(_t(x), approximate="tanh" if approximate else "none")
+    return F.gelu(_as_tensor(x), approximate="tanh" if approximate else "none")
 
 
 def elu(x, alpha=1.0):
-    return F.elu(_t(x), alpha=alpha)
+    return F.elu(_as_tensor(x), alpha=alpha)
 
 
 def selu(x):
     # torch's constants are Keras's (alpha=1.6732632423543772, scale=1.0507009873554805); one fused kernel.
-    return F.selu(_t(x))
+    return F.selu(_as_tensor(x))
 
 
 def leaky_relu(x, negative_slope=0.2):
-    return F.leaky_relu(_t(x), negative_slope=negative_slope)
+    return F.leaky_relu(_as_tensor(x), negative_slope=negative_slope)
 
 
 def log_sigmoid(x):
-    return F.logsigmoid(_t(x))
+    return F.logsigmoid(_as_tensor(x))
 
 
 def softmax(x, axis=-1):
-    x = _t(x)
+    x = _as_tensor(x)
     if isinstance(axis, int):
         return torch.softmax(x, dim=axis)
     axis = tuple(range(x.ndim)) if axis is None else tuple(axis)
@@ -56,7 +56,7 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
-    x = _t(x)
+    x = _as_tensor(x)
     if isinstance(axis, int):
         return torch.log_softmax(x, dim=axis)
     axis = tuple(range(x.ndim)) if axis is None else tuple(axis)
