@@ -1,7 +1,8 @@
 """`ExportArchive`: Keras 3's API for exporting chosen functions of tracked models and layers, writing ONNX on
 both backends (Keras 3 itself needs TensorFlow to export)."""
 
-from kshim.backends import B
+from kshim import ops
+from kshim.backends import load_family
 from kshim.layers.input_spec import InputSpec
 from kshim.layers.keras_tensor import KerasTensor
 from kshim.variables import swap_values
@@ -122,7 +123,7 @@ class ExportArchive:
             return outputs
 
         outputs = _output_count(fn, specs)
-        B.export_onnx(stateless, [v.value for v in variables], [(shape, dtype) for shape, dtype, _ in specs],
+        load_family("export").export_onnx(stateless, [v.value for v in variables], [(shape, dtype) for shape, dtype, _ in specs],
                       str(filepath), names, [f"output_{i}" for i in range(outputs)], opset_version)
         if verbose:
             print(f"Saved the '{endpoint}' endpoint as ONNX at {filepath!r}: inputs {names}, "
@@ -139,5 +140,5 @@ def _unique_names(names):
 
 def _output_count(fn, specs):
     """How many outputs ``fn`` returns, from one eager call on zeros (a symbolic call would add graph nodes)."""
-    outputs = fn(*[B.zeros(tuple(2 if d is None else d for d in shape), dtype) for shape, dtype, _ in specs])
+    outputs = fn(*[ops.zeros(tuple(2 if d is None else d for d in shape), dtype) for shape, dtype, _ in specs])
     return len(_flatten(outputs))

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-import kshim.backends.jax as backend
+from kshim import backends
 
 
 def _jax2onnx():
@@ -48,14 +48,14 @@ def _onnx_max_pool(original):
 
 @contextlib.contextmanager
 def _onnx_friendly_ops():
-    """While tracing for ONNX, the backend's max_pool is the folded variant above (kshim.ops looks `max_pool` up
-    on this backend module at call time)."""
-    original = backend.max_pool
-    backend.max_pool = _onnx_max_pool(original)
+    """While tracing for ONNX, the backend's max_pool is the folded variant above (`kshim.ops.max_pool` looks
+    `max_pool` up on ``kshim.backends.B`` at call time)."""
+    original = backends.B.max_pool
+    backends.B.max_pool = _onnx_max_pool(original)
     try:
         yield
     finally:
-        backend.max_pool = original
+        backends.B.max_pool = original
 
 
 def _input_structs(input_specs):

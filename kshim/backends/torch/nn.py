@@ -3,51 +3,51 @@
 import torch
 import torch.nn.functional as F
 
-from kshim.backends.torch.core import _t
+from kshim.backends.torch.core import _as_tensor
 
 def relu(x):
-    return torch.relu(_t(x))
+    return torch.relu(_as_tensor(x))
 
 
 def sigmoid(x):
-    return torch.sigmoid(_t(x))
+    return torch.sigmoid(_as_tensor(x))
 
 
 def softplus(x):
-    return F.softplus(_t(x))
+    return F.softplus(_as_tensor(x))
 
 
 def softsign(x):
-    return F.softsign(_t(x))
+    return F.softsign(_as_tensor(x))
 
 
 def silu(x):
-    return F.silu(_t(x))
+    return F.silu(_as_tensor(x))
 
 
 def gelu(x, approximate=True):
-    return F.gelu(_t(x), approximate="tanh" if approximate else "none")
+    return F.gelu(_as_tensor(x), approximate="tanh" if approximate else "none")
 
 
 def elu(x, alpha=1.0):
-    return F.elu(_t(x), alpha=alpha)
+    return F.elu(_as_tensor(x), alpha=alpha)
 
 
 def selu(x):
     # torch's constants are Keras's (alpha=1.6732632423543772, scale=1.0507009873554805); one fused kernel.
-    return F.selu(_t(x))
+    return F.selu(_as_tensor(x))
 
 
 def leaky_relu(x, negative_slope=0.2):
-    return F.leaky_relu(_t(x), negative_slope=negative_slope)
+    return F.leaky_relu(_as_tensor(x), negative_slope=negative_slope)
 
 
 def log_sigmoid(x):
-    return F.logsigmoid(_t(x))
+    return F.logsigmoid(_as_tensor(x))
 
 
 def softmax(x, axis=-1):
-    x = _t(x)
+    x = _as_tensor(x)
     if isinstance(axis, int):
         return torch.softmax(x, dim=axis)
     axis = tuple(range(x.ndim)) if axis is None else tuple(axis)
@@ -56,7 +56,7 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
-    x = _t(x)
+    x = _as_tensor(x)
     if isinstance(axis, int):
         return torch.log_softmax(x, dim=axis)
     axis = tuple(range(x.ndim)) if axis is None else tuple(axis)
@@ -74,11 +74,11 @@ def _attention_bias(bias, mask, is_causal, t, s, dtype, device):
     logit near -0.7 * max its saved log-sum-exp loses the log(S) term and its backward pass goes wrong. So those
     rows are unmasked here, with a zero bias, and their query is zeroed by the caller: equal logits give the same
     uniform weights, and the zeroed query passes the reference's zero gradient to the query and the keys."""
-    keep = None if mask is None else _t(mask).to(torch.bool)
+    keep = None if mask is None else _as_tensor(mask).to(torch.bool)
     if is_causal:
         band = torch.ones((t, s), dtype=torch.bool, device=device).tril()
         keep = band if keep is None else keep & band
-    out = None if bias is None else _t(bias).to(dtype)
+    out = None if bias is None else _as_tensor(bias).to(dtype)
     if keep is None:
         return out, None
     rows = keep.any(dim=-1, keepdim=True)
@@ -94,7 +94,7 @@ def _attention_bias(bias, mask, is_causal, t, s, dtype, device):
 
 def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
                           flash_attention=None):
-    q, k, v = _t(query), _t(key), _t(value)
+    q, k, v = _as_tensor(query), _as_tensor(key), _as_tensor(value)
     heads, kv_heads = q.shape[2], k.shape[2]
     q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, N, T, H): SDPA's layout
     if heads != kv_heads:

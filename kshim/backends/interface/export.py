@@ -1,12 +1,9 @@
-"""The backend interface, export section: writing a function of arrays as an ONNX model.
+"""The export family: writing a function of arrays as an ONNX model (loaded on first use, by `kshim.export`).
 
-To be folded into the `kshim.backends.interface` package. Each backend implements it in its ``export.py``: torch
+Each backend implements it in its ``export.py``: torch
 through ``torch.onnx`` (the torch.export-based exporter, which needs ``onnxscript``), jax through the ``jax2onnx``
 package. Both are optional (the ``onnx`` extra); a missing one raises ImportError naming what to install.
 """
-
-EXPORT_PRIMITIVES = ("export_onnx",)
-
 
 def export_onnx(fn, values, input_specs, filepath, input_names, output_names, opset_version=None):
     """Write ``fn`` as the ONNX model ``filepath``.
