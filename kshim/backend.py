@@ -9,7 +9,9 @@ import warnings
 
 import numpy as np
 
-from kshim import config, ops
+from kshim import activations, config, ops, random
+from kshim.layers.keras_tensor import KerasTensor
+from kshim.utils.naming import reset_names
 from kshim.variables import Variable
 
 
@@ -28,8 +30,6 @@ set_image_data_format = config.set_image_data_format
 
 def clear_session():
     """Reset the automatic layer names (``dense``, ``dense_1``, ...)."""
-    from kshim.utils.naming import reset_names
-
     reset_names()
 
 
@@ -112,8 +112,6 @@ def clip(x, min_value, max_value):
 
 
 def relu(x, alpha=0.0, max_value=None, threshold=0.0):
-    from kshim import activations
-
     return activations.relu(x, negative_slope=alpha, max_value=max_value, threshold=threshold)
 
 
@@ -334,8 +332,6 @@ def cast_to_floatx(x):
 
 
 def is_keras_tensor(x):
-    from kshim.layers.keras_tensor import KerasTensor
-
     return isinstance(x, KerasTensor)
 
 
@@ -344,14 +340,10 @@ def is_tensor(x):
 
 
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
-    from kshim import random
-
     return random.uniform(shape, minval, maxval, dtype, seed)
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    from kshim import random
-
     return random.normal(shape, mean, stddev, dtype, seed)
 
 

@@ -18,7 +18,7 @@ PIL_INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "hamming", "box", "lancz
 
 
 def _pil():
-    try:
+    try:  # Pillow is optional (the `image` extra)
         from PIL import Image
     except ImportError as e:
         raise ImportError("Reading and writing images needs Pillow: `pip install \"kshim[image]\"` (or "

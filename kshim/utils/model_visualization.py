@@ -257,7 +257,7 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, 
     dot = model_to_dot(model, rankdir=rankdir, dpi=dpi, splines=splines, **options)
     dot.write(to_file, format=extension)
     if extension in ("png", "jpg", "jpeg", "gif"):
-        try:
+        try:  # IPython is optional: show the picture inline in a notebook
             from IPython import display
         except ImportError:
             return None

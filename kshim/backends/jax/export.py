@@ -12,7 +12,7 @@ from kshim import backends
 
 
 def _jax2onnx():
-    try:
+    try:  # jax2onnx is optional (the `onnx` extra)
         import jax2onnx
     except ImportError as e:
         raise ImportError("export(format='onnx') on the jax backend needs the `jax2onnx` package: "
