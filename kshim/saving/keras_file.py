@@ -4,7 +4,9 @@ The layout is Keras 3's, so files go both ways between kshim and Keras 3:
 
 - ``config.json``: the model's config (`serialize_keras_object`), with its ``compile_config``;
 - ``metadata.json``: ``{"keras_version", "date_saved"}`` (kshim adds ``kshim_version`` and ``backend``);
-- ``model.weights.h5``: the variables in Keras 3's HDF5 layout (see `object_tree`), optimizer state included.
+- ``model.weights.h5``: the variables in Keras 3's HDF5 layout (see `object_tree`), optimizer state included;
+- ``assets/<path>/...``: files of layers that keep state outside variables (a lookup layer's ``vocabulary.txt``),
+  see `archive`.
 
 Saving is atomic (see `atomic`). Loading reads JSON and arrays only; it never imports or runs code from the file.
 """
@@ -83,6 +85,7 @@ def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=T
     # Everything that can fail on the model's side happens before the file is touched.
     config_json = model_config_json(model)
     weights = weights_bytes(model, include_optimizer=include_optimizer)
+    assets = archive.collect_assets(model)
     metadata = _metadata_json()
 
     def write(f):
@@ -90,6 +93,8 @@ def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=T
             zf.writestr(METADATA_FILENAME, metadata)
             zf.writestr(CONFIG_FILENAME, config_json)
             zf.writestr(WEIGHTS_FILENAME, weights)
+            for name, data in assets.items():
+                zf.writestr(name, data)
 
     atomic.atomic_write(filepath, write, overwrite=overwrite)
 
@@ -161,6 +166,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             except RecursionError:
                 raise archive.too_deep(filepath, "config.json") from None
         load_weights_bytes(model, weights, filepath)
+        archive.load_assets(model, zf, filepath)
     return model
 
 
