@@ -8,6 +8,7 @@ runs the frontend code, reads the new values back, and restores the old ones.
 import numpy as np
 
 from kshim import config, ops
+from kshim.registry import INITIALIZERS
 from kshim.utils.naming import uniquify
 
 
@@ -33,15 +34,13 @@ class Variable:
         self.aggregation = aggregation
         self.synchronization = synchronization
         if isinstance(initializer, str) or (callable(initializer) and not ops.is_tensor(initializer)):
-            from kshim import initializers
-
             if shape is None:
                 raise ValueError(
                     f"Variable '{self.name}': `shape` is required when `initializer` is a callable. "
                     f"Received: initializer={initializer!r}, shape=None"
                 )
             dtype = dtype or config.floatx()
-            value = initializers.get(initializer)(tuple(int(d) for d in shape), dtype=dtype)
+            value = INITIALIZERS.resolve(initializer)(tuple(int(d) for d in shape), dtype=dtype)
         else:
             value = initializer.value if getattr(initializer, "_kshim_variable", False) else initializer
             if dtype is None and isinstance(value, (float, np.floating)) or (

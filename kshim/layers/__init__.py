@@ -82,3 +82,7 @@ from kshim.layers.preprocessing import (  # noqa: F401,E402
     StringLookup,
     TextVectorization,
 )
+
+from kshim.registry import LAYERS as _LAYERS  # noqa: E402
+
+_LAYERS.register_all(v for v in list(globals().values()) if isinstance(v, type) and issubclass(v, Layer))

@@ -41,3 +41,15 @@ def is_symbolic(x):
     if isinstance(x, dict):
         return any(is_symbolic(v) for v in x.values())
     return False
+
+
+def flatten_keras_tensors(structure):
+    """The KerasTensors of a nested structure (lists, tuples, dicts in insertion order), in order."""
+    if isinstance(structure, KerasTensor):
+        return [structure]
+    if isinstance(structure, dict):
+        return [t for v in structure.values() for t in flatten_keras_tensors(v)]
+    if isinstance(structure, (list, tuple)):
+        return [t for v in structure for t in flatten_keras_tensors(v)]
+    raise TypeError(f"Model: inputs and outputs must be KerasTensors (from `kshim.Input` or a layer call on one), "
+                    f"or lists/dicts of them. Received: {structure!r}")

@@ -11,11 +11,13 @@ import warnings
 
 import numpy as np
 
-from kshim import config, ops
+from kshim import config, constraints, ops, regularizers
 from kshim import initializers as kinit
 from kshim.layers.input_spec import InputSpec, check_input_spec
 from kshim.layers.keras_tensor import KerasTensor, is_symbolic
 from kshim.random import SeedGenerator
+from kshim.registry import LAYERS
+from kshim.serialization import serialize_layer
 from kshim.utils import naming
 from kshim.utils.suggest import unknown_name_error
 from kshim.variables import Variable, read_values, swap_values
@@ -59,6 +61,9 @@ class Layer:
 
     _call_takes_training = None  # per-class caches, filled on first call
     _call_takes_mask = None
+    # What a class is, for the modules below `kshim.models` that must tell (saving, summaries) without importing it.
+    _is_model = False  # a Model (compile config, optimizer)
+    _is_graph = False  # a Functional model (its layers come from the graph)
 
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None,
                  **kwargs):
@@ -75,8 +80,6 @@ class Layer:
         self.autocast = autocast
         self.input_spec = None
         self.supports_masking = False
-        from kshim import regularizers
-
         self.activity_regularizer = regularizers.get(activity_regularizer)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"{type(self).__name__}: `name` must be a string. Received: name={name!r}")
@@ -127,8 +130,6 @@ class Layer:
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, autocast=True, regularizer=None,
                    constraint=None, aggregation="none", name=None):
         """Create a Variable owned by this layer (Keras 3's signature)."""
-        from kshim import constraints, regularizers
-
         shape = () if shape is None else tuple(int(d) for d in shape)
         dtype = standardize_dtype(dtype or self._dtype)
         if initializer is None:
@@ -462,3 +463,6 @@ def _shape_of(x):
 
 
 __all__ = ["Layer", "InputSpec", "Node", "standardize_dtype"]
+
+
+LAYERS.bind(base=Layer, module="keras.layers", serialize=serialize_layer)

@@ -13,7 +13,10 @@ import warnings
 
 import numpy as np
 
+from kshim.registry import loading_scope
 from kshim.saving import archive, h5_store
+from kshim.saving.compile_config import compile_args_from_config
+from kshim.serialization import deserialize_keras_object
 
 _CONVERT_HINT = (
     "To convert the file, load it with Keras 3 (which reads Keras 2 .h5 files): "
@@ -86,8 +89,6 @@ def load_legacy_model(filepath, custom_objects=None, compile=True, safe_mode=Tru
                                  "code, then call `model.load_weights(path)`.")
             raise ValueError(f"load_model: '{filepath}' is an HDF5 file but not a Keras model file.")
         config = archive.parse_config(_attr_text(f.attrs["model_config"]), filepath, "the model_config attribute")
-        from kshim.saving.serialization import deserialize_keras_object, loading_scope
-
         with loading_scope(custom_objects, safe_mode, False), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # Keras 2 configs use batch_input_shape
             try:
@@ -169,8 +170,6 @@ def _compile_from_training_config(model, text, filepath, custom_objects):
                   "loss": training.get("loss"), "loss_weights": training.get("loss_weights"),
                   "metrics": _legacy_metrics(training.get("metrics")),
                   "weighted_metrics": _legacy_metrics(training.get("weighted_metrics"))}
-        from kshim.saving.compile_config import compile_args_from_config
-
         model.compile(**compile_args_from_config(config, custom_objects))
     except Exception as e:  # the model itself loaded; compiling is a convenience
         warnings.warn(f"'{filepath}': the model was loaded but not compiled; its training config could not be "
