@@ -132,3 +132,43 @@ def test_kshim_saved_lookups_load_in_keras(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     got = [np.asarray(o, dtype="float64") for o in json.loads(out.stdout.strip().splitlines()[-1])]
     _assert_all_close(got, _expected())
+
+
+# -- a vocabulary path in a config (CVE-2025-12058 class) ------------------------------------------------------
+def _model_with_path_vocabulary(tmp_path, layer_class):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("alpha\nbeta\n")
+    layer = getattr(keras.layers, layer_class)(vocabulary=["alpha", "beta"], name="lookup")
+    inputs = keras.Input((1,), dtype="string")
+    model = keras.Model(inputs, layer(inputs))
+    path = tmp_path / "model.keras"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    config = json.loads(members["config.json"])
+    for layer_config in config["config"]["layers"]:
+        if layer_config["config"].get("name") == "lookup":
+            layer_config["config"]["vocabulary"] = str(secret)
+    members["config.json"] = json.dumps(config).encode()
+    hostile = tmp_path / "hostile.keras"
+    with zipfile.ZipFile(hostile, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return hostile, secret
+
+
+@pytest.mark.parametrize("layer_class", ["StringLookup", "TextVectorization"])
+def test_vocabulary_path_in_config_is_refused_in_safe_mode(tmp_path, layer_class):
+    hostile, secret = _model_with_path_vocabulary(tmp_path, layer_class)
+    with pytest.raises(ValueError, match="vocabulary file outside of the model archive") as info:
+        keras.models.load_model(hostile)
+    assert str(secret) in str(info.value)
+    model = keras.models.load_model(hostile, safe_mode=False)  # the user trusts the file
+    assert model.get_layer("lookup").get_vocabulary()[-2:] == ["alpha", "beta"]
+
+
+def test_vocabulary_path_is_still_accepted_in_code(tmp_path):
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("alpha\nbeta\n")
+    layer = keras.layers.StringLookup(vocabulary=str(vocab))
+    assert layer.get_vocabulary() == ["[UNK]", "alpha", "beta"]
