@@ -505,6 +505,29 @@ def log_softmax(x, axis=-1):
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Attention (one block: moves as a unit)
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None):
+    """Scaled dot-product attention in Keras 3's layout: ``query`` (B, T, N, H), ``key``/``value`` (B, S, K, H)
+    with ``N`` a multiple of ``K`` (grouped-query attention repeats each key/value head ``N // K`` times).
+
+    ``softmax(where(mask & causal, scale * q @ k^T + bias, -0.7 * finfo.max)) @ v``, returned as (B, T, N, H).
+    ``scale`` defaults to ``1 / sqrt(H)``; ``bias`` (float) and ``mask`` (bool, True = attend) broadcast to
+    (B, N, T, S); ``is_causal`` keeps key ``s`` for query ``t`` only when ``s <= t`` (top-left aligned). A query
+    row with every key masked attends uniformly to all keys (the reference formula's result). Integer inputs are
+    promoted to float32.
+
+    Each backend uses its framework's fused kernel: torch ``F.scaled_dot_product_attention`` (the mask and bias
+    folded into one additive float mask; the plain causal case uses ``is_causal=True``), jax
+    ``jax.nn.dot_product_attention`` (XLA's implementation, which is the reference formula; cuDNN on a GPU when
+    ``flash_attention`` is true). Both agree with the reference composite
+    ``kshim.ops.nn.dot_product_attention_reference`` to float32 rounding (rtol 1e-5 in the conformance suite).
+    """
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Differentiation, compilation and execution
 
 
@@ -547,6 +570,32 @@ def inference_mode():
 
 def device_name():
     """A short description of where tensors live, e.g. "cpu" or "cuda:0"."""
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Abstract evaluation: output shapes and dtypes without touching data (symbolic layer calls and symbolic ops).
+# Shared structures and the two-probe method: `kshim.backends.abstract_eval`.
+
+
+def compute_output_spec(fn, args=(), kwargs=None):
+    """What ``fn(*args, **kwargs)`` returns, described without computing it.
+
+    ``args``/``kwargs`` are nested lists, tuples and dicts. A *spec* leaf (a class with ``_kshim_symbolic = True``
+    and ``shape``, ``dtype``: a `KerasTensor`) stands for an array of that shape and dtype, None marking an
+    unknown dimension; every other leaf (tensors, Python values, None, flags) is passed to ``fn`` as it is.
+    Returns ``fn``'s output structure with each array replaced by a
+    `kshim.backends.abstract_eval.ShapeDtype` ``(shape, dtype)``. An output dimension that depends on an unknown
+    input dimension is None, never a number: neither the shape of a probe nor a guess.
+
+    jax: ``jax.eval_shape`` with symbolic dimensions (``jax.export.symbolic_shape``, each >= 2): first one symbol
+    per unknown dimension, then, if that fails (``a + b`` cannot broadcast two different symbols), one symbol for
+    all of them, as Keras 3 does; ``fn`` runs under ``jax.ensure_compile_time_eval`` so that weights created
+    inside it are concrete. torch: meta tensors (concrete tensors among the arguments move to "meta" too), probed
+    twice with every unknown dimension set to 83 and then 89; an output dimension that differs is None. Both
+    fall back to the same two probes on concrete zeros when the first method fails (an op without a meta kernel
+    or a symbolic rule, a real tensor created inside ``fn``), and raise the probe's error if that fails too.
+    ``fn`` may run several times: it must leave no state behind (a Layer restores its Variables, see
+    `Layer.compute_output_spec`)."""
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -6,7 +6,11 @@ class KerasTensor:
 
     ``shape`` is a tuple whose entries are ints or None (unknown, usually the batch axis). ``_keras_history`` is
     ``(layer, node_index, tensor_index)``: the layer that produced it, which of its calls, which of its outputs.
+    ``_keras_mask`` is the symbolic mask of the value (a bool KerasTensor), or None when it has none.
     """
+
+    _kshim_symbolic = True  # a spec for the backends' abstract evaluation (`kshim.ops.compute_output_spec`)
+    _keras_mask = None
 
     def __init__(self, shape, dtype="float32", name=None, history=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)

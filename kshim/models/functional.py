@@ -191,12 +191,22 @@ class Functional(Model):
                 return {k: args_config(v) for k, v in x.items()}
             return [args_config(v) for v in x]
 
+        def node_config(node):
+            # A layer whose call takes several tensors positionally (MultiHeadAttention(query, value, key)) packs
+            # them into one list for the graph; `_node_call_arguments` spreads them back as Keras 3 writes them.
+            spread = getattr(node.layer, "_node_call_arguments", None)
+            if spread is None:
+                return {"args": [args_config(node.inputs)], "kwargs": dict(node.kwargs)}
+            args, tensor_kwargs = spread(node.inputs)
+            return {"args": [args_config(a) for a in args],
+                    "kwargs": {**node.kwargs, **{k: args_config(v) for k, v in tensor_kwargs.items()}}}
+
         layer_configs = []
         for layer in self._graph_layers:
             cfg = serialize_keras_object(layer)
             cfg["name"] = layer.name
             nodes = [n for n in self._nodes if n.layer is layer]
-            cfg["inbound_nodes"] = [{"args": [args_config(n.inputs)], "kwargs": dict(n.kwargs)} for n in nodes]
+            cfg["inbound_nodes"] = [node_config(n) for n in nodes]
             layer_configs.append(cfg)
 
         def ends(structure):
@@ -238,10 +248,11 @@ class Functional(Model):
                 name, i, node = item
                 try:
                     args = resolve(node["args"])
+                    kwargs = resolve(node.get("kwargs", {}))
                 except KeyError:
                     continue
                 x = args[0] if len(args) == 1 else args
-                outputs[(name, i)] = layers[name](x, **node.get("kwargs", {}))
+                outputs[(name, i)] = layers[name](x, **kwargs)
                 pending.remove(item)
                 progress = True
             if not progress:

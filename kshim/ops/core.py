@@ -1,6 +1,7 @@
 """Core ops: conversion, dtypes, differentiation and compilation."""
 
 from kshim.backends import B
+from kshim.backends.abstract_eval import ShapeDtype  # noqa: F401  (what compute_output_spec returns per array)
 
 convert_to_tensor = B.convert_to_tensor
 convert_to_numpy = B.convert_to_numpy
@@ -16,6 +17,7 @@ inference_mode = B.inference_mode
 scatter_update = B.scatter_update
 slice_along_axis = B.slice_along_axis
 unique_int = B.unique_int
+compute_output_spec = B.compute_output_spec
 
 
 def dtype(x):
@@ -47,6 +49,6 @@ def is_int_dtype(dtype_name):
 __all__ = [
     "convert_to_tensor", "convert_to_numpy", "is_tensor", "cast", "shape", "copy", "stop_gradient",
     "value_and_grad", "compile_step", "compile_multi_step", "inference_mode", "scatter_update", "slice_along_axis",
-    "unique_int",
+    "unique_int", "compute_output_spec",
     "dtype", "ndim", "size", "is_float_dtype", "is_int_dtype",
 ]

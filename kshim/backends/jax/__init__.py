@@ -30,6 +30,7 @@ from kshim.backends.jax.core import (  # noqa: F401
     compile_multi_step,
     inference_mode,
     device_name,
+    compute_output_spec,
 )
 from kshim.backends.jax.numpy import (  # noqa: F401
     add,
@@ -135,6 +136,7 @@ from kshim.backends.jax.nn import (  # noqa: F401
     log_sigmoid,
     softmax,
     log_softmax,
+    dot_product_attention,
 )
 from kshim.backends.jax.rnn import (  # noqa: F401
     gru,
@@ -162,3 +164,4 @@ from kshim.backends.jax.fused import (  # noqa: F401
     foreach_maximum,
     foreach_sqrt,
 )
+from kshim.backends.jax.export import export_onnx  # noqa: F401,E402  (interface_export)

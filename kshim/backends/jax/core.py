@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kshim.backends import abstract_eval as _ae
+
 _Array = jax.Array  # tracers are instances of jax.Array too, so everything below works under jit
 _PY_SCALARS = (int, float, bool)
 _FLOAT32 = jnp.dtype("float32")
@@ -192,3 +194,47 @@ def inference_mode():
 def device_name():
     d = jax.devices()[0]
     return f"{d.platform}:{d.id}"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Abstract evaluation (documented in `kshim.backends.interface`, "Abstract evaluation")
+
+
+def compute_output_spec(fn, args=(), kwargs=None):
+    kwargs = {} if kwargs is None else kwargs
+    tree = (tuple(args), kwargs)
+    specs = _ae.specs_in(tree)
+
+    def call(*arrays):
+        a, k = _ae.replace_specs(tree, arrays)
+        with jax.ensure_compile_time_eval():  # a Variable created inside `fn` gets a concrete value, not a tracer
+            return fn(*a, **k)
+
+    errors = []
+    unknown = [(i, j) for i, s in enumerate(specs) for j, d in enumerate(s.shape) if d is None]
+    # First one symbol per unknown dimension (an output size that depends on no unknown is then certain), then one
+    # symbol shared by all (Keras 3's choice: it lets `a + b` broadcast two unknown batch axes).
+    for shared in (False, True) if len(unknown) > 1 else (True,):
+        try:
+            out = jax.eval_shape(call, *_symbolic_structs(specs, unknown, shared))
+        except Exception as e:  # noqa: BLE001  (any failure of the trace means: try the next method)
+            errors.append(e)
+            continue
+        return jax.tree_util.tree_map(
+            lambda s: _ae.ShapeDtype((d if type(d) is int else None for d in s.shape), s.dtype.name), out)
+    try:  # the two-probe method, on concrete zeros
+        outs = [call(*(jnp.zeros(_ae.probe_shape(s, n), _dt(s.dtype)) for s in specs)) for n in _ae.PROBE_SIZES]
+    except Exception as e:
+        raise e from errors[-1]
+    return _ae.merge_probes(outs[0], outs[1], lambda x: isinstance(x, _Array),
+                            lambda x: (tuple(x.shape), x.dtype.name))
+
+
+def _symbolic_structs(specs, unknown, shared):
+    """A `jax.ShapeDtypeStruct` per spec, each unknown dimension a symbol >= 2 (as in Keras 3, so that jax never
+    treats it as broadcastable or squeezable)."""
+    names = ["d"] if shared else [f"d{n}" for n in range(len(unknown))]
+    symbols = jax.export.symbolic_shape(f"({', '.join(names)})", constraints=[f"{n} >= 2" for n in names])
+    where = {pos: symbols[0 if shared else n] for n, pos in enumerate(unknown)}
+    return [jax.ShapeDtypeStruct(tuple(where.get((i, j), d) for j, d in enumerate(s.shape)), _dt(s.dtype))
+            for i, s in enumerate(specs)]

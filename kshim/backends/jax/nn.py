@@ -1,6 +1,7 @@
 """JAX backend: neural-network activations (formulas as Keras 3). Integer input is promoted to float32."""
 
 import jax
+import jax.numpy as jnp
 
 from kshim.backends.jax.core import _ax, _f, _j
 
@@ -58,3 +59,50 @@ def softmax(x, axis=-1):
 
 def log_softmax(x, axis=-1):
     return jax.nn.log_softmax(_f(x), axis=_ax(axis))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Attention
+
+def _attention(query, key, value, bias, mask, scale, is_causal, implementation):
+    return jax.nn.dot_product_attention(query, key, value, bias=bias, mask=mask, scale=scale, is_causal=is_causal,
+                                        implementation=implementation)
+
+
+_attention_jit = jax.jit(_attention, static_argnames=("scale", "is_causal", "implementation"))
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None):
+    q, k, v = _f(query), _f(key), _f(value)
+    if bias is not None:
+        bias = _f(bias).astype(q.dtype)
+    if mask is not None:
+        mask = _j(mask).astype(bool)
+    # XLA's implementation is the reference formula (where(mask, logits, -0.7 * max), softmax in float32);
+    # cuDNN's fused kernel only when asked for and on a GPU.
+    impl = "cudnn" if flash_attention and jax.default_backend() == "gpu" else None
+    if v.shape[-1] != q.shape[-1]:
+        s = 1.0 / float(q.shape[-1]) ** 0.5 if scale is None else float(scale)
+        return _reference_jit(q, k, v, bias, mask, s, bool(is_causal))
+    return _attention_jit(q, k, v, bias, mask, None if scale is None else float(scale), bool(is_causal), impl)
+
+
+def _reference_attention(query, key, value, bias, mask, scale, is_causal):
+    """The reference formula, for what jax.nn.dot_product_attention refuses (a value head size unlike the key's)."""
+    groups = query.shape[2] // key.shape[2]
+    if groups > 1:
+        key, value = jnp.repeat(key, groups, axis=2), jnp.repeat(value, groups, axis=2)
+    logits = jnp.einsum("btnh,bsnh->bnts", query, key) * scale
+    if bias is not None:
+        logits = logits + bias
+    keep = None if mask is None else mask
+    if is_causal:
+        band = jnp.tril(jnp.ones((query.shape[1], key.shape[1]), dtype=bool))
+        keep = band if keep is None else jnp.logical_and(keep, band)
+    if keep is not None:
+        logits = jnp.where(keep, logits, -0.7 * jnp.finfo(logits.dtype).max)
+    return jnp.einsum("bnts,bsnh->btnh", jax.nn.softmax(logits, axis=-1), value)
+
+
+_reference_jit = jax.jit(_reference_attention, static_argnames=("scale", "is_causal"))

@@ -14,6 +14,7 @@ from kshim.backends.torch.core import (  # noqa: F401
     arange,
     cast,
     compile_step,
+    compute_output_spec,
     compile_multi_step,
     convert_to_numpy,
     convert_to_tensor,
@@ -34,6 +35,7 @@ from kshim.backends.torch.core import (  # noqa: F401
     zeros_like,
 )
 from kshim.backends.torch.nn import (  # noqa: F401
+    dot_product_attention,
     elu,
     gelu,
     leaky_relu,
@@ -166,3 +168,4 @@ from kshim.backends.torch.fused import (  # noqa: F401
     foreach_sqrt,
     foreach_subtract,
 )
+from kshim.backends.torch.export import export_onnx  # noqa: F401,E402  (interface_export)

@@ -10,6 +10,7 @@ import functools
 import numpy as np
 import torch
 
+from kshim.backends import abstract_eval as _ae
 from kshim.backends.torch.replay import Replayed
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -141,8 +142,14 @@ def _linalg(*xs):
     return [x.to(torch.float64) for x in xs], d
 
 
+def _dim(d):
+    """A size as an int, except a symbolic one (a SymInt under torch.export), which stays symbolic so that an
+    exported graph keeps its dynamic batch dimension."""
+    return d if type(d) is int or isinstance(d, torch.SymInt) else int(d)
+
+
 def _shape(shape):
-    return (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    return (shape,) if isinstance(shape, (int, torch.SymInt)) else tuple(_dim(s) for s in shape)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -186,7 +193,7 @@ def shape(x):
     if getattr(type(x), "_kshim_variable", False):
         x = x.value
     s = getattr(x, "shape", None)
-    return tuple(int(d) for d in s) if s is not None else np.shape(x)
+    return tuple(_dim(d) for d in s) if s is not None else np.shape(x)
 
 
 def zeros(shape, dtype="float32"):
@@ -377,3 +384,35 @@ def inference_mode():
 
 def device_name():
     return str(DEVICE)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Abstract evaluation (documented in `kshim.backends.interface`, "Abstract evaluation")
+
+
+def compute_output_spec(fn, args=(), kwargs=None):
+    kwargs = {} if kwargs is None else kwargs
+    tree = (tuple(args), kwargs)
+    specs = _ae.specs_in(tree)
+    sizes = _ae.PROBE_SIZES if _ae.has_unknown(specs) else _ae.PROBE_SIZES[:1]
+
+    def probe(size, device):
+        inputs = [torch.zeros(_ae.probe_shape(s, size), dtype=_dt(s.dtype), device=device) for s in specs]
+        a, k = _ae.replace_specs(tree, inputs)
+        if device.type == "meta":  # concrete tensors among the arguments (variable values) become meta too
+            a, k = _ae.map_leaves(lambda x: x.to(device) if isinstance(x, torch.Tensor) else x, (a, k))
+        return fn(*a, **k)
+
+    with torch.no_grad():
+        try:  # meta tensors: shapes and dtypes only, no memory and no arithmetic
+            outs = [probe(n, _META) for n in sizes]
+        except Exception as e:  # noqa: BLE001  (an op without a meta kernel, or a real tensor made inside fn)
+            try:
+                outs = [probe(n, DEVICE) for n in sizes]
+            except Exception as e2:
+                raise e2 from e
+    return _ae.merge_probes(outs[0], outs[-1], lambda x: isinstance(x, torch.Tensor),
+                            lambda x: (tuple(x.shape), _NAMES[x.dtype]))
+
+
+_META = torch.device("meta")
