@@ -11,6 +11,7 @@ from kshim.layers.layer import Layer, call_flags
 from kshim.models.model import Model
 from kshim.registry import LAYERS
 from kshim.serialization import deserialize_keras_object, serialize_keras_object
+from kshim.utils.properties import read_only
 
 
 def _pack(structure, values):
@@ -139,13 +140,8 @@ class Functional(Model):
     def outputs(self):
         return list(self._output_tensors)
 
-    @property
-    def input(self):
-        return self._inputs_struct
-
-    @property
-    def output(self):
-        return self._outputs_struct
+    input = read_only("_inputs_struct")
+    output = read_only("_outputs_struct")
 
     @property
     def input_shape(self):
