@@ -12,8 +12,8 @@ from kshim.ops import foreach
 from kshim.backends import B, BACKENDS, interface
 
 KSHIM = os.path.dirname(os.path.dirname(os.path.dirname(interface.__file__)))
-# The two families whose frontend is not in kshim.ops: kshim/random.py and kshim/distribution/.
-FRONTEND_OUTSIDE_OPS = {"random": "kshim.random", "distribution": "kshim.distribution"}
+# The families whose frontend is not in kshim.ops: kshim/random.py, kshim/distribution/ and kshim/export/.
+FRONTEND_OUTSIDE_OPS = {"random": "kshim.random", "distribution": "kshim.distribution", "export": "kshim.export"}
 
 
 def test_the_contract_has_the_families_of_kshim_ops():
