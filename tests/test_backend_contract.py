@@ -17,7 +17,7 @@ FRONTEND_OUTSIDE_OPS = {"random": "kshim.random", "distribution": "kshim.distrib
 
 
 def test_the_contract_has_the_families_of_kshim_ops():
-    assert interface.FAMILIES == ("convolution", "core", "distribution", "foreach", "image", "nn", "numpy",
+    assert interface.FAMILIES == ("convolution", "core", "distribution", "export", "foreach", "image", "nn", "numpy",
                                   "random", "rnn")
 
 
