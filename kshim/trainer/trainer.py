@@ -18,7 +18,7 @@ from kshim import config, ops
 from kshim import optimizers as koptimizers
 from kshim.callbacks.callback_list import CallbackList
 from kshim.distribution import hooks as distribution_hooks
-from kshim.trainer import data_adapter
+from kshim.trainer import data_adapter, interrupts
 from kshim.trainer.compile_utils import CompileLoss, CompileMetrics, shape_of_batch
 from kshim.trainer.step import StepFunctions
 from kshim.variables import read_values, swap_values
@@ -272,11 +272,12 @@ class Trainer:
                 if metric_values is None:
                     metric_values = self._compile_metrics.reset_values()
                 cbs.on_train_batch_begin(step)
-                new = _run_group(steps.train, steps.train_multi, group, read_values(trainable),
-                                 read_values(non_trainable), read_values(opt_vars), metric_values)
-                swap_values(trainable, new[0])
-                swap_values(non_trainable, new[1])
-                swap_values(opt_vars, new[2])
+                with interrupts.held():  # the step consumes the old values: Ctrl-C waits until the new are bound
+                    new = _run_group(steps.train, steps.train_multi, group, read_values(trainable),
+                                     read_values(non_trainable), read_values(opt_vars), metric_values)
+                    swap_values(trainable, new[0])
+                    swap_values(non_trainable, new[1])
+                    swap_values(opt_vars, new[2])
                 metric_values = new[3]
                 seen += len(group)
                 if cbs.needs_batch_logs("on_train_batch_end"):
@@ -417,12 +418,13 @@ class Trainer:
             sample_weight = data_adapter.class_weight_to_sample_weight(y, class_weight)
         self._build_for(x, y, where="train_on_batch")
         trainable, non_trainable, opt_vars = self._state_vars()
-        new = self._steps.train(read_values(trainable), read_values(non_trainable), read_values(opt_vars),
-                                self._compile_metrics.reset_values(), _to_backend(x), _to_backend(y),
-                                _to_backend(sample_weight))
-        swap_values(trainable, new[0])
-        swap_values(non_trainable, new[1])
-        swap_values(opt_vars, new[2])
+        xb, yb, swb = _to_backend(x), _to_backend(y), _to_backend(sample_weight)
+        with interrupts.held():
+            new = self._steps.train(read_values(trainable), read_values(non_trainable), read_values(opt_vars),
+                                    self._compile_metrics.reset_values(), xb, yb, swb)
+            swap_values(trainable, new[0])
+            swap_values(non_trainable, new[1])
+            swap_values(opt_vars, new[2])
         self._store_metrics(new[3])
         return self._batch_result(new[3], return_dict)
 
