@@ -5,6 +5,8 @@ stateless execution trivial: `swap_values` binds given values (for example jax t
 runs the frontend code, reads the new values back, and restores the old ones.
 """
 
+import threading
+
 import numpy as np
 
 from kshim import config, ops
@@ -141,6 +143,12 @@ class Variable:
     def __bool__(self): return bool(self.numpy())
 
     __hash__ = object.__hash__
+
+
+# `Layer.stateless_call` binds other values (jax tracers, while a step is traced) to shared variables for the
+# length of a call. Under this lock, so that another thread (a concurrent `predict`) never reads them: whoever
+# reads variable values to pass them into a step, or builds a model, holds it too.
+values_lock = threading.RLock()
 
 
 def swap_values(variables, values):
