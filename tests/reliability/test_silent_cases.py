@@ -122,3 +122,11 @@ def test_callbacks_of_the_wrong_kind_raise_a_clear_type_error():
 def test_validation_split_as_a_string_raises_a_clear_type_error():
     with pytest.raises(TypeError, match=r"`validation_split` must be a float.*'0.2'.*str"):
         _model(loss="mse").fit(X, Y, validation_split="0.2", verbose=0)
+
+
+def test_lstm_on_integer_sequences_runs_as_on_the_same_floats():
+    x = np.random.default_rng(3).integers(0, 5, size=(2, 4, 3))
+    keras.utils.set_random_seed(2)
+    layer = keras.layers.LSTM(3)
+    got = keras.ops.convert_to_numpy(layer(x.astype("int32")))  # torch raised "expected scalar type Int"
+    np.testing.assert_array_equal(got, keras.ops.convert_to_numpy(layer(x.astype("float32"))))
