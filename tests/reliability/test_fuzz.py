@@ -21,7 +21,6 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 keras = pytest.importorskip("keras")
 
 EXAMPLES = int(os.environ.get("KSHIM_FUZZ_EXAMPLES", "6"))
-pytestmark = pytest.mark.slow  # CI runs it with the small default count
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 DTYPES = st.sampled_from(["float32", "float64", "int32", "float16"])
