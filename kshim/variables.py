@@ -6,6 +6,7 @@ runs the frontend code, reads the new values back, and restores the old ones.
 """
 
 import contextlib
+import threading
 
 import numpy as np
 
@@ -140,6 +141,12 @@ class Variable:
     __hash__ = object.__hash__
 
 
+# `Layer.stateless_call` binds other values (jax tracers, while a step is traced) to shared variables for the
+# length of a call. Under this lock, so that another thread (a concurrent `predict`) never reads them: whoever
+# reads variable values to pass them into a step, or builds a model, holds it too.
+values_lock = threading.RLock()
+
+
 _creation_logs = []  # one list per active `restore_state`: (variable, initial value) for each Variable created
 
 
@@ -148,15 +155,16 @@ def restore_state(variables):
     """On exit, give ``variables`` back the values they have now, and every Variable created inside the block its
     initial value: whatever the block assigned (an abstract evaluation's tracers, for example) is undone."""
     log = []
-    _creation_logs.append(log)
-    old = [v._value for v in variables]
-    try:
-        yield
-    finally:
-        _creation_logs.remove(log)
-        swap_values(variables, old)
-        for v, value in log:
-            v._value = value
+    with values_lock:  # what the block assigns (tracers) stays private to it: see `values_lock`
+        _creation_logs.append(log)
+        old = [v._value for v in variables]
+        try:
+            yield
+        finally:
+            _creation_logs.remove(log)
+            swap_values(variables, old)
+            for v, value in log:
+                v._value = value
 
 
 def swap_values(variables, values):

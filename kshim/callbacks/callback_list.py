@@ -28,6 +28,11 @@ class CallbackList:
     """A list of callbacks, called in order. ``add_history`` and ``add_progbar`` add Keras's defaults."""
 
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
+        if isinstance(callbacks, Callback):  # one callback, not in a list: Keras 3 accepts it too
+            callbacks = [callbacks]
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError("`callbacks` must be a list of kshim Callback instances. Received: "
+                            f"callbacks={callbacks!r} of type {type(callbacks).__name__}")
         self.callbacks = list(callbacks or [])
         for cb in self.callbacks:
             if not isinstance(cb, Callback):

@@ -152,6 +152,11 @@ class Softmax(_Elementwise):
         self.axis = _check_axis("Softmax", axis)
 
     def call(self, inputs, mask=None):
+        rank = len(ops.shape(inputs))
+        for a in self.axis if isinstance(self.axis, list) else [self.axis]:
+            if not -rank <= a < rank:
+                raise ValueError(f"Softmax: `axis` must be in [-{rank}, {rank}) for inputs of rank {rank}. "
+                                 f"Received: axis={self.axis}, inputs.shape={tuple(ops.shape(inputs))}")
         if mask is not None:
             in_shape, m_shape = tuple(ops.shape(inputs)), tuple(ops.shape(mask))
             fits = len(m_shape) <= len(in_shape) and all(

@@ -49,6 +49,9 @@ class Dense(Layer):
         self.supports_masking = True
 
     def build(self, input_shape):
+        if len(input_shape) < 1:
+            raise ValueError(f"Dense '{self.name}': the input must have at least one axis (Dense maps its last "
+                             f"axis). Received: input_shape={tuple(input_shape)}")
         input_dim = input_shape[-1]
         if input_dim is None:
             raise ValueError(f"Dense '{self.name}': the last axis of the input must be known. "
@@ -183,7 +186,7 @@ class Reshape(Layer):
         if -1 not in self.target_shape:
             if None not in rest and math.prod(rest) != math.prod(self.target_shape):
                 raise ValueError(f"Reshape '{self.name}': cannot reshape input of shape {tuple(input_shape)} "
-                                 f"to target_shape {self.target_shape}: {math.prod(rest)} values per sample, "
+                                 f"to target_shape={self.target_shape}: {math.prod(rest)} values per sample, "
                                  f"{math.prod(self.target_shape)} expected.")
             return (input_shape[0],) + self.target_shape
         if None in rest:

@@ -23,7 +23,23 @@ class Embedding(Layer):
 
     With ``mask_zero=True`` index 0 is padding: the layer's mask is ``inputs != 0`` (and ``input_dim`` should be
     the vocabulary size + 1). Keras 2's ``input_length`` still works (as the input's sequence length), with a
-    DeprecationWarning."""
+    DeprecationWarning.
+
+    Indices must lie in ``[0, input_dim)``. Indices given on the host (a numpy array or a list, as in
+    ``layer(np.array(...))``) are checked, and one out of range raises a ValueError. Tensors are not read back
+    (inside a compiled step that would cost a host sync), so there an index out of range follows the backend:
+    jax gives a row of NaN for an index >= input_dim and counts a negative one from the end (as numpy), torch
+    raises an IndexError. Check the data, or map
+    tokens with `IntegerLookup`/`StringLookup`, whose out-of-vocabulary index is always in range."""
+
+    def __call__(self, inputs, *args, **kwargs):
+        if isinstance(inputs, (np.ndarray, list, tuple)):
+            arr = np.asarray(inputs)
+            if arr.size and arr.dtype.kind in "biuf" and (arr.min() < 0 or arr.max() >= self.input_dim):
+                bad = arr.min() if arr.min() < 0 else arr.max()
+                raise ValueError(f"Embedding '{self.name}': indices must be in [0, input_dim={self.input_dim}). "
+                                 f"Received: an index {bad.item()!r} in inputs of shape {arr.shape}")
+        return super().__call__(inputs, *args, **kwargs)
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, lora_alpha=None,

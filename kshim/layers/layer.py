@@ -22,7 +22,7 @@ from kshim.serialization import serialize_layer
 from kshim.utils import naming
 from kshim.utils.properties import read_only
 from kshim.utils.suggest import unknown_name_error
-from kshim.variables import Variable, read_values, restore_state, swap_values
+from kshim.variables import Variable, read_values, restore_state, swap_values, values_lock
 
 _LAYER_KWARGS = ("input_shape", "input_dim", "batch_size", "batch_input_shape", "input_length", "weights",
                  "input_dtype")
@@ -137,8 +137,16 @@ class Layer:
         if initializer is None:
             initializer = "glorot_uniform" if "float" in dtype else "zeros"
         name = name or f"variable_{len(self._own_trainable) + len(self._own_non_trainable)}"
-        var = Variable(kinit.get(initializer), shape=shape, dtype=dtype, trainable=trainable, name=name,
-                       regularizer=regularizers.get(regularizer), constraint=constraints.get(constraint))
+        try:
+            var = Variable(kinit.get(initializer), shape=shape, dtype=dtype, trainable=trainable, name=name,
+                           regularizer=regularizers.get(regularizer), constraint=constraints.get(constraint))
+        except MemoryError:
+            size = 1
+            for d in shape:
+                size *= d
+            raise ValueError(f"{type(self).__name__} '{self.name}': the weight `{name}` of shape {shape} "
+                             f"({size} values of {dtype}) does not fit in memory. Check the layer's arguments "
+                             "(units, filters, input_dim...).") from None
         var.path = f"{self.name}/{name}"
         (self._own_trainable if trainable else self._own_non_trainable).append(var)
         if not self._trainable:
@@ -398,16 +406,17 @@ class Layer:
         The layer's own Variables are left unchanged."""
         trainable = self.trainable_variables
         non_trainable = self.non_trainable_variables
-        old_t = swap_values(trainable, trainable_values)
-        old_n = swap_values(non_trainable, non_trainable_values)
-        try:
-            outputs = self(*args, **kwargs)
-            new_non_trainable = read_values(non_trainable)
-            losses = self.losses if return_losses else None
-        finally:
-            swap_values(trainable, old_t)
-            swap_values(non_trainable, old_n)
-            self._clear_losses()
+        with values_lock:  # the swapped-in values (tracers on jax) stay private to this call
+            old_t = swap_values(trainable, trainable_values)
+            old_n = swap_values(non_trainable, non_trainable_values)
+            try:
+                outputs = self(*args, **kwargs)
+                new_non_trainable = read_values(non_trainable)
+                losses = self.losses if return_losses else None
+            finally:
+                swap_values(trainable, old_t)
+                swap_values(non_trainable, old_n)
+                self._clear_losses()
         if return_losses:
             return outputs, new_non_trainable, losses
         return outputs, new_non_trainable

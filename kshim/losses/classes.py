@@ -17,6 +17,11 @@ class LossFunctionWrapper(Loss):
         self.fn = fn
         self._fn_kwargs = kwargs
         self._integer_targets = getattr(fn, "_kshim_integer_targets", False)
+        self._label_check = getattr(fn, "_kshim_check_labels", None)
+
+    def _check_host_labels(self, y_true, y_pred):
+        if self._label_check is not None:
+            self._label_check(y_true, y_pred, **self._fn_kwargs)
 
     def _call_with_mask(self, y_true, y_pred):
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)

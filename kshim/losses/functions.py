@@ -9,6 +9,8 @@ where Keras clips them. Everything is traceable: no Python branching on tensor v
 import numbers
 import warnings
 
+import numpy as np
+
 from kshim import config, ops
 from kshim.losses.loss import squeeze_or_expand_to_same_rank
 
@@ -30,11 +32,16 @@ def _as_true(y_true, dtype):
     return ops.cast(y_true, dtype) if ops.is_tensor(y_true) else ops.convert_to_tensor(y_true, dtype=dtype)
 
 
-def _prepare(y_true, y_pred):
-    """(y_true, y_pred) as tensors of y_pred's float dtype, with ranks matched."""
+def _prepare(y_true, y_pred, fn_name="loss"):
+    """(y_true, y_pred) as tensors of y_pred's float dtype, with ranks matched and shapes that broadcast."""
     y_pred = _as_pred(y_pred)
     y_true = _as_true(y_true, ops.dtype(y_pred))
-    return squeeze_or_expand_to_same_rank(y_true, y_pred)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    a, b = tuple(ops.shape(y_true)), tuple(ops.shape(y_pred))
+    if not all(i == j or i == 1 or j == 1 for i, j in zip(a[::-1], b[::-1])):
+        raise ValueError(f"{fn_name}: `y_true` and `y_pred` must have the same shape (or shapes that broadcast). "
+                         f"Received: y_true.shape={a}, y_pred.shape={b}")
+    return y_true, y_pred
 
 
 def _check_same_shape(fn_name, y_true, y_pred):
@@ -120,7 +127,7 @@ def _smooth_binary(y_true, label_smoothing):
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """mean over ``axis`` of -(t log p + (1 - t) log(1 - p)); labels squeezed towards 0.5 by ``label_smoothing``."""
     label_smoothing = check_label_smoothing("binary_crossentropy", label_smoothing)
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "binary_crossentropy")
     _check_same_shape("binary_crossentropy", y_true, y_pred)
     if label_smoothing:
         y_true = _smooth_binary(y_true, label_smoothing)
@@ -133,7 +140,7 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
     when ``apply_class_balancing``), averaged over ``axis``."""
     label_smoothing = check_label_smoothing("binary_focal_crossentropy", label_smoothing)
     check_gamma("binary_focal_crossentropy", gamma)
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "binary_focal_crossentropy")
     _check_same_shape("binary_focal_crossentropy", y_true, y_pred)
     if label_smoothing:
         y_true = _smooth_binary(y_true, label_smoothing)
@@ -154,7 +161,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     into ``t * (1 - ls) + ls / num_classes``."""
     axis = check_axis("categorical_crossentropy", axis)
     label_smoothing = check_label_smoothing("categorical_crossentropy", label_smoothing)
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "categorical_crossentropy")
     _check_same_shape("categorical_crossentropy", y_true, y_pred)
     _warn_single_class("categorical_crossentropy", y_pred)
     if label_smoothing:
@@ -169,7 +176,7 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
     axis = check_axis("categorical_focal_crossentropy", axis)
     label_smoothing = check_label_smoothing("categorical_focal_crossentropy", label_smoothing)
     check_gamma("categorical_focal_crossentropy", gamma)
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "categorical_focal_crossentropy")
     _check_same_shape("categorical_focal_crossentropy", y_true, y_pred)
     _warn_single_class("categorical_focal_crossentropy", y_pred)
     if label_smoothing:
@@ -184,6 +191,27 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
     return ops.sum(ops.multiply(weighting, cce), axis=axis)
 
 
+def check_sparse_labels(labels, num_classes, ignore_class=None, where="sparse_categorical_crossentropy"):
+    """Raise a ValueError when host labels (a numpy array or list) fall outside ``[0, num_classes)``; labels equal
+    to ``ignore_class`` are allowed. Tensors are not read: inside a compiled step that would cost a host sync (and
+    freeze a torch replay), so a compiled step trusts its labels (a label out of range gives a zero one-hot row, so
+    a loss of 0). Fit and evaluate check numpy targets on the host before each step."""
+    if not isinstance(labels, (np.ndarray, list, tuple)):
+        return
+    arr = np.asarray(labels)
+    if arr.size == 0 or arr.dtype.kind not in "biuf":
+        return
+    if ignore_class is not None:
+        arr = arr[arr != ignore_class]
+        if arr.size == 0:
+            return
+    lo, hi = arr.min(), arr.max()
+    if lo < 0 or hi >= num_classes or (arr.dtype.kind == "f" and not np.array_equal(arr, np.floor(arr))):
+        bad = lo if lo < 0 else hi
+        raise ValueError(f"{where}: labels must be integers in [0, {num_classes}) (the number of classes of "
+                         f"`y_pred`). Received: a label {bad.item()!r} in y_true")
+
+
 def sparse_categorical_crossentropy_with_mask(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """(per-sample losses, boolean mask of the labels that are not ``ignore_class``, or None)."""
     axis = check_axis("sparse_categorical_crossentropy", axis)
@@ -193,6 +221,7 @@ def sparse_categorical_crossentropy_with_mask(y_true, y_pred, from_logits=False,
             f"Received: ignore_class={ignore_class!r}"
         )
     y_pred = _as_pred(y_pred)
+    host_labels = y_true
     y_true = y_true if ops.is_tensor(y_true) else ops.convert_to_tensor(y_true)
     pred_shape = tuple(ops.shape(y_pred))
     if not pred_shape:
@@ -206,6 +235,7 @@ def sparse_categorical_crossentropy_with_mask(y_true, y_pred, from_logits=False,
             "sparse_categorical_crossentropy: `y_true` must hold one integer label per sample, shaped like `y_pred` "
             f"without its class axis. Received: y_true.shape={tuple(ops.shape(y_true))}, y_pred.shape={pred_shape}"
         )
+    check_sparse_labels(host_labels, pred_shape[class_axis], ignore_class)
     labels = ops.cast(y_true, "int32")
     valid = None
     if ignore_class is not None:
@@ -228,9 +258,18 @@ sparse_categorical_crossentropy._kshim_with_mask = sparse_categorical_crossentro
 sparse_categorical_crossentropy._kshim_integer_targets = True  # `Loss` leaves integer labels as they are
 
 
+def _check_sparse_call(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    shape = tuple(y_pred.shape)
+    if shape:
+        check_sparse_labels(y_true, shape[axis], ignore_class)
+
+
+sparse_categorical_crossentropy._kshim_check_labels = _check_sparse_call  # host labels, before conversion
+
+
 def kl_divergence(y_true, y_pred):
     """sum over the last axis of t log(t / p), both clipped to [epsilon, 1]."""
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "kl_divergence")
     eps = config.epsilon()
     y_true = ops.clip(y_true, eps, 1.0)
     y_pred = ops.clip(y_pred, eps, 1.0)
@@ -239,7 +278,7 @@ def kl_divergence(y_true, y_pred):
 
 def poisson(y_true, y_pred):
     """mean over the last axis of p - t log(p + epsilon)."""
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "poisson")
     return ops.mean(ops.subtract(y_pred, ops.multiply(y_true, ops.log(ops.add(y_pred, config.epsilon())))), axis=-1)
 
 
@@ -249,26 +288,26 @@ def poisson(y_true, y_pred):
 
 def mean_squared_error(y_true, y_pred):
     """mean over the last axis of (t - p) ** 2."""
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "mean_squared_error")
     return ops.mean(ops.square(ops.subtract(y_true, y_pred)), axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):
     """mean over the last axis of |t - p|."""
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "mean_absolute_error")
     return ops.mean(ops.abs(ops.subtract(y_true, y_pred)), axis=-1)
 
 
 def mean_absolute_percentage_error(y_true, y_pred):
     """100 * mean over the last axis of |(t - p) / max(|t|, epsilon)|."""
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "mean_absolute_percentage_error")
     diff = ops.abs(ops.divide(ops.subtract(y_true, y_pred), ops.maximum(ops.abs(y_true), config.epsilon())))
     return ops.multiply(100.0, ops.mean(diff, axis=-1))
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
     """mean over the last axis of (log(max(p, epsilon) + 1) - log(max(t, epsilon) + 1)) ** 2."""
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "mean_squared_logarithmic_error")
     eps = config.epsilon()
     first = ops.log(ops.add(ops.maximum(y_pred, eps), 1.0))
     second = ops.log(ops.add(ops.maximum(y_true, eps), 1.0))
@@ -286,7 +325,7 @@ def _l2_normalize(x, axis):
 def cosine_similarity(y_true, y_pred, axis=-1):
     """-sum over ``axis`` of l2_normalize(t) * l2_normalize(p): -1 for aligned vectors, 0 if either is zero."""
     axis = check_axis("cosine_similarity", axis)
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "cosine_similarity")
     return ops.negative(ops.sum(ops.multiply(_l2_normalize(y_true, axis), _l2_normalize(y_pred, axis)), axis=axis))
 
 
@@ -294,7 +333,7 @@ def huber(y_true, y_pred, delta=1.0):
     """mean over the last axis of 0.5 e**2 where |e| <= delta, else delta |e| - 0.5 delta**2 (e = p - t)."""
     if not _is_number(delta) or delta < 0:
         raise ValueError(f"huber: `delta` must be a non-negative float. Received: delta={delta!r}")
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "huber")
     error = ops.subtract(y_pred, y_true)
     abs_error = ops.abs(error)
     quadratic = ops.multiply(0.5, ops.square(error))
@@ -304,7 +343,7 @@ def huber(y_true, y_pred, delta=1.0):
 
 def log_cosh(y_true, y_pred):
     """mean over the last axis of log(cosh(p - t)), computed stably as x + softplus(-2x) - log(2)."""
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "log_cosh")
     x = ops.subtract(y_pred, y_true)
     return ops.mean(ops.subtract(ops.add(x, ops.softplus(ops.multiply(x, -2.0))), _LOG2), axis=-1)
 
@@ -321,21 +360,21 @@ def _binary_labels_to_signs(y_true):
 
 def hinge(y_true, y_pred):
     """mean over the last axis of max(1 - t p, 0), with labels in {-1, 1} (0/1 labels are converted)."""
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "hinge")
     y_true = _binary_labels_to_signs(y_true)
     return ops.mean(ops.maximum(ops.subtract(1.0, ops.multiply(y_true, y_pred)), 0.0), axis=-1)
 
 
 def squared_hinge(y_true, y_pred):
     """mean over the last axis of max(1 - t p, 0) ** 2, with labels in {-1, 1} (0/1 labels are converted)."""
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "squared_hinge")
     y_true = _binary_labels_to_signs(y_true)
     return ops.mean(ops.square(ops.maximum(ops.subtract(1.0, ops.multiply(y_true, y_pred)), 0.0)), axis=-1)
 
 
 def categorical_hinge(y_true, y_pred):
     """max(max((1 - t) p) - sum(t p) + 1, 0) over the last axis, for one-hot labels t."""
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, "categorical_hinge")
     pos = ops.sum(ops.multiply(y_true, y_pred), axis=-1)
     neg = ops.max(ops.multiply(ops.subtract(1.0, y_true), y_pred), axis=-1)
     return ops.maximum(ops.add(ops.subtract(neg, pos), 1.0), 0.0)

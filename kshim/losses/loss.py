@@ -160,6 +160,8 @@ class Loss(Configurable):
         """The reduced loss. ``mask`` (optional, boolean, shaped like the per-sample losses) marks the valid
         entries, as Keras's mask on ``y_pred``: masked-out entries count neither in the sum nor the divisor."""
         y_pred = to_tensor(y_pred, self._dtype)
+        if self._integer_targets:
+            self._check_host_labels(y_true, y_pred)
         if not (self._integer_targets and ops.is_tensor(y_true) and ops.is_int_dtype(ops.dtype(y_true))):
             y_true = to_tensor(y_true, self._dtype)  # integer labels of sparse losses skip a float round trip
         values, out_mask = self._call_with_mask(y_true, y_pred)
@@ -171,6 +173,9 @@ class Loss(Configurable):
                                       dtype=self._dtype)
 
     _integer_targets = False  # True: y_true holds integer labels, not cast to the loss dtype when integers
+
+    def _check_host_labels(self, y_true, y_pred):
+        """Integer labels given on the host (numpy) are checked against the number of classes (overridden)."""
 
     def _call_with_mask(self, y_true, y_pred):
         """(per-sample losses, boolean mask of the valid ones or None). Overridden by losses that mask."""

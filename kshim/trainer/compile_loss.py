@@ -12,6 +12,8 @@ and prediction shapes of each output, as Keras 3 does.
 
 import numbers
 
+import numpy as np
+
 from kshim import losses as klosses
 from kshim import ops
 
@@ -122,7 +124,7 @@ class CompileLoss:
         """Line the losses and weights up with the model's outputs; returns the indices of outputs with a loss."""
         self.outputs = outputs
         if len(outputs) == 1:
-            loss, weight = self._single(self.identifier, self.loss_weights)
+            loss, weight = self._single(self.identifier, self.loss_weights, outputs)
             self.entries = [(0, loss, None, weight)]
             return [0]
         per_output = self._per_output_losses(outputs)
@@ -139,16 +141,21 @@ class CompileLoss:
         return [i for i, _, _, _ in self.entries]
 
     @staticmethod
-    def _single(loss, loss_weights):
+    def _single(loss, loss_weights, outputs):
         if isinstance(loss, (list, tuple, dict)) and not is_config(loss):
             if len(loss) != 1:
                 raise ValueError("compile: this model has a single output, so `loss` must be a single loss. "
                                  f"Received {len(loss)} losses.")
+            if isinstance(loss, dict):  # the key must name the output, as in Keras 3 (never silently ignored)
+                outputs.check_name(next(iter(loss)), "loss")
             loss = list(loss.values())[0] if isinstance(loss, dict) else loss[0]
-        if isinstance(loss_weights, (list, tuple)):
-            loss_weights = loss_weights[0]
-        elif isinstance(loss_weights, dict):
-            loss_weights = list(loss_weights.values())[0]
+        if isinstance(loss_weights, (list, tuple, dict)):
+            if len(loss_weights) != 1:
+                raise ValueError(f"compile: {outputs.describe()}, so `loss_weights` must hold one weight. "
+                                 f"Received: loss_weights={loss_weights!r}")
+            if isinstance(loss_weights, dict):
+                outputs.check_name(next(iter(loss_weights)), "loss_weights")
+            loss_weights = list(loss_weights.values())[0] if isinstance(loss_weights, dict) else loss_weights[0]
         if loss is None:
             raise ValueError("compile: `loss` is required for training. Received: loss=None")
         return loss, None if loss_weights is None else float(loss_weights)
@@ -204,6 +211,18 @@ class CompileLoss:
         if len(self.outputs) == 1:
             self.fn, self.weight = resolved[0][2], resolved[0][3]
         self.built = True
+
+    def check_host_targets(self, y):
+        """Check targets still on the host (numpy) before a step: a sparse loss's labels must lie in
+        ``[0, num_classes)``. A compiled step cannot raise on a value without a host sync, so this is where a
+        label out of range becomes a ValueError instead of a silent loss of 0."""
+        if not self.built or y is None:
+            return
+        targets = self.outputs.align(y, "y")
+        for i, _, fn, _ in self.entries:
+            check = getattr(fn, "_check_host_labels", None)
+            if check is not None and isinstance(targets[i], np.ndarray):
+                check(targets[i], np.empty((0,) + tuple(self.outputs.shapes[i][1:]), "float32"))
 
     # -- the loss ------------------------------------------------------------------------------------------------
     def __call__(self, y_true, y_pred, sample_weight=None):

@@ -29,6 +29,29 @@ def _to_numpy(x):
     return np.asarray(x)
 
 
+def _check_numeric(name, value):
+    """Arrays of strings or Python objects cannot go through a step: say so here, not deep in the backend."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_numeric(f"{name}[{k!r}]", v)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_numeric(f"{name}[{i}]", v)
+    elif isinstance(value, np.ndarray) and value.dtype.kind not in "biuf":
+        raise ValueError(f"`{name}` must hold numbers (bool, integer or float). Received: an array of dtype "
+                         f"{value.dtype} and shape {value.shape}. Map strings to numbers first (e.g. with a "
+                         "StringLookup layer or TextVectorization).")
+
+
+def _check_sample_weight_shape(sample_weight, y):
+    """A sample weight is one number per sample, (N,), or one per target element: a prefix of ``y``'s shape."""
+    if not (isinstance(sample_weight, np.ndarray) and isinstance(y, np.ndarray)) or sample_weight.ndim < 2:
+        return
+    if sample_weight.ndim > y.ndim or sample_weight.shape[1:] != y.shape[1:sample_weight.ndim]:
+        raise ValueError("`sample_weight` must have shape (num_samples,) or match the leading axes of `y`. "
+                         f"Received: sample_weight.shape={sample_weight.shape}, y.shape={y.shape}")
+
+
 def _is_number_list(x):
     return all(isinstance(v, (int, float, bool, np.number)) for v in x)
 
@@ -115,6 +138,9 @@ class ArrayAdapter:
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None,
                  class_weight=None):
         self.x, self.y, self.sample_weight = _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight)
+        for name, value in (("x", self.x), ("y", self.y), ("sample_weight", self.sample_weight)):
+            _check_numeric(name, value)
+        _check_sample_weight_shape(self.sample_weight, self.y)
         nx, ny = _length("x", self.x), _length("y", self.y)
         if ny is not None and nx is not None and nx != ny:
             raise ValueError(f"`x` and `y` must have the same number of samples. Received: x has {nx} samples, "
@@ -266,6 +292,9 @@ def _no_targets_with_dataset(where, kind, y, sample_weight):
 
 def train_validation_split(x, y, sample_weight, validation_split):
     """Keras's ``validation_split``: the last fraction of the samples (taken before any shuffling)."""
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.integer, np.floating)):
+        raise TypeError("fit: `validation_split` must be a float in (0, 1). Received: "
+                        f"validation_split={validation_split!r} of type {type(validation_split).__name__}")
     if not 0 < validation_split < 1:
         raise ValueError(f"fit: `validation_split` must be in (0, 1). Received: validation_split={validation_split}")
     x, y, sample_weight = _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight)
@@ -280,8 +309,11 @@ def train_validation_split(x, y, sample_weight, validation_split):
 
 
 def unpack_validation_data(validation_data):
-    if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and not \
-            is_generator_like(validation_data):
+    if isinstance(validation_data, (tuple, list)) and not is_generator_like(validation_data):
+        if len(validation_data) not in (2, 3):
+            raise ValueError("fit: `validation_data` must be a tuple `(x_val, y_val)` or `(x_val, y_val, "
+                             "val_sample_weight)`, or a dataset/generator yielding `(x, y)` batches. Received: a "
+                             f"{type(validation_data).__name__} of {len(validation_data)} element(s)")
         parts = list(validation_data) + [None]
         return parts[0], parts[1], parts[2]
     return validation_data, None, None

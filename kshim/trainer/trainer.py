@@ -18,12 +18,12 @@ from kshim import config, ops
 from kshim import optimizers as koptimizers
 from kshim.callbacks.callback_list import CallbackList
 from kshim.distribution import hooks as distribution_hooks
-from kshim.trainer import data_adapter
+from kshim.trainer import data_adapter, interrupts
 from kshim.trainer.compile_utils import CompileLoss, CompileMetrics, shape_of_batch
 from kshim.trainer.model_outputs import check_inputs, describe_outputs, is_structure
 from kshim.trainer.step import StepFunctions
 from kshim.utils.suggest import unknown_name_error
-from kshim.variables import read_values, swap_values
+from kshim.variables import read_values, swap_values, values_lock
 
 _DIST = distribution_hooks.ACTIVE
 
@@ -267,12 +267,15 @@ class Trainer:
                     trainable, non_trainable, opt_vars = self._state_vars()
                 if metric_values is None:
                     metric_values = self._compile_metrics.reset_values()
+                for batch in group:  # numpy targets checked on the host (sparse labels in range)
+                    self._compile_loss.check_host_targets(batch[1])
                 cbs.on_train_batch_begin(step)
-                new = _run_group(steps.train, steps.train_multi, group, read_values(trainable),
-                                 read_values(non_trainable), read_values(opt_vars), metric_values)
-                swap_values(trainable, new[0])
-                swap_values(non_trainable, new[1])
-                swap_values(opt_vars, new[2])
+                with interrupts.held():  # the step consumes the old values: Ctrl-C waits until the new are bound
+                    new = _run_group(steps.train, steps.train_multi, group, read_values(trainable),
+                                     read_values(non_trainable), read_values(opt_vars), metric_values)
+                    swap_values(trainable, new[0])
+                    swap_values(non_trainable, new[1])
+                    swap_values(opt_vars, new[2])
                 metric_values = new[3]
                 seen += len(group)
                 if cbs.needs_batch_logs("on_train_batch_end"):
@@ -333,6 +336,8 @@ class Trainer:
                 steps = self._steps
                 trainable, non_trainable = self.trainable_variables, self.non_trainable_variables
                 metric_values = self._compile_metrics.reset_values()
+            for batch in group:
+                self._compile_loss.check_host_targets(batch[1])
             cbs.on_test_batch_begin(step)
             fixed = (read_values(trainable), read_values(non_trainable))
             (metric_values,) = _run_group(lambda m, x, y, sw: (steps.test(*fixed, m, x, y, sw),),
@@ -384,13 +389,16 @@ class Trainer:
             for step, (xb, _, _) in enumerate(adapter.epoch()):
                 if not self.built:
                     self._check_input_shape(xb, "predict")
-                    self(_to_backend(xb))
+                    with values_lock:  # one thread builds
+                        if not self.built:
+                            self(_to_backend(xb))
                 elif step == 0:
                     self._check_input_shape(xb, "predict")
                 cbs.on_predict_batch_begin(step)
                 non_trainable = self.non_trainable_variables
-                out, new_non_trainable = fn(read_values(self.trainable_variables), read_values(non_trainable),
-                                            _to_backend(xb))
+                with values_lock:  # thread-safe predict: never read values another thread's trace swapped in
+                    values = read_values(self.trainable_variables), read_values(non_trainable)
+                out, new_non_trainable = fn(*values, _to_backend(xb))
                 _bind_changed(non_trainable, new_non_trainable, changed)
                 outputs.append(out)
                 cbs.on_predict_batch_end(step, {"outputs": out})
@@ -413,12 +421,13 @@ class Trainer:
             sample_weight = data_adapter.class_weight_to_sample_weight(y, class_weight)
         self._build_for(x, y, where="train_on_batch")
         trainable, non_trainable, opt_vars = self._state_vars()
-        new = self._steps.train(read_values(trainable), read_values(non_trainable), read_values(opt_vars),
-                                self._compile_metrics.reset_values(), _to_backend(x), _to_backend(y),
-                                _to_backend(sample_weight))
-        swap_values(trainable, new[0])
-        swap_values(non_trainable, new[1])
-        swap_values(opt_vars, new[2])
+        xb, yb, swb = _to_backend(x), _to_backend(y), _to_backend(sample_weight)
+        with interrupts.held():
+            new = self._steps.train(read_values(trainable), read_values(non_trainable), read_values(opt_vars),
+                                    self._compile_metrics.reset_values(), xb, yb, swb)
+            swap_values(trainable, new[0])
+            swap_values(non_trainable, new[1])
+            swap_values(opt_vars, new[2])
         self._store_metrics(new[3])
         return self._batch_result(new[3], return_dict)
 
@@ -445,12 +454,14 @@ class Trainer:
                 self._predict_checked_shape = shape
         xb = _to_backend(x) if _DIST.engine is not None or not isinstance(x, np.ndarray) else (
             x.astype(config.floatx()) if x.dtype == np.float64 else x)  # the compiled step converts numpy itself
-        if not self.built:
-            self(xb)
-        fn = self._predict_fn()
-        non_trainable = self.non_trainable_variables
+        with values_lock:  # thread-safe predict: one thread builds; no one reads values a trace swapped in
+            if not self.built:
+                self(xb)
+            fn = self._predict_fn()
+            non_trainable = self.non_trainable_variables
+            values = read_values(self.trainable_variables), read_values(non_trainable)
         with ops.inference_mode():
-            out, new_non_trainable = fn(read_values(self.trainable_variables), read_values(non_trainable), xb)
+            out, new_non_trainable = fn(*values, xb)
         changed = {}
         _bind_changed(non_trainable, new_non_trainable, changed)
         _own_changed(changed)

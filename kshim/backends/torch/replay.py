@@ -20,12 +20,15 @@ check catches it only when it changes between the recorded call and the checked 
 """
 
 import math
+import warnings
 import weakref
 
 import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
+
+from kshim.backends.torch.replay_watch import MAX_RERECORDS, Watch, guards_hold
 
 _DETACH = torch.ops.aten.detach.default
 _HOST_READS = {torch.Tensor.numpy, torch.Tensor.tolist, torch.Tensor.item, torch.Tensor.__array__,
@@ -88,6 +91,9 @@ class Replayed:
         self.fn = fn
         self.from_host = from_host  # numpy array -> tensor, as the step itself would convert it
         self.replays = {}  # signature -> the generated function, None (stays eager) or a count of eager calls
+        self.guards = {}  # signature -> the Python attributes its record read (see `replay_watch`)
+        self.rerecords = {}  # signature -> how often an attribute it read changed
+        self.reasons = {}  # signature -> why it stays eager, when a Python attribute is the reason
 
     def __call__(self, *args, **kwargs):
         if kwargs:
@@ -100,6 +106,9 @@ class Replayed:
             replay = self.replays.get(key, 0)
         except TypeError:  # an unhashable non-tensor argument
             return self.fn(*args)
+        if callable(replay) or isinstance(replay, _Pending):
+            if not guards_hold(self.guards.get(key)):  # a Python attribute the record read has changed
+                return self._record_again(key, args)
         if callable(replay):
             return replay(*leaves)
         if isinstance(replay, _Pending):  # the check, on this call's arguments
@@ -111,8 +120,26 @@ class Replayed:
             if replay is not None and len(self.replays) < _MAX_SIGNATURES:
                 self.replays[key] = replay + 1
             return self.fn(*args)
-        self.replays[key], result = _record(self.fn, args, leaves)
+        self.replays[key], result, guards, reason = _record(self.fn, args, leaves)
+        self.guards[key] = guards
+        if reason is not None:
+            self._refuse(key, reason)
         return result
+
+    def _record_again(self, key, args):
+        """Run eagerly (the attribute's new value is used) and record again later, up to `MAX_RERECORDS`."""
+        n = self.rerecords[key] = self.rerecords.get(key, 0) + 1
+        self.guards.pop(key, None)
+        if n > MAX_RERECORDS:
+            self.replays[key] = None
+            self._refuse(key, f"Python attributes it reads changed {n} times (make them tensors or Variables)")
+        else:
+            self.replays[key] = 0
+        return self.fn(*args)
+
+    def _refuse(self, key, reason):
+        self.reasons[key] = reason
+        warnings.warn(f"kshim: this torch step is not recorded, it runs eagerly: {reason}.", stacklevel=4)
 
 
 class _Pending:
@@ -149,16 +176,20 @@ def _record(fn, args, leaves):
     """``(state, fn(*args))``: the call runs eagerly, as always, while it is recorded; ``state`` is the `_Pending`
     replay, or None when the record cannot be replayed."""
     if len({id(t) for t in leaves}) != len(leaves):  # an in-place update of one would show through the other
-        return None, fn(*args)
+        return None, fn(*args), None, None
     recorder = _Recorder(leaves)
+    watch = Watch(fn)
     _STATE["recording"] = True
     try:
-        with recorder, _HostReads(recorder):
+        with watch, recorder, _HostReads(recorder):
             result = fn(*args)
     finally:
         _STATE["recording"] = False
+    guards = watch.guards()
+    if guards is None:  # the step changes a Python attribute it reads: a record would freeze it
+        return None, result, None, watch.failure
     pending = _Pending(recorder, result)
-    return (pending if pending.candidates[0] is not None else None), result
+    return (pending if pending.candidates[0] is not None else None), result, guards, None
 
 
 class _Unreplayable(Exception):

@@ -102,6 +102,12 @@ class Normalization(Layer):
         else:
             mean = np.asarray(self.input_mean, dtype="float64")
             variance = np.asarray(self.input_variance, dtype="float64")
+            for arg, value in (("mean", mean), ("variance", variance)):
+                if value.ndim and (value.ndim > len(self._stats_shape) or
+                                   not all(v in (1, s) for v, s in zip(value.shape[::-1], self._stats_shape[::-1]))):
+                    raise ValueError(f"Normalization: `{arg}` must be a scalar or have the shape of the kept axes "
+                                     f"{self._stats_shape} (axis={self.axis}, input shape {tuple(input_shape)}). "
+                                     f"Received: {arg} of shape {value.shape}")
             if mean.ndim:
                 expanded = [1] * ndim
                 for i in range(1, mean.ndim + 1):

@@ -226,6 +226,7 @@ class RNN(Layer):
                              f"features). Received: input_shape={sequences_shape}")
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell._maybe_build((sequences_shape[0],) + sequences_shape[2:])
+        self._feature_shape = sequences_shape[2:]
         if self.stateful:
             if self.states is not None:
                 self.reset_states()
@@ -292,8 +293,17 @@ class RNN(Layer):
         return output_mask
 
     # -- calling -------------------------------------------------------------------------------------------------
+    _feature_shape = None
+
     def call(self, sequences, initial_state=None, mask=None, training=False):
-        batch = ops.shape(sequences)[0]
+        shape = tuple(ops.shape(sequences))
+        if self._feature_shape is not None and (len(shape) < 3 or shape[2:] != self._feature_shape):
+            raise ValueError(f"{type(self).__name__} '{self.name}' was built for inputs of shape (batch, timesteps)"
+                             f" + {self._feature_shape}; its weights fix the feature size. Received: "
+                             f"inputs.shape={shape}")
+        if not ops.is_float_dtype(ops.dtype(sequences)):  # integer sequences: as floats (the cell's dtype)
+            sequences = ops.cast(sequences, self.compute_dtype)
+        batch = shape[0]
         if initial_state is None:
             initial_state = [v.value for v in self.states] if self.stateful else self.get_initial_state(batch)
         else:
