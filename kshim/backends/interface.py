@@ -541,6 +541,20 @@ def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=
     stacked tensors, with no host synchronisation, each step run as `compile_step` runs it."""
 
 
+# Keras 3's contract for a user's ``train_step``/``test_step``/``predict_step`` on this backend: True when the
+# steps are stateless, ``train_step(self, state, data) -> (logs, state)`` with ``state = (trainable values,
+# non-trainable values, optimizer values, metric values)`` and compiled like the built-in step (jax); False when
+# they are stateful, ``train_step(self, data) -> logs``, reading and assigning the variables and differentiating
+# with ``loss.backward()`` (torch). The trainer asks this constant; it never names a backend.
+STATELESS_STEPS = True
+
+
+def trainable_leaf(x):
+    """``x`` as a fresh leaf of autograd that records its gradient in ``.grad`` (torch: ``x.detach()
+    .requires_grad_(True)``), for a stateful step that calls ``loss.backward()``; ``x`` itself where steps are
+    stateless (jax)."""
+
+
 def inference_mode():
     """A context manager for pure inference (``torch.inference_mode``; a no-op on jax)."""
 

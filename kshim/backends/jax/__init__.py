@@ -29,6 +29,8 @@ from kshim.backends.jax.core import (  # noqa: F401
     compile_step,
     compile_multi_step,
     inference_mode,
+    STATELESS_STEPS,
+    trainable_leaf,
     device_name,
 )
 from kshim.backends.jax.numpy import (  # noqa: F401

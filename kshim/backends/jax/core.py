@@ -185,6 +185,13 @@ def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=
     return eager
 
 
+STATELESS_STEPS = True  # a user's train_step is Keras 3's stateless (state, data) -> (logs, state)
+
+
+def trainable_leaf(x):
+    return x
+
+
 def inference_mode():
     return contextlib.nullcontext()
 

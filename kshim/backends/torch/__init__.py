@@ -24,6 +24,8 @@ from kshim.backends.torch.core import (  # noqa: F401
     full,
     full_like,
     inference_mode,
+    STATELESS_STEPS,
+    trainable_leaf,
     is_tensor,
     ones,
     ones_like,

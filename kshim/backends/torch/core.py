@@ -371,6 +371,16 @@ def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=
     return multi
 
 
+STATELESS_STEPS = False  # a user's train_step is Keras 3's stateful (data) -> logs, with loss.backward()
+
+
+def trainable_leaf(x):
+    x = _t(x)
+    if x.is_floating_point() and not (x.is_leaf and x.requires_grad):
+        x = x.detach().requires_grad_(True)
+    return x
+
+
 def inference_mode():
     return torch.inference_mode()
 
