@@ -143,6 +143,9 @@ class Variable:
     __hash__ = object.__hash__
 
 
+ops.adopt_variable_class(Variable)  # user code of the framework takes a Variable as an array (jax.jit of a state)
+
+
 def swap_values(variables, values):
     """Bind ``values`` to ``variables`` (no checks; this is the stateless-execution hot path).
 

@@ -549,6 +549,12 @@ def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=
 STATELESS_STEPS = True
 
 
+def adopt_variable_class(cls):
+    """Teach this framework to take a `kshim.Variable` (``cls``) where user code passes an array. jax: a pytree
+    node whose leaf is its value (``jax.jit``/``jax.value_and_grad`` of ``model.trainable_variables`` see arrays)
+    and ``__jax_array__`` (jnp functions); torch: nothing."""
+
+
 def trainable_leaf(x):
     """``x`` as a fresh leaf of autograd that records its gradient in ``.grad`` (torch: ``x.detach()
     .requires_grad_(True)``), for a stateful step that calls ``loss.backward()``; ``x`` itself where steps are

@@ -14,6 +14,7 @@ compile_step = B.compile_step
 compile_multi_step = B.compile_multi_step
 inference_mode = B.inference_mode
 trainable_leaf = B.trainable_leaf
+adopt_variable_class = B.adopt_variable_class
 STATELESS_STEPS = B.STATELESS_STEPS  # Keras 3's per-backend contract of a user's train_step (see the interface)
 scatter_update = B.scatter_update
 slice_along_axis = B.slice_along_axis
@@ -48,7 +49,7 @@ def is_int_dtype(dtype_name):
 
 __all__ = [
     "convert_to_tensor", "convert_to_numpy", "is_tensor", "cast", "shape", "copy", "stop_gradient",
-    "value_and_grad", "compile_step", "compile_multi_step", "inference_mode", "trainable_leaf", "STATELESS_STEPS", "scatter_update", "slice_along_axis",
+    "value_and_grad", "compile_step", "compile_multi_step", "inference_mode", "trainable_leaf", "STATELESS_STEPS", "adopt_variable_class", "scatter_update", "slice_along_axis",
     "unique_int",
     "dtype", "ndim", "size", "is_float_dtype", "is_int_dtype",
 ]

@@ -30,10 +30,6 @@ class StepFunctions:
     # -- pure pieces ---------------------------------------------------------------------------------------------
     def _loss_fn(self, trainable, non_trainable, x, y, sample_weight):
         model = self.model
-        if model._overrides("compute_loss"):  # the user's loss, on these values (Keras's compute_loss_and_updates)
-            loss, (_, y_pred, non_trainable, _) = model.compute_loss_and_updates(
-                trainable, non_trainable, read_values(model.metrics_variables), x, y, sample_weight, True)
-            return loss, (y_pred, non_trainable)
         y_pred, non_trainable, layer_losses = model.stateless_call(
             trainable, non_trainable, x, training=True, return_losses=True)
         loss = model._compile_loss(y, y_pred, sample_weight)
@@ -55,15 +51,11 @@ class StepFunctions:
 
     def test_step(self, trainable, non_trainable, metric_values, x, y, sample_weight):
         model = self.model
-        if model._overrides("compute_loss"):
-            loss, (_, y_pred, _, _) = model.compute_loss_and_updates(
-                trainable, non_trainable, read_values(model.metrics_variables), x, y, sample_weight, False)
-        else:
-            y_pred, _, layer_losses = model.stateless_call(trainable, non_trainable, x, training=False,
-                                                           return_losses=True)
-            loss = model._compile_loss(y, y_pred, sample_weight)
-            for extra in layer_losses:
-                loss = ops.add(loss, extra)
+        y_pred, _, layer_losses = model.stateless_call(trainable, non_trainable, x, training=False,
+                                                       return_losses=True)
+        loss = model._compile_loss(y, y_pred, sample_weight)
+        for extra in layer_losses:
+            loss = ops.add(loss, extra)
         new_metric_values = model._compile_metrics.stateless_update(metric_values, loss, _batch_size(x), y, y_pred,
                                                                     sample_weight)
         if _DIST.sync is not None:  # torch data parallel: the metric state of the whole global batch

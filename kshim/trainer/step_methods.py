@@ -12,7 +12,7 @@ The backend answers one question, ``ops.STATELESS_STEPS``:
 
 A model that overrides none of the step methods runs the built-in compiled step over the compiled metrics' values
 (`kshim.trainer.step.StepFunctions`): the same math as the default ``train_step`` here, with lazy logs, and the
-bits and speed it always had. ``compute_loss`` alone does not leave that path: the built-in step calls it.
+bits and speed it always had.
 """
 
 import inspect
@@ -216,8 +216,8 @@ class StepMethods:
 
     def _runs_step_method(self, kind):
         """Whether ``fit`` (kind "train") or ``evaluate`` ("test") must call the step method, because a subclass
-        changed it or what it depends on (``compute_metrics``, ``metrics``)."""
-        return self._overrides(f"{kind}_step") or self._overrides("compute_metrics") or self._overrides("metrics")
+        changed it or what it depends on (``compute_loss``, ``compute_metrics``, ``metrics``)."""
+        return any(self._overrides(name) for name in (f"{kind}_step", "compute_loss", "compute_metrics", "metrics"))
 
     def _step_provides_loss(self, kind):
         return self._overrides(f"{kind}_step") or self._overrides("compute_loss")
@@ -251,6 +251,7 @@ class MethodTrainFunction:
             else:
                 for v in self.groups[0]:
                     v._value = ops.trainable_leaf(v._value)
+                self.model._clear_losses()  # add_loss of the calls this step makes, not of earlier ones
                 logs = self.model.train_step(data)
                 _detach_all(self.groups)
         return logs
@@ -286,6 +287,7 @@ class MethodTestFunction:
                 for g, values in zip(self.groups[1:], state[1:]):
                     swap_values(g, values)
             else:
+                self.model._clear_losses()
                 logs = self.model.test_step(data)
                 _detach_all(self.groups)
         return logs

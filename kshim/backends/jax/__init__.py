@@ -31,6 +31,7 @@ from kshim.backends.jax.core import (  # noqa: F401
     inference_mode,
     STATELESS_STEPS,
     trainable_leaf,
+    adopt_variable_class,
     device_name,
 )
 from kshim.backends.jax.numpy import (  # noqa: F401

@@ -26,6 +26,7 @@ from kshim.backends.torch.core import (  # noqa: F401
     inference_mode,
     STATELESS_STEPS,
     trainable_leaf,
+    adopt_variable_class,
     is_tensor,
     ones,
     ones_like,

@@ -374,6 +374,10 @@ def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=
 STATELESS_STEPS = False  # a user's train_step is Keras 3's stateful (data) -> logs, with loss.backward()
 
 
+def adopt_variable_class(cls):
+    pass
+
+
 def trainable_leaf(x):
     x = _t(x)
     if x.is_floating_point() and not (x.is_leaf and x.requires_grad):
