@@ -194,3 +194,20 @@ def test_jax_jit_takes_variables_as_arrays():
                                rtol=1e-6)
     grads = jax.grad(lambda t: jax.numpy.sum(forward(t, [], x)))(model.trainable_variables)
     np.testing.assert_allclose(np.asarray(grads[1]), [2.0, 2.0])
+
+
+def test_examples_gan_and_vae_train(monkeypatch):
+    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+    monkeypatch.syspath_prepend(folder)
+    import gan
+    import vae
+
+    history, samples = gan.main(epochs=2)
+    assert set(history.history) == {"d_loss", "g_loss"}
+    assert np.all(np.isfinite(history.history["d_loss"] + history.history["g_loss"]))
+    assert history.history["d_loss"][1] < history.history["d_loss"][0]  # the discriminator learns first
+    assert samples.shape == (8, 64) and 0.0 <= samples.min() and samples.max() <= 1.0
+    history, test_loss = vae.main(epochs=3)
+    assert set(history.history) == {"loss", "kl_loss"}
+    assert history.history["loss"][2] < history.history["loss"][0]
+    assert history.history["kl_loss"][2] > 0
