@@ -3,7 +3,7 @@
 the same trajectory on both backends.
 
 The backend-neutral overrides run the same code on both backends; the ``train_step`` pair picks the contract the
-backend answers (``kshim.ops.STATELESS_STEPS``), as a user who writes for both would.
+backend answers (``kshim.ops.stateless_steps()``), as a user who writes for both would.
 """
 
 import numpy as np
@@ -79,7 +79,7 @@ def _train_step_pair():
     loss tracker."""
     ops = kshim.ops
     base = _base_class()
-    if ops.STATELESS_STEPS:
+    if ops.stateless_steps():
         import jax
 
         class Stepped(base):

@@ -132,7 +132,7 @@ def main(epochs=20):
     keras.utils.set_random_seed(0)
     x_train, _, _, _ = digits_split()
     discriminator, generator = networks()
-    if ops.STATELESS_STEPS:
+    if ops.stateless_steps():
         gan = JaxGAN(discriminator, generator)
         gan.compile(optimizer=keras.optimizers.SGD(0.05))
     else:

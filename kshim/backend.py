@@ -391,11 +391,9 @@ def _deprecated(fn):
     return wrapper
 
 
+_OPS_FUNCTIONS = {id(fn) for fn in vars(ops).values() if callable(fn)}
 for _name, _obj in list(globals().items()):
     if callable(_obj) and not _name.startswith("_") and _name not in _KERAS3_NAMES and \
-            getattr(_obj, "__module__", None) in (__name__, "kshim.backends.jax.numpy", "kshim.backends.jax.nn",
-                                                  "kshim.backends.torch.numpy", "kshim.backends.torch.nn",
-                                                  "kshim.backends.jax.core", "kshim.backends.torch.core",
-                                                  "kshim.backends.torch.shapes", "kshim.ops.nn", "kshim.ops.numpy"):
+            (getattr(_obj, "__module__", None) == __name__ or id(_obj) in _OPS_FUNCTIONS):
         globals()[_name] = _deprecated(_obj)
-del _name, _obj
+del _name, _obj, _OPS_FUNCTIONS

@@ -86,7 +86,7 @@ def test_jax_custom_loop_with_stateless_call_and_apply_matches_keras(tmp_path):
 # -- an override is always called ----------------------------------------------------------------------------------
 def _marker_model(eager):
     """A model whose train_step never changes a weight and logs a constant: only a fit that calls it sees that."""
-    if ops.STATELESS_STEPS:
+    if ops.stateless_steps():
         class Marker(keras.Model):
             def __init__(self):
                 super().__init__()

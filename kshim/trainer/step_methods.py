@@ -1,7 +1,7 @@
 """The overridable steps of `Model` (``train_step``, ``test_step``, ``compute_loss``, ``compute_metrics``,
 ``metrics``), with Keras 3's contract for the backend, and the train/test functions the one fit loop calls.
 
-The backend answers one question, ``ops.STATELESS_STEPS``:
+The backend answers one question, ``ops.stateless_steps()``:
 - stateless (jax): ``train_step(self, state, data) -> (logs, state)`` with ``state = (trainable values,
   non-trainable values, optimizer values, metric values)``; ``test_step(self, state, data)`` with ``state =
   (trainable, non-trainable, metric values)``. The loop compiles the user's step like the built-in one
@@ -141,7 +141,7 @@ class StepMethods:
     def train_step(self, *args):
         """One training step. Stateless backends: ``train_step(state, data) -> (logs, state)``; stateful ones:
         ``train_step(data) -> logs`` (see the module docstring)."""
-        if ops.STATELESS_STEPS:
+        if ops.stateless_steps():
             return self._pure_train_step(*args)
         groups = self._train_state_variables()
         logs, state = self._pure_train_step(tuple(read_values(g) for g in groups), *args)
@@ -152,7 +152,7 @@ class StepMethods:
     def test_step(self, *args):
         """One evaluation step: ``test_step(state, data) -> (logs, state)`` with ``state = (trainable,
         non-trainable, metrics values)`` where steps are stateless, ``test_step(data) -> logs`` otherwise."""
-        if ops.STATELESS_STEPS:
+        if ops.stateless_steps():
             return self._pure_test_step(*args)
         groups = self._test_state_variables()
         logs, state = self._pure_test_step(tuple(read_values(g) for g in groups), *args)
@@ -230,7 +230,7 @@ class MethodTrainFunction:
     def __init__(self, model):
         self.model = model
         self.steps_ref = model._steps
-        self.stateless = ops.STATELESS_STEPS
+        self.stateless = ops.stateless_steps()
         self.groups = model._train_state_variables()
         if self.stateless:
             self.fn = ops.compile_step(lambda state, data: model.train_step(state, data),
@@ -269,7 +269,7 @@ class MethodTestFunction:
     def __init__(self, model):
         self.model = model
         self.steps_ref = model._steps
-        self.stateless = ops.STATELESS_STEPS
+        self.stateless = ops.stateless_steps()
         self.groups = model._test_state_variables()
         if self.stateless:
             self.fn = ops.compile_step(lambda state, data: model.test_step(state, data),

@@ -108,7 +108,7 @@ class Trainer(StepMethods):
         if run_eagerly:
             jit = False
         elif jit_compile == "auto":
-            jit = None if config.backend() == "torch" else True
+            jit = ops.auto_jit_compile()
         else:
             jit = bool(jit_compile)
         self.jit_compile = jit
@@ -402,7 +402,7 @@ class Trainer(StepMethods):
 
     def _predict_fn(self):
         if self._steps is None:
-            self._steps = StepFunctions(self, None if config.backend() == "torch" else True)
+            self._steps = StepFunctions(self, ops.auto_jit_compile())
         return self._steps.predict
 
     # -- single batches ------------------------------------------------------------------------------------------
@@ -496,7 +496,8 @@ def _bind_changed(variables, new_values, changed):
 
 
 def _own_changed(changed):
-    """Copy the changed values outside inference mode: torch refuses inference-mode tensors in a later fit."""
+    """Give the changed values buffers of their own, made outside inference mode (see
+    `kshim.backends.interface.core.inference_mode`), so a later fit may use them."""
     for v in changed.values():
         v._value = ops.copy(v._value)
 

@@ -25,6 +25,8 @@ _NAMES = {
     "get_file": "kshim.utils.file_utils",
     "pack_x_y_sample_weight": "kshim.utils.data_tuples",
     "unpack_x_y_sample_weight": "kshim.utils.data_tuples",
+    "plot_model": "kshim.utils.model_visualization",
+    "model_to_dot": "kshim.utils.model_visualization",
 }
 
 __all__ = list(_NAMES)

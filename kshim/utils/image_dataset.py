@@ -4,7 +4,7 @@ import numpy as np
 
 from kshim import config
 from kshim import random as krandom
-from kshim.backends import image_weights
+from kshim.numerics import image_weights
 from kshim.ops.image import RESIZE_INTERPOLATIONS
 from kshim.utils import dataset_utils
 from kshim.utils.image_utils import load_img

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from kshim import config, ops
-from kshim.backends import image_weights
+from kshim.numerics import image_weights
 from kshim.ops.image import aspect_crop_box
 
 PIL_INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
