@@ -83,6 +83,18 @@ def test_jax_custom_loop_with_stateless_call_and_apply_matches_keras(tmp_path):
     assert ours["losses"][-1] < ours["losses"][0]
 
 
+@pytest.mark.skipif(BACKEND != "jax", reason="the JAX guide's stateless train_step")
+def test_jax_guide_train_step_over_metrics_matches_keras(tmp_path):
+    ours = _compare_with_keras("jax_train_step", tmp_path)
+    assert {"history_loss", "history_mae"} <= set(ours)
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="the PyTorch guide's stateful train_step")
+def test_torch_guide_train_step_over_metrics_matches_keras(tmp_path):
+    ours = _compare_with_keras("torch_train_step", tmp_path)
+    assert {"history_loss", "history_mae"} <= set(ours)
+
+
 # -- an override is always called ----------------------------------------------------------------------------------
 def _marker_model(eager):
     """A model whose train_step never changes a weight and logs a constant: only a fit that calls it sees that."""

@@ -233,8 +233,10 @@ class MethodTrainFunction:
         self.stateless = ops.stateless_steps()
         self.groups = model._train_state_variables()
         if self.stateless:
-            self.fn = ops.compile_step(lambda state, data: model.train_step(state, data),
-                                       jit_compile=model.jit_compile)
+            # As the built-in step: the trainable, non-trainable and optimizer values are donated (the variables
+            # get the new ones), the metric values not (batch logs handed to callbacks may still refer to them).
+            self.fn = ops.compile_step(lambda t, n, o, m, data: model.train_step((t, n, o, m), data),
+                                       donate_argnums=(0, 1, 2), jit_compile=model.jit_compile)
 
     def reset(self):
         for m in self.model.metrics:
@@ -245,7 +247,7 @@ class MethodTrainFunction:
         for xb, yb, swb in group:
             data = pack_x_y_sample_weight(_to_backend(xb), _to_backend(yb), _to_backend(swb))
             if self.stateless:
-                logs, state = self.fn(tuple(read_values(g) for g in self.groups), data)
+                logs, state = self.fn(*[read_values(g) for g in self.groups], data)
                 for g, values in zip(self.groups, state):
                     swap_values(g, values)
             else:

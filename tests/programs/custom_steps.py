@@ -295,7 +295,91 @@ def jax_loop(keras, backend, init=None):
     return weights, out
 
 
-WORKLOADS = {"distill": distill, "vae": vae, "test_step": test_step, "gan": gan, "jax_loop": jax_loop}
+# -- the JAX guide's train_step: compute_loss_and_updates over stateless_compute_loss, a loop over self.metrics ----
+def jax_train_step(keras, backend, init=None):
+    import jax
+
+    x, y = _data()
+    y = (x[:, :1] + 0.5 * x[:, 2:3]).astype("float32")
+
+    class CustomModel(keras.Model):
+        def compute_loss_and_updates(self, trainable_variables, non_trainable_variables, metrics_variables, x, y,
+                                     sample_weight, training=False):
+            y_pred, non_trainable_variables = self.stateless_call(trainable_variables, non_trainable_variables, x,
+                                                                  training=training)
+            loss, (trainable_variables, non_trainable_variables, metrics_variables) = self.stateless_compute_loss(
+                trainable_variables, non_trainable_variables, metrics_variables, x=x, y=y, y_pred=y_pred,
+                sample_weight=sample_weight, training=training)
+            return loss, (y_pred, non_trainable_variables, metrics_variables)
+
+        def train_step(self, state, data):
+            trainable_variables, non_trainable_variables, optimizer_variables, metrics_variables = state
+            x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+            grad_fn = jax.value_and_grad(self.compute_loss_and_updates, has_aux=True)
+            (loss, (y_pred, non_trainable_variables, metrics_variables)), grads = grad_fn(
+                trainable_variables, non_trainable_variables, metrics_variables, x, y, sample_weight, training=True)
+            trainable_variables, optimizer_variables = self.optimizer.stateless_apply(
+                optimizer_variables, grads, trainable_variables)
+            new_metrics_vars = []
+            logs = {}
+            for metric in self.metrics:
+                start = len(new_metrics_vars)
+                this = metrics_variables[start:start + len(metric.variables)]
+                if metric.name == "loss":
+                    this = metric.stateless_update_state(this, loss, sample_weight=sample_weight)
+                else:
+                    this = metric.stateless_update_state(this, y, y_pred, sample_weight=sample_weight)
+                logs[metric.name] = metric.stateless_result(this)
+                new_metrics_vars += this
+            return logs, (trainable_variables, non_trainable_variables, optimizer_variables, new_metrics_vars)
+
+    inputs = keras.Input(shape=(8,))
+    model = CustomModel(inputs, keras.layers.Dense(1)(inputs))
+    weights = _set([model], init)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+    h = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    out = _history(h)
+    out.update(_weights("w", model))
+    return weights, out
+
+
+# -- the PyTorch guide's train_step: zero_grad, compute_loss, backward, optimizer.apply, a loop over self.metrics ---
+def torch_train_step(keras, backend, init=None):
+    import torch
+
+    x, y = _data()
+    y = (x[:, :1] + 0.5 * x[:, 2:3]).astype("float32")
+
+    class CustomModel(keras.Model):
+        def train_step(self, data):
+            x, y = data
+            self.zero_grad()
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+            loss.backward()
+            trainable_weights = [v for v in self.trainable_weights]
+            gradients = [v.value.grad for v in trainable_weights]
+            with torch.no_grad():
+                self.optimizer.apply(gradients, trainable_weights)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+    inputs = keras.Input(shape=(8,))
+    model = CustomModel(inputs, keras.layers.Dense(1)(inputs))
+    weights = _set([model], init)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+    h = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    out = _history(h)
+    out.update(_weights("w", model))
+    return weights, out
+
+
+WORKLOADS = {"distill": distill, "vae": vae, "test_step": test_step, "gan": gan, "jax_loop": jax_loop,
+             "jax_train_step": jax_train_step, "torch_train_step": torch_train_step}
 
 
 if __name__ == "__main__":
