@@ -223,3 +223,25 @@ def test_examples_gan_and_vae_train(monkeypatch):
     assert set(history.history) == {"loss", "kl_loss"}
     assert history.history["loss"][2] < history.history["loss"][0]
     assert history.history["kl_loss"][2] > 0
+
+
+def test_predict_calls_an_overridden_predict_step():
+    if ops.stateless_steps():
+        class Scaled(keras.Model):
+            def predict_step(self, state, data):
+                outputs, non_trainable = super().predict_step(state, data)
+                return {"double": 2.0 * outputs, "plain": outputs}, non_trainable
+    else:
+        class Scaled(keras.Model):
+            def predict_step(self, data):
+                outputs = super().predict_step(data)
+                return {"double": 2.0 * outputs, "plain": outputs}
+
+    inputs = keras.Input((3,))
+    model = Scaled(inputs, keras.layers.Dense(2)(inputs))
+    x = np.random.default_rng(0).normal(size=(70, 3)).astype("float32")
+    expected = x @ model.get_weights()[0] + model.get_weights()[1]
+    for out in (model.predict(x, batch_size=32, verbose=0), model.predict(x[:20], verbose=0)):
+        n = len(out["plain"])
+        np.testing.assert_allclose(out["plain"], expected[:n], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out["double"], 2 * expected[:n], rtol=1e-5, atol=1e-6)

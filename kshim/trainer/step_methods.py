@@ -160,6 +160,33 @@ class StepMethods:
             swap_values(g, values)
         return logs
 
+    def predict_step(self, *args):
+        """The outputs for one batch: ``predict_step(state, data) -> (outputs, non-trainable values)`` with
+        ``state = (trainable, non-trainable values)`` where steps are stateless, ``predict_step(data) -> outputs``
+        otherwise."""
+        if ops.stateless_steps():
+            (trainable, non_trainable), data = args
+            x, _, _ = unpack_x_y_sample_weight(data)
+            return self.stateless_call(trainable, non_trainable, x, training=False)
+        x, _, _ = unpack_x_y_sample_weight(args[0])
+        return self(x, training=False)
+
+    def _method_predict_fn(self):
+        """``fn(trainable values, non-trainable values, x) -> (outputs, new non-trainable values or Nones)``
+        calling an overridden ``predict_step`` (compiled like the built-in one where steps are stateless)."""
+        cached = self.__dict__.get("_kshim_predict_method")
+        if cached is not None and cached[0] is self._steps:
+            return cached[1]
+        if ops.stateless_steps():
+            fn = ops.compile_step(lambda t, n, x: self.predict_step((t, n), (x,)),
+                                  jit_compile=getattr(self, "jit_compile", None) if self.compiled
+                                  else ops.auto_jit_compile())
+        else:
+            def fn(trainable, non_trainable, x):
+                return self.predict_step((x,)), [None] * len(non_trainable)
+        self.__dict__["_kshim_predict_method"] = (self._steps, fn)
+        return fn
+
     def zero_grad(self, set_to_none=True):
         """Forget the gradients of the last ``loss.backward()`` (stateful steps): each trainable value becomes a
         fresh leaf that records its gradient in ``.grad``."""

@@ -401,6 +401,8 @@ class Trainer(StepMethods):
         return _concat_outputs(outputs)
 
     def _predict_fn(self):
+        if self._overrides("predict_step"):
+            return self._method_predict_fn()
         if self._steps is None:
             self._steps = StepFunctions(self, ops.auto_jit_compile())
         return self._steps.predict
