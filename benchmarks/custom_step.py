@@ -11,7 +11,6 @@ user's step); and a hand-written step in the backend's contract (jax: stateless,
 import argparse
 import time
 
-
 import kshim as keras
 from benchmarks import models
 from kshim import ops
