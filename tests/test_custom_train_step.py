@@ -245,3 +245,30 @@ def test_predict_calls_an_overridden_predict_step():
         n = len(out["plain"])
         np.testing.assert_allclose(out["plain"], expected[:n], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(out["double"], 2 * expected[:n], rtol=1e-5, atol=1e-6)
+
+
+def test_compute_metrics_override_alone_logs_its_metric():
+    class WithMeanPrediction(keras.Model):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.mean_prediction = keras.metrics.Mean(name="mean_prediction")
+
+        def compute_metrics(self, x, y, y_pred, sample_weight=None):
+            logs = super().compute_metrics(x, y, y_pred, sample_weight)
+            self.mean_prediction.update_state(ops.mean(y_pred))
+            logs["mean_prediction"] = self.mean_prediction.result()
+            return logs
+
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input((4,))
+    model = WithMeanPrediction(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+    x = np.random.default_rng(2).normal(size=(64, 4)).astype("float32")
+    y = x[:, :1] * 3.0
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert set(history.history) == {"loss", "mae", "mean_prediction"}
+    logs = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    pred = model.predict(x, verbose=0)
+    np.testing.assert_allclose(logs["mean_prediction"], pred.mean(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(logs["mae"], np.abs(pred - y).mean(), rtol=1e-5)
+    np.testing.assert_allclose(logs["loss"], np.square(pred - y).mean(), rtol=1e-5)
