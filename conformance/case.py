@@ -29,6 +29,7 @@ DEFAULT_MODULES = (
     "conformance.cases_metrics",
     "conformance.cases_optimizers",
     "conformance.cases_training",
+    "conformance.cases_custom_steps",
     "conformance.cases_saving",
     "conformance.cases_recurrent",
     "conformance.cases_callbacks",

@@ -315,9 +315,10 @@ def _compile_step():
 # ----------------------------------------------------------------------------------------------------------------
 # Coverage: every public op, activation, initializer and random function has a case.
 
-# Plumbing, and the capabilities a backend answers (auto_jit_compile differs by design; standardize_dtype is a name).
+# Plumbing, and the capabilities a backend answers (auto_jit_compile and stateless_steps differ by design;
+# standardize_dtype is a name; trainable_leaf and adopt_variable_class are the plumbing of user-written steps).
 PLUMBING = {"compile_step", "compile_multi_step", "inference_mode", "device_name", "value_and_grad", "is_tensor",
-            "auto_jit_compile", "standardize_dtype"}
+            "auto_jit_compile", "standardize_dtype", "stateless_steps", "trainable_leaf", "adopt_variable_class"}
 
 
 def _snake(name):

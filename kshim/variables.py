@@ -167,6 +167,9 @@ def restore_state(variables):
                 v._value = value
 
 
+ops.adopt_variable_class(Variable)  # user code of the framework takes a Variable as an array (jax.jit of a state)
+
+
 def swap_values(variables, values):
     """Bind ``values`` to ``variables`` (no checks; this is the stateless-execution hot path).
 

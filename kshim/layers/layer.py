@@ -57,6 +57,18 @@ def _accepts(fn, arg):
     return arg in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
+class _Calls:
+    """The depth of the current eager layer call, and the layers holding ``add_loss`` losses: an outermost call
+    first drops the losses its layers added in earlier calls, as in Keras 3 (the walk only runs when some layer
+    holds such a loss)."""
+
+    depth = 0
+    pending = set()
+
+
+_CALLS = _Calls()
+
+
 class Layer:
     """The base layer. Subclasses implement ``build(input_shape)``, ``call(inputs, ...)`` and
     ``compute_output_shape(input_shape)``."""
@@ -251,7 +263,10 @@ class Layer:
         return out
 
     def add_loss(self, loss):
+        """Add a loss (a scalar tensor) to `losses`; ``fit`` adds it to the loss of the step (a VAE's KL term).
+        The next outermost call starts without it."""
         self._losses.append(loss)
+        _CALLS.pending.add(id(self))
 
     def compute_mask(self, inputs, previous_mask=None):
         """The mask of this layer's output: the input's mask passed through if the layer supports masking."""
@@ -340,7 +355,13 @@ class Layer:
             self._maybe_build(_shape_of(inputs))
         if self.input_spec is not None:
             check_input_spec(self, inputs)
-        outputs = self.call(inputs, *args, **kwargs)
+        if _CALLS.depth == 0 and _CALLS.pending:
+            self._clear_losses()
+        _CALLS.depth += 1
+        try:
+            outputs = self.call(inputs, *args, **kwargs)
+        finally:
+            _CALLS.depth -= 1
         if self.activity_regularizer is not None:
             self._losses = [_activity_loss(self.activity_regularizer, y)
                             for y in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
@@ -423,6 +444,7 @@ class Layer:
 
     def _clear_losses(self):
         self._losses = []
+        _CALLS.pending.discard(id(self))
         for layer in self._sublayers():
             layer._clear_losses()
 

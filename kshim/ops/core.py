@@ -24,6 +24,9 @@ compile_step = B.compile_step
 compile_multi_step = B.compile_multi_step
 auto_jit_compile = B.auto_jit_compile
 inference_mode = B.inference_mode
+stateless_steps = B.stateless_steps  # Keras 3's per-backend contract of a user's train_step (see the contract)
+trainable_leaf = B.trainable_leaf
+adopt_variable_class = B.adopt_variable_class
 compute_output_spec = B.compute_output_spec
 
 

@@ -206,6 +206,16 @@ class CompileMetrics:
                 new.extend(m.stateless_update_state(values[a:b], targets[i], preds[i], sample_weight=sw))
         return new
 
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Update the compiled metrics (not the loss trackers) from one batch, in place: Keras's default
+        ``compute_metrics``."""
+        o = self.outputs
+        targets, preds = o.align(y_true, "y"), o.pick(y_pred)
+        weights = o.align(sample_weight, "sample_weight")
+        for j, m in enumerate(self.metrics):
+            i = self.output_index[j]
+            m.update_state(targets[i], preds[i], sample_weight=weights[i] if self.weighted[j] else None)
+
     def stateless_results(self, values):
         """The results for the given metric values, as a list aligned with `names()` (a list, not a dict, so a
         compiled function keeps the order)."""

@@ -9,6 +9,8 @@ The optimizer may overwrite the donated values in place (torch's fused ``_foreac
 
 from kshim import ops
 from kshim.distribution.hooks import ACTIVE as _DIST
+from kshim.trainer.batches import _run_group
+from kshim.variables import read_values, swap_values
 
 
 class StepFunctions:
@@ -124,3 +126,46 @@ def _batch_size(x):
     if isinstance(x, dict):
         x = next(iter(x.values()))
     return ops.shape(x)[0]
+
+
+class BuiltinTrainFunction:
+    """What the loop calls for one execution (a group of batches) of the built-in train step: the compiled
+    pure step (``steps_per_execution`` batches in one call when they stack). The token it threads from call to
+    call is the compiled metrics' values; logs are computed from them only when read."""
+
+    def __init__(self, model):
+        self.model = model
+        self.steps = self.steps_ref = model._steps
+        self.state = model._state_vars()
+
+    def reset(self):
+        return self.model._compile_metrics.reset_values()
+
+    def __call__(self, group, metric_values):
+        trainable, non_trainable, opt_vars = self.state
+        steps = self.steps
+        new = _run_group(steps.train, steps.train_multi, group, read_values(trainable), read_values(non_trainable),
+                         read_values(opt_vars), metric_values)
+        swap_values(trainable, new[0])
+        swap_values(non_trainable, new[1])
+        swap_values(opt_vars, new[2])
+        return new[3]
+
+    def logs(self, metric_values):
+        return self.model._metric_results(metric_values)
+
+    def store(self, metric_values):
+        self.model._store_metrics(metric_values)
+
+
+class BuiltinTestFunction(BuiltinTrainFunction):
+    """`BuiltinTrainFunction` for the built-in test step (the variables are only read)."""
+
+    def __call__(self, group, metric_values):
+        trainable, non_trainable, _ = self.state
+        steps = self.steps
+        fixed = (read_values(trainable), read_values(non_trainable))
+        (metric_values,) = _run_group(lambda m, x, y, sw: (steps.test(*fixed, m, x, y, sw),),
+                                      lambda m, x, y, sw: steps.test_multi(*fixed, m, x, y, sw),
+                                      group, metric_values)
+        return metric_values

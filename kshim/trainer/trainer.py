@@ -18,10 +18,13 @@ from kshim import config, ops
 from kshim import optimizers as koptimizers
 from kshim.callbacks.callback_list import CallbackList
 from kshim.distribution import hooks as distribution_hooks
+from kshim.layers.layer import Layer
 from kshim.trainer import data_adapter, interrupts
+from kshim.trainer.batches import _execution_groups, _to_backend
 from kshim.trainer.compile_utils import CompileLoss, CompileMetrics, shape_of_batch
 from kshim.trainer.model_outputs import check_inputs, describe_outputs, is_structure
-from kshim.trainer.step import StepFunctions
+from kshim.trainer.step import BuiltinTestFunction, BuiltinTrainFunction, StepFunctions
+from kshim.trainer.step_methods import MethodTestFunction, MethodTrainFunction, StepMethods
 from kshim.utils.suggest import unknown_name_error
 from kshim.variables import read_values, swap_values, values_lock
 
@@ -59,23 +62,6 @@ def log_value(v):
     return float(arr) if arr.ndim == 0 else arr
 
 
-def _to_backend(x):
-    """Move one batch element to the backend; float64 becomes floatx, as in Keras. Under a distribution
-    (`kshim.distribution`) the batch is split across the replicas instead."""
-    if _DIST.engine is not None:
-        return distribution_hooks.put_batch(x)
-    if x is None:
-        return None
-    if isinstance(x, (list, tuple)):
-        return [_to_backend(v) for v in x]
-    if isinstance(x, dict):
-        return {k: _to_backend(v) for k, v in x.items()}
-    if ops.is_tensor(x):
-        return ops.cast(x, config.floatx()) if ops.dtype(x) == "float64" else x
-    x = np.asarray(x)
-    if x.dtype == np.float64:
-        return ops.convert_to_tensor(x, config.floatx())
-    return ops.convert_to_tensor(x)
 
 
 def _check_positive_int(where, name, value, allow_none=True):
@@ -85,7 +71,7 @@ def _check_positive_int(where, name, value, allow_none=True):
         raise ValueError(f"{where}: `{name}` must be a positive integer. Received: {name}={value!r}")
 
 
-class Trainer:
+class Trainer(StepMethods):
     """The training half of `Model`."""
 
     def __init__(self):
@@ -97,6 +83,8 @@ class Trainer:
         self._compile_loss = None
         self._compile_metrics = None
         self._steps = None
+        self.train_function = None
+        self.test_function = None
         self._initial_epoch = None  # set by BackupAndRestore in on_train_begin to resume an interrupted fit
 
     # -- compile -------------------------------------------------------------------------------------------------
@@ -149,29 +137,37 @@ class Trainer:
 
     def _build_for(self, x, y=None, where="fit", training=True):
         """Build the model, the compiled loss/metrics and the optimizer from the first batch."""
-        if y is None and self._compile_loss is not None:
+        kind = "train" if training else "test"
+        custom = self._runs_step_method(kind)
+        if y is None and self._compile_loss is not None and not custom:
             raise ValueError(f"{where}: targets are required to compute the loss, but the data has none. Pass `y` "
                              "(or a dataset/generator that yields `(x, y)` batches). Received: y=None")
         self._check_input_shape(x, where)
         xb = _to_backend(x)
         if not self.built:
-            self(xb)
-        if y is None or self._compile_loss is None:
-            if training and self._compile_loss is None:
-                raise ValueError(f"{where}: the model was compiled without a `loss`, so it cannot be trained. "
-                                 "Pass `loss=` to compile().")
-            return
-        if not self._compile_loss.built:
+            if _defines_call(self):
+                self(xb)
+            else:  # a model that only holds others (a GAN's generator and discriminator) and steps them itself
+                self.built = True
+        if self._compile_loss is None and not self._step_provides_loss(kind) and not custom:
+            raise ValueError(f"{where}: the model was compiled without a `loss`, so it cannot be "
+                             f"{'trained' if training else 'evaluated'}. Pass `loss=` to compile(), or override "
+                             "`compute_loss` or `train_step`.")
+        loss_unbuilt = self._compile_loss is not None and not self._compile_loss.built
+        metrics_unbuilt = (self._compile_loss is None and not self._compile_metrics.built
+                           and any(self._compile_metrics._user))
+        if y is not None and (loss_unbuilt or metrics_unbuilt):
             # Line the losses and metrics up with the outputs, check `y` against them, then resolve the
             # shape-dependent names ("accuracy", "crossentropy") from each output's target shape.
             outputs = describe_outputs(self, shape_of_batch(x), lambda: self(xb))
-            reasons = {i: "a loss" for i in self._compile_loss.configure(outputs)}
+            reasons = {i: "a loss" for i in self._compile_loss.configure(outputs)} if loss_unbuilt else {}
             for i in self._compile_metrics.configure(outputs):
                 reasons[i] = "a loss and metrics" if i in reasons else "metrics"
             outputs.needed = sorted(reasons)
             targets = outputs.check_targets(y, where, reasons)
             y_shapes = [None if t is None else shape_of_batch(t) for t in targets]
-            self._compile_loss.build(y_shapes)
+            if loss_unbuilt:
+                self._compile_loss.build(y_shapes)
             self._compile_metrics.build(y_shapes, self._compile_loss)
         if training:
             self._ensure_optimizer_built()
@@ -198,12 +194,6 @@ class Trainer:
 
     def _store_metrics(self, metric_values):
         swap_values(self._compile_metrics.variables(), metric_values)
-
-    @property
-    def metrics(self):
-        if self._compile_metrics is None:
-            return []
-        return self._compile_metrics.all_metrics
 
     @property
     def metrics_names(self):
@@ -263,24 +253,19 @@ class Trainer:
                 if steps is None:
                     self._build_for(xb, yb, where="fit")
                     distribution_hooks.prepare_fit(self)  # a no-op without a distribution
-                    steps = self._steps
-                    trainable, non_trainable, opt_vars = self._state_vars()
+                    steps = self.make_train_function()
                 if metric_values is None:
-                    metric_values = self._compile_metrics.reset_values()
-                for batch in group:  # numpy targets checked on the host (sparse labels in range)
-                    self._compile_loss.check_host_targets(batch[1])
+                    metric_values = steps.reset()
+                if self._compile_loss is not None:  # numpy targets checked on the host (sparse labels in range)
+                    for batch in group:
+                        self._compile_loss.check_host_targets(batch[1])
                 cbs.on_train_batch_begin(step)
                 with interrupts.held():  # the step consumes the old values: Ctrl-C waits until the new are bound
-                    new = _run_group(steps.train, steps.train_multi, group, read_values(trainable),
-                                     read_values(non_trainable), read_values(opt_vars), metric_values)
-                    swap_values(trainable, new[0])
-                    swap_values(non_trainable, new[1])
-                    swap_values(opt_vars, new[2])
-                metric_values = new[3]
+                    metric_values = steps(group, metric_values)
                 seen += len(group)
                 if cbs.needs_batch_logs("on_train_batch_end"):
                     values = metric_values
-                    cbs.on_train_batch_end(last, LazyLogs(lambda v=values: self._metric_results(v)))
+                    cbs.on_train_batch_end(last, LazyLogs(lambda v=values, f=steps: f.logs(v)))
                 if self.stop_training:
                     break
             if seen == 0:
@@ -290,8 +275,8 @@ class Trainer:
                 warnings.warn(f"fit: the training data ran out after {epoch} epoch(s); stopping. Use a "
                               "re-iterable dataset or set `steps_per_epoch` so every epoch has data.")
                 break
-            epoch_logs = self._floats(metric_values)
-            self._store_metrics(metric_values)
+            epoch_logs = {k: log_value(v) for k, v in steps.logs(metric_values).items()}
+            steps.store(metric_values)
             if val_adapter is not None and self._due(epoch, validation_freq):
                 epoch_logs.update(self._evaluate_loop(val_adapter, cbs, prefix="val_"))
             cbs.on_epoch_end(epoch, epoch_logs)
@@ -322,6 +307,21 @@ class Trainer:
             return (epoch + 1) % validation_freq == 0
         return (epoch + 1) in validation_freq
 
+    def make_train_function(self, force=False):
+        """The function ``fit`` calls for each execution: the model's ``train_step`` where a subclass overrides
+        it (or ``compute_metrics``/``metrics``), else the built-in compiled step. Kept in ``train_function``."""
+        if force or getattr(self, "train_function", None) is None or self.train_function.steps_ref is not self._steps:
+            self.train_function = (MethodTrainFunction(self) if self._runs_step_method("train")
+                                   else BuiltinTrainFunction(self))
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        """`make_train_function` for ``evaluate`` and ``test_step``. Kept in ``test_function``."""
+        if force or getattr(self, "test_function", None) is None or self.test_function.steps_ref is not self._steps:
+            self.test_function = (MethodTestFunction(self) if self._runs_step_method("test")
+                                  else BuiltinTestFunction(self))
+        return self.test_function
+
     # -- evaluate ------------------------------------------------------------------------------------------------
     def _evaluate_loop(self, adapter, cbs, prefix=""):
         steps = None
@@ -329,37 +329,35 @@ class Trainer:
         cbs.on_test_begin()
         for step, last, group in _execution_groups(adapter.epoch(), self.steps_per_execution):
             xb, yb, swb = group[0]
-            if yb is None:
+            if yb is None and not self._runs_step_method("test"):
                 raise ValueError("evaluate: targets `y` are required to compute the loss and metrics.")
             if steps is None:
                 self._build_for(xb, yb, where="evaluate", training=False)
-                steps = self._steps
-                trainable, non_trainable = self.trainable_variables, self.non_trainable_variables
-                metric_values = self._compile_metrics.reset_values()
-            for batch in group:
-                self._compile_loss.check_host_targets(batch[1])
+                steps = self.make_test_function()
+                metric_values = steps.reset()
+            if self._compile_loss is not None:
+                for batch in group:
+                    self._compile_loss.check_host_targets(batch[1])
             cbs.on_test_batch_begin(step)
-            fixed = (read_values(trainable), read_values(non_trainable))
-            (metric_values,) = _run_group(lambda m, x, y, sw: (steps.test(*fixed, m, x, y, sw),),
-                                          lambda m, x, y, sw: steps.test_multi(*fixed, m, x, y, sw),
-                                          group, metric_values)
+            metric_values = steps(group, metric_values)
             if cbs.needs_batch_logs("on_test_batch_end"):
                 values = metric_values
-                cbs.on_test_batch_end(last, LazyLogs(lambda v=values: self._metric_results(v)))
+                cbs.on_test_batch_end(last, LazyLogs(lambda v=values, f=steps: f.logs(v)))
         if metric_values is None:
             raise ValueError("evaluate: the data produced no batches.")
-        logs = self._floats(metric_values)
+        logs = {k: log_value(v) for k, v in steps.logs(metric_values).items()}
         cbs.on_test_end(logs)
         if not prefix:
-            self._store_metrics(metric_values)
+            steps.store(metric_values)
         return {prefix + k: v for k, v in logs.items()}
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
         """The loss and metrics on the given data: a scalar, a list ``[loss, *metrics]``, or a dict."""
         self._assert_compiled("evaluate")
-        if self._compile_loss is None:
-            raise ValueError("evaluate: the model was compiled without a `loss`. Pass `loss=` to compile().")
+        if self._compile_loss is None and not self._step_provides_loss("test") and not self._runs_step_method("test"):
+            raise ValueError("evaluate: the model was compiled without a `loss`. Pass `loss=` to compile(), or "
+                             "override `compute_loss` or `test_step`.")
         _check_positive_int("evaluate", "steps", steps)
         adapter = data_adapter.get_adapter(x, y, sample_weight, batch_size, steps, False, None, where="evaluate")
         verbose = 1 if verbose == "auto" else verbose
@@ -409,6 +407,8 @@ class Trainer:
         return _concat_outputs(outputs)
 
     def _predict_fn(self):
+        if self._overrides("predict_step"):
+            return self._method_predict_fn()
         if self._steps is None:
             self._steps = StepFunctions(self, ops.auto_jit_compile())
         return self._steps.predict
@@ -420,26 +420,20 @@ class Trainer:
         if class_weight is not None:
             sample_weight = data_adapter.class_weight_to_sample_weight(y, class_weight)
         self._build_for(x, y, where="train_on_batch")
-        trainable, non_trainable, opt_vars = self._state_vars()
-        xb, yb, swb = _to_backend(x), _to_backend(y), _to_backend(sample_weight)
+        fn = self.make_train_function()
         with interrupts.held():
-            new = self._steps.train(read_values(trainable), read_values(non_trainable), read_values(opt_vars),
-                                    self._compile_metrics.reset_values(), xb, yb, swb)
-            swap_values(trainable, new[0])
-            swap_values(non_trainable, new[1])
-            swap_values(opt_vars, new[2])
-        self._store_metrics(new[3])
-        return self._batch_result(new[3], return_dict)
+            values = fn([(x, y, sample_weight)], fn.reset())
+        fn.store(values)
+        return self._batch_result(fn.logs(values), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """The loss and metrics on one batch."""
         self._assert_compiled("test_on_batch")
         self._build_for(x, y, where="test_on_batch", training=False)
-        values = self._steps.test(read_values(self.trainable_variables), read_values(self.non_trainable_variables),
-                                  self._compile_metrics.reset_values(), _to_backend(x), _to_backend(y),
-                                  _to_backend(sample_weight))
-        self._store_metrics(values)
-        return self._batch_result(values, return_dict)
+        fn = self.make_test_function()
+        values = fn([(x, y, sample_weight)], fn.reset())
+        fn.store(values)
+        return self._batch_result(fn.logs(values), return_dict)
 
     def predict_on_batch(self, x):
         """Model outputs for one batch, as numpy."""
@@ -467,65 +461,20 @@ class Trainer:
         _own_changed(changed)
         return _outputs_to_numpy(out)
 
-    def _batch_result(self, metric_values, return_dict):
-        logs = self._floats(metric_values)
+    def _batch_result(self, logs, return_dict):
+        logs = {k: log_value(v) for k, v in logs.items()}
         if return_dict:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
 
-def _execution_groups(batches, n):
-    """``(first step, last step, [batch, ...])`` for each run of up to ``n`` consecutive batches: what one
-    execution of ``steps_per_execution=n`` trains on (callbacks' batch hooks run once per execution)."""
-    group, first = [], 0
-    for step, batch in enumerate(batches):
-        group.append(batch)
-        if len(group) == n:
-            yield first, step, group
-            group, first = [], step + 1
-    if group:
-        yield first, first + len(group) - 1, group
 
 
-def _run_group(step, multi_step, group, *state):
-    """Run one execution: ``multi_step`` once over the group's batches stacked on a leading step axis when they
-    stack (same shapes and dtypes, no distribution), else ``step`` batch by batch. Both give the same numbers;
-    a last partial group or a last short batch takes the batch-by-batch path."""
-    if len(group) > 1 and _DIST.engine is None and len({_signature(b) for b in group}) == 1:
-        xs, ys, sws = (_stack([b[i] for b in group]) for i in range(3))
-        return multi_step(*state, _to_backend(xs), _to_backend(ys), _to_backend(sws))
-    for xb, yb, swb in group:
-        state = step(*state, _to_backend(xb), _to_backend(yb), _to_backend(swb))
-    return state
 
 
-def _signature(tree):
-    """The nested shapes and dtypes of a batch (batches stack when theirs are equal)."""
-    if tree is None:
-        return None
-    if isinstance(tree, (list, tuple)):
-        return tuple(_signature(t) for t in tree)
-    if isinstance(tree, dict):
-        return tuple((k, _signature(v)) for k, v in tree.items())
-    if ops.is_tensor(tree):
-        return tuple(ops.shape(tree)), ops.dtype(tree)
-    tree = np.asarray(tree)
-    return tree.shape, tree.dtype.str
 
 
-def _stack(leaves):
-    """One batch element from the same element of several batches, stacked on a new leading axis."""
-    first = leaves[0]
-    if first is None:
-        return None
-    if isinstance(first, (list, tuple)):
-        return type(first)(_stack([leaf[i] for leaf in leaves]) for i in range(len(first)))
-    if isinstance(first, dict):
-        return {k: _stack([leaf[k] for leaf in leaves]) for k in first}
-    if ops.is_tensor(first):
-        return ops.stack(leaves)
-    return np.stack([np.asarray(leaf) for leaf in leaves])
 
 
 def _one_batch(x, batch_size):
@@ -571,3 +520,8 @@ def _concat_outputs(outputs):
     if isinstance(first, dict):
         return {k: np.concatenate([ops.convert_to_numpy(o[k]) for o in outputs]) for k in first}
     return np.concatenate([ops.convert_to_numpy(o) for o in outputs])
+
+
+def _defines_call(model):
+    """Whether the model computes outputs (a functional or Sequential model, or a subclass with a ``call``)."""
+    return type(model).call is not Layer.call

@@ -23,6 +23,8 @@ _NAMES = {
     "image_dataset_from_directory": "kshim.utils.image_dataset",
     "text_dataset_from_directory": "kshim.utils.text_dataset",
     "get_file": "kshim.utils.file_utils",
+    "pack_x_y_sample_weight": "kshim.utils.data_tuples",
+    "unpack_x_y_sample_weight": "kshim.utils.data_tuples",
     "plot_model": "kshim.utils.model_visualization",
     "model_to_dot": "kshim.utils.model_visualization",
 }

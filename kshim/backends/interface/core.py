@@ -113,6 +113,26 @@ def auto_jit_compile():
     record and replay)."""
 
 
+def stateless_steps():
+    """Keras 3's contract for a user's ``train_step``/``test_step`` on this backend. True (jax): the steps are
+    stateless, ``train_step(self, state, data) -> (logs, state)`` with ``state = (trainable values, non-trainable
+    values, optimizer values, metric values)``, compiled like the built-in step. False (torch): they are stateful,
+    ``train_step(self, data) -> logs``, reading and assigning the variables and differentiating with
+    ``loss.backward()``. The trainer asks this; it never names a backend."""
+
+
+def trainable_leaf(x):
+    """``x`` as a leaf of autograd that records its gradient in ``.grad`` (torch: ``x.detach()
+    .requires_grad_(True)`` unless it is one already), for a stateful step that calls ``loss.backward()``; ``x``
+    itself where steps are stateless (jax)."""
+
+
+def adopt_variable_class(cls):
+    """Teach the framework to take a `kshim.Variable` (``cls``) where user code passes an array. jax: a pytree
+    node whose leaf is its value (``jax.jit``/``jax.value_and_grad`` of ``model.trainable_variables`` see arrays)
+    and ``__jax_array__``; torch: nothing."""
+
+
 def inference_mode():
     """A context manager for pure inference (``torch.inference_mode``; a no-op on jax). A tensor made inside may
     be refused by a later differentiated step (torch refuses inference tensors): `copy` the ones to keep."""

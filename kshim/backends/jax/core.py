@@ -192,6 +192,21 @@ def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=
     return eager
 
 
+def stateless_steps():
+    return True  # a user's train_step is Keras 3's stateless (state, data) -> (logs, state)
+
+
+def adopt_variable_class(cls):
+    # A user loop passes model.trainable_variables to a jitted step, as Keras 3's JAX guides do: inside, each
+    # Variable is its value (unflattening gives the array, not a Variable).
+    jax.tree_util.register_pytree_node(cls, lambda v: ((v.value,), None), lambda _, children: children[0])
+    cls.__jax_array__ = lambda variable: variable.value
+
+
+def trainable_leaf(x):
+    return x
+
+
 def auto_jit_compile():
     return True
 

@@ -382,6 +382,21 @@ def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=
     return multi
 
 
+def stateless_steps():
+    return False  # a user's train_step is Keras 3's stateful (data) -> logs, with loss.backward()
+
+
+def adopt_variable_class(cls):
+    pass
+
+
+def trainable_leaf(x):
+    x = _as_tensor(x)
+    if x.is_floating_point() and not (x.is_leaf and x.requires_grad):
+        x = x.detach().requires_grad_(True)
+    return x
+
+
 def auto_jit_compile():
     return None  # compile_step's default: eager for the first calls, then recorded and replayed
 
