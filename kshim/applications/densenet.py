@@ -57,12 +57,10 @@ def build_densenet(blocks, include_top, weights, input_tensor, input_shape, pool
         if i < 3:
             x = transition_block(x, 0.5, name=f"pool{i + 2}")
     x = layers.Activation("relu", name="relu")(_bn(x, "bn"))
-    x = imagenet_utils.classifier_top(x, include_top, pooling, classes, classifier_activation,
-                                      named_pooling=True)
-    model = imagenet_utils.finish(input_tensor, img_input, x, name)
-    return imagenet_utils.load_top_or_notop(model, weights, include_top,
-                                            f"{weights_name}_weights_tf_dim_ordering_tf_kernels", WEIGHTS_ORIGIN,
-                                            WEIGHTS_HASHES[weights_name])
+    return imagenet_utils.finish_with_top(
+        x, input_tensor, img_input, name, include_top, pooling, classes, classifier_activation, weights,
+        f"{weights_name}_weights_tf_dim_ordering_tf_kernels", WEIGHTS_ORIGIN, WEIGHTS_HASHES[weights_name],
+        named_pooling=True)
 
 
 DenseNet121 = imagenet_utils.keras_variant("DenseNet121", build_densenet, blocks=(6, 12, 24, 16))

@@ -158,11 +158,10 @@ def EfficientNet(width_coefficient, depth_coefficient, default_size, dropout_rat
                       kernel_initializer=CONV_KERNEL_INITIALIZER, name="top_conv")(x)
     x = layers.BatchNormalization(axis=bn_axis, name="top_bn")(x)
     x = layers.Activation(activation, name="top_activation")(x)
-    x = imagenet_utils.classifier_top(x, include_top, pooling, classes, classifier_activation, named_pooling=True,
-                                      dropout_rate=dropout_rate, kernel_initializer=DENSE_KERNEL_INITIALIZER)
-    model = imagenet_utils.finish(input_tensor, img_input, x, name)
-    return imagenet_utils.load_top_or_notop(model, weights, include_top, name, BASE_WEIGHTS_PATH,
-                                            WEIGHTS_HASHES.get(weights_name))
+    return imagenet_utils.finish_with_top(
+        x, input_tensor, img_input, name, include_top, pooling, classes, classifier_activation, weights, name,
+        BASE_WEIGHTS_PATH, WEIGHTS_HASHES.get(weights_name), named_pooling=True, dropout_rate=dropout_rate,
+        kernel_initializer=DENSE_KERNEL_INITIALIZER)
 
 
 def _variant(key):

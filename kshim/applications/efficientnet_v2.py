@@ -203,12 +203,10 @@ def EfficientNetV2(width_coefficient, depth_coefficient, default_size, dropout_r
             b += 1
 
     x = _conv_bn_act(x, rf(1280), 1, 1, bn_momentum, activation, "", "top_conv", "top_bn", "top_activation")
-    x = imagenet_utils.classifier_top(x, include_top, pooling, classes, classifier_activation, named_pooling=True,
-                                      dropout_rate=dropout_rate, kernel_initializer=DENSE_KERNEL_INITIALIZER,
-                                      bias_initializer=initializers.Constant(0.0))
-    model = imagenet_utils.finish(input_tensor, img_input, x, name)
-    return imagenet_utils.load_top_or_notop(model, weights, include_top, name, BASE_WEIGHTS_PATH,
-                                            WEIGHTS_HASHES.get(weights_name))
+    return imagenet_utils.finish_with_top(
+        x, input_tensor, img_input, name, include_top, pooling, classes, classifier_activation, weights, name,
+        BASE_WEIGHTS_PATH, WEIGHTS_HASHES.get(weights_name), named_pooling=True, dropout_rate=dropout_rate,
+        kernel_initializer=DENSE_KERNEL_INITIALIZER, bias_initializer=initializers.Constant(0.0))
 
 
 # function name -> (width, depth, default size, Keras's model name, weights key)

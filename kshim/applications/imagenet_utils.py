@@ -305,6 +305,16 @@ def load_top_or_notop(model, weights, include_top, stem, origin, hashes):
     return load_weights(model, weights, file_name, origin, hashes and hashes[0 if include_top else 1])
 
 
+def imagenet_rows(where, rows, cols, sizes):
+    """The input size whose ImageNet weights are loaded: ``rows`` for a square input of one of ``sizes``, else
+    224 (with a warning)."""
+    if rows != cols or rows not in sizes:
+        warnings.warn(f"{where}: `input_shape` is undefined or non-square, or its size is not one of {sizes}; the "
+                      "weights for 224x224 inputs are loaded.", stacklevel=3)
+        return 224
+    return rows
+
+
 # -- the frame every family builds in -----------------------------------------------------------------------------
 
 def start(name, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
@@ -324,6 +334,14 @@ def start(name, include_top, weights, input_tensor, input_shape, pooling, classe
 def finish(input_tensor, img_input, outputs, name):
     """The functional model from the image input (or the inputs behind ``input_tensor``) to ``outputs``."""
     return Model(source_inputs(input_tensor, img_input), outputs, name=name)
+
+
+def finish_with_top(x, input_tensor, img_input, name, include_top, pooling, classes, classifier_activation, weights,
+                    weights_stem, origin, hashes, **top_kwargs):
+    """`classifier_top`, `finish` and `load_top_or_notop`: the end of most families' builders."""
+    x = classifier_top(x, include_top, pooling, classes, classifier_activation, **top_kwargs)
+    model = finish(input_tensor, img_input, x, name)
+    return load_top_or_notop(model, weights, include_top, weights_stem, origin, hashes)
 
 
 def pool_features(x, pooling, named=False):

@@ -9,8 +9,7 @@ from kshim.applications import imagenet_utils
 from kshim.layers import Layer
 
 BASE_WEIGHT_URL = "https://storage.googleapis.com/tensorflow/keras-applications/inception_resnet_v2/"
-_FILES = (("inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5", "e693bd0210a403b3192acc6073ad2e96"),
-          ("inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5", "d19885ff4a710c122648d3b5c3b684e4"))
+_HASHES = ("e693bd0210a403b3192acc6073ad2e96", "d19885ff4a710c122648d3b5c3b684e4")
 
 
 class CustomScaleLayer(Layer):
@@ -112,10 +111,10 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, i
     x = inception_resnet_block(x, scale=1.0, activation=None, block_type="block8", block_idx=10)
     x = conv2d_bn(x, 1536, 1, name="conv_7b")
 
-    x = imagenet_utils.classifier_top(x, include_top, pooling, classes, classifier_activation)
-    model = imagenet_utils.finish(input_tensor, img_input, x, name)
-    file_name, file_hash = _FILES[0 if include_top else 1]
-    return imagenet_utils.load_weights(model, weights, file_name, origin=BASE_WEIGHT_URL, file_hash=file_hash)
+    return imagenet_utils.finish_with_top(x, input_tensor, img_input, name, include_top, pooling, classes,
+                                          classifier_activation, weights,
+                                          "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels",
+                                          BASE_WEIGHT_URL, _HASHES)
 
 
 preprocess_input = imagenet_utils.family_preprocess_input("tf")

@@ -7,10 +7,7 @@ Layer names, weight shapes and weight order are Keras 3's. Inputs are preprocess
 from kshim import config, layers
 from kshim.applications import imagenet_utils
 
-WEIGHTS_PATH = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
-                "inception_v3_weights_tf_dim_ordering_tf_kernels.h5")
-WEIGHTS_PATH_NO_TOP = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
-                       "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5")
+WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
 _HASHES = ("9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63")
 
 
@@ -100,11 +97,9 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
     x = _block_8(x, 0, axis)
     x = _block_8(x, 1, axis)
 
-    x = imagenet_utils.classifier_top(x, include_top, pooling, classes, classifier_activation)
-    model = imagenet_utils.finish(input_tensor, img_input, x, name)
-    url = WEIGHTS_PATH if include_top else WEIGHTS_PATH_NO_TOP
-    return imagenet_utils.load_weights(model, weights, url.rsplit("/", 1)[1], origin=url,
-                                       file_hash=_HASHES[0 if include_top else 1])
+    return imagenet_utils.finish_with_top(x, input_tensor, img_input, name, include_top, pooling, classes,
+                                          classifier_activation, weights,
+                                          "inception_v3_weights_tf_dim_ordering_tf_kernels", WEIGHTS_ORIGIN, _HASHES)
 
 
 preprocess_input = imagenet_utils.family_preprocess_input("tf")

@@ -1,7 +1,5 @@
 """MobileNet (Howard et al., 2017: depthwise separable convolutions), as ``keras.applications.mobilenet``."""
 
-import warnings
-
 from kshim import config, layers
 from kshim.applications import imagenet_utils
 
@@ -65,10 +63,7 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         if alpha not in ALPHA_TEXT:
             raise ValueError("MobileNet: ImageNet weights exist only for alpha in (0.25, 0.5, 0.75, 1.0). "
                              f"Received: alpha={alpha}")
-        if rows != cols or rows not in IMAGENET_SIZES:
-            rows = 224
-            warnings.warn("MobileNet: `input_shape` is undefined or non-square, or its size is not one of "
-                          f"{IMAGENET_SIZES}; the weights for 224x224 inputs are loaded.", stacklevel=2)
+        rows = imagenet_utils.imagenet_rows("MobileNet", rows, cols, IMAGENET_SIZES)
     img_input = imagenet_utils.model_input(input_tensor, input_shape)
     x = _conv_block(img_input, 32, alpha, strides=(2, 2))
     for block_id, (filters, strided) in enumerate(_BLOCKS, start=1):

@@ -1,8 +1,6 @@
 """MobileNetV2 (Sandler et al., 2018: inverted residuals and linear bottlenecks), as
 ``keras.applications.mobilenet_v2``."""
 
-import warnings
-
 from kshim import config, layers
 from kshim.applications import imagenet_utils
 
@@ -72,10 +70,7 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
         if alpha not in IMAGENET_ALPHAS:
             raise ValueError(f"MobileNetV2: ImageNet weights exist only for alpha in {IMAGENET_ALPHAS}. "
                              f"Received: alpha={alpha}")
-        if rows != cols or rows not in IMAGENET_SIZES:
-            rows = 224
-            warnings.warn("MobileNetV2: `input_shape` is undefined or non-square, or its size is not one of "
-                          f"{IMAGENET_SIZES}; the weights for 224x224 inputs are loaded.", stacklevel=2)
+        rows = imagenet_utils.imagenet_rows("MobileNetV2", rows, cols, IMAGENET_SIZES)
     img_input = imagenet_utils.model_input(input_tensor, input_shape)
     x = layers.Conv2D(make_divisible(32 * alpha, 8), kernel_size=3, strides=(2, 2), padding="same", use_bias=False,
                       name="Conv1")(img_input)

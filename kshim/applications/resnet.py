@@ -86,12 +86,10 @@ def build_resnet(blocks, preact, include_top, weights, input_tensor, input_shape
             x = stack_residual_blocks_v1(x, filters, n, stride1=1 if i == 0 else 2, name=stack_name)
     if preact:
         x = layers.Activation("relu", name="post_relu")(_bn(x, "post_bn"))
-    x = imagenet_utils.classifier_top(x, include_top, pooling, classes, classifier_activation,
-                                      named_pooling=True)
-    model = imagenet_utils.finish(input_tensor, img_input, x, name)
-    return imagenet_utils.load_top_or_notop(model, weights, include_top,
-                                            f"{weights_name}_weights_tf_dim_ordering_tf_kernels", WEIGHTS_ORIGIN,
-                                            WEIGHTS_HASHES[weights_name])
+    return imagenet_utils.finish_with_top(
+        x, input_tensor, img_input, name, include_top, pooling, classes, classifier_activation, weights,
+        f"{weights_name}_weights_tf_dim_ordering_tf_kernels", WEIGHTS_ORIGIN, WEIGHTS_HASHES[weights_name],
+        named_pooling=True)
 
 
 ResNet50 = imagenet_utils.keras_variant("ResNet50", build_resnet, blocks=(3, 4, 6, 3), preact=False)

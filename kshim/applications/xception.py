@@ -7,10 +7,7 @@ Layer names, weight shapes and weight order are Keras 3's. Inputs are preprocess
 from kshim import config, layers
 from kshim.applications import imagenet_utils
 
-WEIGHTS_PATH = ("https://storage.googleapis.com/tensorflow/keras-applications/xception/"
-                "xception_weights_tf_dim_ordering_tf_kernels.h5")
-WEIGHTS_PATH_NO_TOP = ("https://storage.googleapis.com/tensorflow/keras-applications/xception/"
-                       "xception_weights_tf_dim_ordering_tf_kernels_notop.h5")
+WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/xception/"
 _HASHES = ("0a58e3b7378bc2990ea3b43d5981f1f6", "b0042744bf5b25fce3cb969f33bebb97")
 
 
@@ -70,11 +67,9 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
     x = _sep_bn(x, 2048, "block14_sepconv2", axis)
     x = layers.Activation("relu", name="block14_sepconv2_act")(x)
 
-    x = imagenet_utils.classifier_top(x, include_top, pooling, classes, classifier_activation)
-    model = imagenet_utils.finish(input_tensor, img_input, x, name)
-    url = WEIGHTS_PATH if include_top else WEIGHTS_PATH_NO_TOP
-    return imagenet_utils.load_weights(model, weights, url.rsplit("/", 1)[1], origin=url,
-                                       file_hash=_HASHES[0 if include_top else 1])
+    return imagenet_utils.finish_with_top(x, input_tensor, img_input, name, include_top, pooling, classes,
+                                          classifier_activation, weights,
+                                          "xception_weights_tf_dim_ordering_tf_kernels", WEIGHTS_ORIGIN, _HASHES)
 
 
 preprocess_input = imagenet_utils.family_preprocess_input("tf")
