@@ -12,7 +12,7 @@ from kshim import config, initializers, layers, ops
 from kshim import random as krandom
 from kshim.applications import imagenet_utils
 from kshim.layers import Layer
-from kshim.models import Model, Sequential
+from kshim.models import Sequential
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/convnext/"
 WEIGHTS_HASHES = {  # (with top, without top), sha256 as Keras 3 lists them
@@ -185,36 +185,23 @@ def ConvNeXt(depths, projection_dims, drop_path_rate=0.0, layer_scale_init_value
     if include_top:
         x = Head(num_classes=classes, classifier_activation=classifier_activation, name=name)(x)
     else:
-        if pooling == "avg":
-            x = layers.GlobalAveragePooling2D()(x)
-        elif pooling == "max":
-            x = layers.GlobalMaxPooling2D()(x)
-        x = layers.LayerNormalization(epsilon=1e-6)(x)
-    model = Model(imagenet_utils.source_inputs(input_tensor, img_input), x, name=name)
-    hashes = WEIGHTS_HASHES.get(weights_name)
-    return imagenet_utils.load_weights(model, weights, name + (".h5" if include_top else "_notop.h5"),
-                                       origin=BASE_WEIGHTS_PATH,
-                                       file_hash=hashes and hashes[0 if include_top else 1])
+        x = layers.LayerNormalization(epsilon=1e-6)(imagenet_utils.pool_features(x, pooling))
+    model = imagenet_utils.finish(input_tensor, img_input, x, name)
+    return imagenet_utils.load_top_or_notop(model, weights, include_top, name, BASE_WEIGHTS_PATH,
+                                            WEIGHTS_HASHES.get(weights_name))
 
 
 def _variant(size_name):
     fn_name = "ConvNeXt" + {"xlarge": "XLarge"}.get(size_name, size_name.capitalize())
     cfg = MODEL_CONFIGS[size_name]
-
-    def build(include_top=True, include_preprocessing=True, weights="imagenet", input_tensor=None,
-              input_shape=None, pooling=None, classes=1000, classifier_activation="softmax",
-              name=f"convnext_{size_name}"):
-        return ConvNeXt(weights_name=f"convnext_{size_name}", depths=cfg["depths"],
-                        projection_dims=cfg["projection_dims"], drop_path_rate=0.0, layer_scale_init_value=1e-6,
-                        default_size=cfg["default_size"], name=name, include_top=include_top,
-                        include_preprocessing=include_preprocessing, weights=weights, input_tensor=input_tensor,
-                        input_shape=input_shape, pooling=pooling, classes=classes,
-                        classifier_activation=classifier_activation)
-
-    build.__name__ = build.__qualname__ = fn_name
-    build.__doc__ = (f"Instantiates {fn_name} (default input 224x224, at least 32x32, channels_last). With "
-                     "`include_preprocessing=True` inputs are images in [0, 255].")
-    return build
+    standard = imagenet_utils.STANDARD_ARGUMENTS
+    return imagenet_utils.model_variant(
+        fn_name, ConvNeXt,
+        f"Instantiates {fn_name} (default input 224x224, at least 32x32, channels_last). With "
+        "`include_preprocessing=True` inputs are images in [0, 255].",
+        standard[:1] + (("include_preprocessing", True),) + standard[1:] + (("name", f"convnext_{size_name}"),),
+        weights_name=f"convnext_{size_name}", depths=cfg["depths"], projection_dims=cfg["projection_dims"],
+        drop_path_rate=0.0, layer_scale_init_value=1e-6, default_size=cfg["default_size"])
 
 
 ConvNeXtTiny = _variant("tiny")
@@ -224,11 +211,5 @@ ConvNeXtLarge = _variant("large")
 ConvNeXtXLarge = _variant("xlarge")
 
 
-def preprocess_input(x, data_format=None):
-    """Returns ``x`` unchanged: ConvNeXt normalizes inside the model (kept for Keras's API)."""
-    return x
-
-
-def decode_predictions(preds, top=5):
-    """ImageNet class names for the top predictions (see `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.family_preprocess_input(None)
+decode_predictions = imagenet_utils.decode_predictions

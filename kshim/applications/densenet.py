@@ -57,45 +57,16 @@ def build_densenet(blocks, include_top, weights, input_tensor, input_shape, pool
         if i < 3:
             x = transition_block(x, 0.5, name=f"pool{i + 2}")
     x = layers.Activation("relu", name="relu")(_bn(x, "bn"))
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
-    model = imagenet_utils.finish(input_tensor, img_input, x, name)
-    suffix = "" if include_top else "_notop"
-    return imagenet_utils.load_weights(model, weights, f"{weights_name}_weights_tf_dim_ordering_tf_kernels{suffix}.h5",
-                                       WEIGHTS_ORIGIN, WEIGHTS_HASHES[weights_name][0 if include_top else 1])
+    return imagenet_utils.finish_with_top(
+        x, input_tensor, img_input, name, include_top, pooling, classes, classifier_activation, weights,
+        f"{weights_name}_weights_tf_dim_ordering_tf_kernels", WEIGHTS_ORIGIN, WEIGHTS_HASHES[weights_name],
+        named_pooling=True)
 
 
-def DenseNet121(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-                classes=1000, classifier_activation="softmax", name="densenet121"):
-    """DenseNet121 with Keras 3's arguments and layer names. Input images go through `preprocess_input` first."""
-    return build_densenet((6, 12, 24, 16), include_top, weights, input_tensor, input_shape, pooling, classes,
-                          classifier_activation, name, "densenet121")
+DenseNet121 = imagenet_utils.keras_variant("DenseNet121", build_densenet, blocks=(6, 12, 24, 16))
+DenseNet169 = imagenet_utils.keras_variant("DenseNet169", build_densenet, blocks=(6, 12, 32, 32))
+DenseNet201 = imagenet_utils.keras_variant("DenseNet201", build_densenet, blocks=(6, 12, 48, 32))
 
 
-def DenseNet169(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-                classes=1000, classifier_activation="softmax", name="densenet169"):
-    """DenseNet169 with Keras 3's arguments and layer names."""
-    return build_densenet((6, 12, 32, 32), include_top, weights, input_tensor, input_shape, pooling, classes,
-                          classifier_activation, name, "densenet169")
-
-
-def DenseNet201(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-                classes=1000, classifier_activation="softmax", name="densenet201"):
-    """DenseNet201 with Keras 3's arguments and layer names."""
-    return build_densenet((6, 12, 48, 32), include_top, weights, input_tensor, input_shape, pooling, classes,
-                          classifier_activation, name, "densenet201")
-
-
-def preprocess_input(x, data_format=None):
-    """Torch-style: pixels scaled to [0, 1], then normalized per channel by the ImageNet mean and std."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="torch")
-
-
-def decode_predictions(preds, top=5):
-    """The ``top`` ImageNet classes ``(class_name, class_description, score)`` of each prediction row."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.family_preprocess_input("torch")
+decode_predictions = imagenet_utils.decode_predictions

@@ -11,7 +11,6 @@ import math
 
 from kshim import config, layers
 from kshim.applications import imagenet_utils
-from kshim.models import Model
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/keras-applications/"
 WEIGHTS_HASHES = {  # (with top, without top), md5 as Keras 3 lists them
@@ -159,36 +158,20 @@ def EfficientNet(width_coefficient, depth_coefficient, default_size, dropout_rat
                       kernel_initializer=CONV_KERNEL_INITIALIZER, name="top_conv")(x)
     x = layers.BatchNormalization(axis=bn_axis, name="top_bn")(x)
     x = layers.Activation(activation, name="top_activation")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = layers.Dropout(dropout_rate, name="top_dropout")(x)
-        x = layers.Dense(classes, activation=classifier_activation, kernel_initializer=DENSE_KERNEL_INITIALIZER,
-                         name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
-    model = Model(imagenet_utils.source_inputs(input_tensor, img_input), x, name=name)
-    file_name = name + (".h5" if include_top else "_notop.h5")
-    hashes = WEIGHTS_HASHES.get(weights_name)
-    return imagenet_utils.load_weights(model, weights, file_name, origin=BASE_WEIGHTS_PATH,
-                                       file_hash=hashes and hashes[0 if include_top else 1])
+    return imagenet_utils.finish_with_top(
+        x, input_tensor, img_input, name, include_top, pooling, classes, classifier_activation, weights, name,
+        BASE_WEIGHTS_PATH, WEIGHTS_HASHES.get(weights_name), named_pooling=True, dropout_rate=dropout_rate,
+        kernel_initializer=DENSE_KERNEL_INITIALIZER)
 
 
 def _variant(key):
     width, depth, size, dropout = _VARIANTS[key]
-
-    def build(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-              classes=1000, classifier_activation="softmax", name=f"efficientnet{key}"):
-        return EfficientNet(width, depth, size, dropout, name=name, include_top=include_top, weights=weights,
-                            input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                            classifier_activation=classifier_activation, weights_name=key)
-
-    build.__name__ = build.__qualname__ = f"EfficientNet{key.upper()}"
-    build.__doc__ = (f"Instantiates EfficientNet{key.upper()} (default input {size}x{size}, at least 32x32). "
-                     "Inputs are images in [0, 255]; the model normalizes them itself.")
-    return build
+    return imagenet_utils.model_variant(
+        f"EfficientNet{key.upper()}", EfficientNet,
+        f"Instantiates EfficientNet{key.upper()} (default input {size}x{size}, at least 32x32). Inputs are images "
+        "in [0, 255]; the model normalizes them itself.",
+        imagenet_utils.STANDARD_ARGUMENTS + (("name", f"efficientnet{key}"),),
+        width_coefficient=width, depth_coefficient=depth, default_size=size, dropout_rate=dropout, weights_name=key)
 
 
 EfficientNetB0 = _variant("b0")
@@ -201,11 +184,5 @@ EfficientNetB6 = _variant("b6")
 EfficientNetB7 = _variant("b7")
 
 
-def preprocess_input(x, data_format=None):
-    """Returns ``x`` unchanged: EfficientNet normalizes inside the model (kept for Keras's API)."""
-    return x
-
-
-def decode_predictions(preds, top=5):
-    """ImageNet class names for the top predictions (see `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.family_preprocess_input(None)
+decode_predictions = imagenet_utils.decode_predictions

@@ -11,7 +11,6 @@ from kshim import config, initializers, layers
 from kshim.applications import imagenet_utils
 from kshim.applications.efficientnet import (CONV_KERNEL_INITIALIZER, DENSE_KERNEL_INITIALIZER,
                                              squeeze_excite)
-from kshim.models import Model
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/efficientnet_v2/"
 WEIGHTS_HASHES = {  # (with top, without top), md5 as Keras 3 lists them
@@ -204,21 +203,10 @@ def EfficientNetV2(width_coefficient, depth_coefficient, default_size, dropout_r
             b += 1
 
     x = _conv_bn_act(x, rf(1280), 1, 1, bn_momentum, activation, "", "top_conv", "top_bn", "top_activation")
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = layers.Dropout(dropout_rate, name="top_dropout")(x)
-        x = layers.Dense(classes, activation=classifier_activation, kernel_initializer=DENSE_KERNEL_INITIALIZER,
-                         bias_initializer=initializers.Constant(0.0), name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
-    model = Model(imagenet_utils.source_inputs(input_tensor, img_input), x, name=name)
-    hashes = WEIGHTS_HASHES.get(weights_name)
-    return imagenet_utils.load_weights(model, weights, name + (".h5" if include_top else "_notop.h5"),
-                                       origin=BASE_WEIGHTS_PATH,
-                                       file_hash=hashes and hashes[0 if include_top else 1])
+    return imagenet_utils.finish_with_top(
+        x, input_tensor, img_input, name, include_top, pooling, classes, classifier_activation, weights, name,
+        BASE_WEIGHTS_PATH, WEIGHTS_HASHES.get(weights_name), named_pooling=True, dropout_rate=dropout_rate,
+        kernel_initializer=DENSE_KERNEL_INITIALIZER, bias_initializer=initializers.Constant(0.0))
 
 
 # function name -> (width, depth, default size, Keras's model name, weights key)
@@ -235,18 +223,12 @@ _VARIANTS = {
 
 def _variant(fn_name):
     width, depth, size, model_name, key = _VARIANTS[fn_name]
-
-    def build(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-              classes=1000, classifier_activation="softmax", include_preprocessing=True, name=model_name):
-        return EfficientNetV2(width, depth, size, name=name, include_top=include_top, weights=weights,
-                              input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                              classifier_activation=classifier_activation,
-                              include_preprocessing=include_preprocessing, weights_name=key)
-
-    build.__name__ = build.__qualname__ = fn_name
-    build.__doc__ = (f"Instantiates {fn_name} (default input {size}x{size}, at least 32x32). With "
-                     "`include_preprocessing=True` inputs are images in [0, 255].")
-    return build
+    return imagenet_utils.model_variant(
+        fn_name, EfficientNetV2,
+        f"Instantiates {fn_name} (default input {size}x{size}, at least 32x32). With `include_preprocessing=True` "
+        "inputs are images in [0, 255].",
+        imagenet_utils.STANDARD_ARGUMENTS + (("include_preprocessing", True), ("name", model_name)),
+        width_coefficient=width, depth_coefficient=depth, default_size=size, weights_name=key)
 
 
 EfficientNetV2B0 = _variant("EfficientNetV2B0")
@@ -258,11 +240,5 @@ EfficientNetV2M = _variant("EfficientNetV2M")
 EfficientNetV2L = _variant("EfficientNetV2L")
 
 
-def preprocess_input(x, data_format=None):
-    """Returns ``x`` unchanged: EfficientNetV2 normalizes inside the model (kept for Keras's API)."""
-    return x
-
-
-def decode_predictions(preds, top=5):
-    """ImageNet class names for the top predictions (see `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.family_preprocess_input(None)
+decode_predictions = imagenet_utils.decode_predictions

@@ -6,6 +6,7 @@ the checks of the constructor arguments, and the weights resolver (``None``, a f
 only if the network answers within a few seconds; offline, a clear error names the file and where to put it.
 """
 
+import inspect
 import json
 import os
 import socket
@@ -14,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from kshim import activations, config, ops
+from kshim import activations, config, layers, ops
 from kshim.layers import Input, InputLayer, KerasTensor
 from kshim.models import Model
 from kshim.utils import file_utils
@@ -183,6 +184,27 @@ def obtain_input_shape(input_shape, default_size, min_size, data_format, require
     return input_shape
 
 
+_DOCS = {
+    "caffe": "Caffe-style: RGB -> BGR, then minus the ImageNet mean pixel (no scaling).",
+    "tf": "Scales pixels from [0, 255] to [-1, 1] (Keras's \"tf\" mode).",
+    "torch": "Torch-style: pixels scaled to [0, 1], then normalized per channel by the ImageNet mean and std.",
+    None: "Returns ``x`` unchanged: the model normalizes its input itself (kept for Keras's API).",
+}
+
+
+def family_preprocess_input(mode):
+    """A family module's ``preprocess_input(x, data_format=None)``: `preprocess_input` in ``mode`` ("caffe",
+    "tf" or "torch"), or the identity for families whose models rescale their input themselves (``None``)."""
+    def family_preprocess(x, data_format=None):
+        if mode is None:
+            return x
+        return preprocess_input(x, data_format=data_format, mode=mode)
+
+    family_preprocess.__name__ = family_preprocess.__qualname__ = "preprocess_input"
+    family_preprocess.__doc__ = _DOCS[mode]
+    return family_preprocess
+
+
 def model_input(input_tensor, input_shape):
     """The tensor the network starts from: a new `Input` of ``input_shape``, or the given ``input_tensor``."""
     if input_tensor is None:
@@ -276,13 +298,33 @@ def load_weights(model, weights, file_name=None, origin=None, file_hash=None):
     return model
 
 
+def load_top_or_notop(model, weights, include_top, stem, origin, hashes):
+    """`load_weights` with Keras's file ``stem + ".h5"`` (with the classifier) or ``stem + "_notop.h5"`` (without),
+    and its md5 from ``hashes`` = (with, without), or None where Keras lists none."""
+    file_name = stem + (".h5" if include_top else "_notop.h5")
+    return load_weights(model, weights, file_name, origin, hashes and hashes[0 if include_top else 1])
+
+
+def imagenet_rows(where, rows, cols, sizes):
+    """The input size whose ImageNet weights are loaded: ``rows`` for a square input of one of ``sizes``, else
+    224 (with a warning)."""
+    if rows != cols or rows not in sizes:
+        warnings.warn(f"{where}: `input_shape` is undefined or non-square, or its size is not one of {sizes}; the "
+                      "weights for 224x224 inputs are loaded.", stacklevel=3)
+        return 224
+    return rows
+
+
 # -- the frame every family builds in -----------------------------------------------------------------------------
 
 def start(name, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
-          default_size, min_size):
-    """Check the shared arguments and give the tensor the network starts from (Keras's rules for its shape)."""
+          default_size, min_size, shape_from_tensor=True):
+    """Check the shared arguments and give the tensor the network starts from (Keras's rules for its shape).
+    With ``shape_from_tensor`` a given ``input_tensor`` stands for a missing ``input_shape`` in those checks (as
+    most Keras families do); without it the checks see the default shape (Inception V3, Inception-ResNet V2,
+    Xception)."""
     validate_args(name, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    if input_tensor is not None and input_shape is None:
+    if shape_from_tensor and input_tensor is not None and input_shape is None:
         input_shape = input_tensor.shape[1:]
     shape = obtain_input_shape(input_shape, default_size, min_size, config.image_data_format(), include_top,
                                weights)
@@ -292,6 +334,66 @@ def start(name, include_top, weights, input_tensor, input_shape, pooling, classe
 def finish(input_tensor, img_input, outputs, name):
     """The functional model from the image input (or the inputs behind ``input_tensor``) to ``outputs``."""
     return Model(source_inputs(input_tensor, img_input), outputs, name=name)
+
+
+def finish_with_top(x, input_tensor, img_input, name, include_top, pooling, classes, classifier_activation, weights,
+                    weights_stem, origin, hashes, **top_kwargs):
+    """`classifier_top`, `finish` and `load_top_or_notop`: the end of most families' builders."""
+    x = classifier_top(x, include_top, pooling, classes, classifier_activation, **top_kwargs)
+    model = finish(input_tensor, img_input, x, name)
+    return load_top_or_notop(model, weights, include_top, weights_stem, origin, hashes)
+
+
+def pool_features(x, pooling, named=False):
+    """The feature map pooled as ``pooling`` asks ("avg", "max"; None keeps the map), with Keras's layer names
+    "avg_pool" / "max_pool" where ``named`` (else the automatic ones)."""
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D(name="avg_pool" if named else None)(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D(name="max_pool" if named else None)(x)
+    return x
+
+
+def classifier_top(x, include_top, pooling, classes, classifier_activation, named_pooling=False, dropout_rate=0.0,
+                   top_pool_name="avg_pool", **dense_kwargs):
+    """The common end of a network: with ``include_top``, global average pooling (``top_pool_name``), an optional
+    dropout ("top_dropout") and the "predictions" Dense layer; without it, `pool_features`."""
+    if not include_top:
+        return pool_features(x, pooling, named_pooling)
+    x = layers.GlobalAveragePooling2D(name=top_pool_name)(x)
+    if dropout_rate > 0:
+        x = layers.Dropout(dropout_rate, name="top_dropout")(x)
+    return layers.Dense(classes, activation=classifier_activation, name="predictions", **dense_kwargs)(x)
+
+
+# Keras's leading constructor arguments of a family's models, in order, with their defaults.
+STANDARD_ARGUMENTS = (("include_top", True), ("weights", "imagenet"), ("input_tensor", None), ("input_shape", None),
+                      ("pooling", None), ("classes", 1000), ("classifier_activation", "softmax"))
+
+
+def model_variant(fn_name, builder, doc, arguments, **fixed):
+    """A model constructor named ``fn_name`` whose parameters are ``arguments`` ((name, default) pairs in Keras's
+    order); a call passes them, and the ``fixed`` keywords of this variant, to ``builder`` by keyword."""
+    signature = inspect.Signature([inspect.Parameter(arg, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
+                                   for arg, default in arguments])
+
+    def constructor(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return builder(**fixed, **bound.arguments)
+
+    constructor.__name__ = constructor.__qualname__ = fn_name
+    constructor.__doc__ = doc
+    constructor.__signature__ = signature
+    return constructor
+
+
+def keras_variant(fn_name, builder, **fixed):
+    """`model_variant` for a family whose builder takes Keras's `STANDARD_ARGUMENTS`, ``name`` and
+    ``weights_name``: both default to the lower-cased ``fn_name`` ("resnet50", "densenet121", ...)."""
+    key = fn_name.lower()
+    doc = f"{fn_name} with Keras 3's arguments and layer names. Input images go through `preprocess_input` first."
+    return model_variant(fn_name, builder, doc, STANDARD_ARGUMENTS + (("name", key),), weights_name=key, **fixed)
 
 
 def channel_axis():

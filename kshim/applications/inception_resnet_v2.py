@@ -7,11 +7,9 @@ Layer names, weight shapes and weight order are Keras 3's. Inputs are preprocess
 from kshim import config, layers
 from kshim.applications import imagenet_utils
 from kshim.layers import Layer
-from kshim.models import Model
 
 BASE_WEIGHT_URL = "https://storage.googleapis.com/tensorflow/keras-applications/inception_resnet_v2/"
-_FILES = (("inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5", "e693bd0210a403b3192acc6073ad2e96"),
-          ("inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5", "d19885ff4a710c122648d3b5c3b684e4"))
+_HASHES = ("e693bd0210a403b3192acc6073ad2e96", "d19885ff4a710c122648d3b5c3b684e4")
 
 
 class CustomScaleLayer(Layer):
@@ -72,12 +70,9 @@ def inception_resnet_block(x, scale, block_type, block_idx, activation="relu"):
 def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
                       classes=1000, classifier_activation="softmax", name="inception_resnet_v2"):
     """Instantiates the Inception-ResNet v2 architecture (Keras 3's arguments)."""
-    imagenet_utils.validate_args(name, include_top, weights, input_tensor, input_shape, pooling, classes,
-                                 classifier_activation)
-    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=299, min_size=75,
-                                                    data_format=config.image_data_format(),
-                                                    require_flatten=include_top, weights=weights)
-    img_input = imagenet_utils.model_input(input_tensor, input_shape)
+    img_input = imagenet_utils.start(name, include_top, weights, input_tensor, input_shape, pooling, classes,
+                                     classifier_activation, default_size=299, min_size=75,
+                                     shape_from_tensor=False)
     axis = 1 if config.image_data_format() == "channels_first" else 3
 
     x = conv2d_bn(img_input, 32, 3, strides=2, padding="valid")
@@ -116,23 +111,11 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, i
     x = inception_resnet_block(x, scale=1.0, activation=None, block_type="block8", block_idx=10)
     x = conv2d_bn(x, 1536, 1, name="conv_7b")
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-    model = Model(imagenet_utils.source_inputs(input_tensor, img_input), x, name=name)
-    file_name, file_hash = _FILES[0 if include_top else 1]
-    return imagenet_utils.load_weights(model, weights, file_name, origin=BASE_WEIGHT_URL, file_hash=file_hash)
+    return imagenet_utils.finish_with_top(x, input_tensor, img_input, name, include_top, pooling, classes,
+                                          classifier_activation, weights,
+                                          "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels",
+                                          BASE_WEIGHT_URL, _HASHES)
 
 
-def preprocess_input(x, data_format=None):
-    """Scale pixels from [0, 255] to [-1, 1] (Keras's "tf" mode)."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-def decode_predictions(preds, top=5):
-    """ImageNet class names for the top predictions (see `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.family_preprocess_input("tf")
+decode_predictions = imagenet_utils.decode_predictions

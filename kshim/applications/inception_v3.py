@@ -6,12 +6,8 @@ Layer names, weight shapes and weight order are Keras 3's. Inputs are preprocess
 
 from kshim import config, layers
 from kshim.applications import imagenet_utils
-from kshim.models import Model
 
-WEIGHTS_PATH = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
-                "inception_v3_weights_tf_dim_ordering_tf_kernels.h5")
-WEIGHTS_PATH_NO_TOP = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
-                       "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5")
+WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
 _HASHES = ("9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63")
 
 
@@ -68,12 +64,9 @@ def _block_8(x, i, axis):
 def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
                 classes=1000, classifier_activation="softmax", name="inception_v3"):
     """Instantiates the Inception v3 architecture (Keras 3's arguments)."""
-    imagenet_utils.validate_args(name, include_top, weights, input_tensor, input_shape, pooling, classes,
-                                 classifier_activation)
-    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=299, min_size=75,
-                                                    data_format=config.image_data_format(),
-                                                    require_flatten=include_top, weights=weights)
-    img_input = imagenet_utils.model_input(input_tensor, input_shape)
+    img_input = imagenet_utils.start(name, include_top, weights, input_tensor, input_shape, pooling, classes,
+                                     classifier_activation, default_size=299, min_size=75,
+                                     shape_from_tensor=False)
     axis = 1 if config.image_data_format() == "channels_first" else 3
 
     x = conv2d_bn(img_input, 32, 3, 3, strides=(2, 2), padding="valid")
@@ -104,24 +97,10 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
     x = _block_8(x, 0, axis)
     x = _block_8(x, 1, axis)
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-    model = Model(imagenet_utils.source_inputs(input_tensor, img_input), x, name=name)
-    url = WEIGHTS_PATH if include_top else WEIGHTS_PATH_NO_TOP
-    return imagenet_utils.load_weights(model, weights, url.rsplit("/", 1)[1], origin=url,
-                                       file_hash=_HASHES[0 if include_top else 1])
+    return imagenet_utils.finish_with_top(x, input_tensor, img_input, name, include_top, pooling, classes,
+                                          classifier_activation, weights,
+                                          "inception_v3_weights_tf_dim_ordering_tf_kernels", WEIGHTS_ORIGIN, _HASHES)
 
 
-def preprocess_input(x, data_format=None):
-    """Scale pixels from [0, 255] to [-1, 1] (Keras's "tf" mode)."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-def decode_predictions(preds, top=5):
-    """ImageNet class names for the top predictions (see `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.family_preprocess_input("tf")
+decode_predictions = imagenet_utils.decode_predictions

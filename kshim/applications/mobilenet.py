@@ -1,7 +1,5 @@
 """MobileNet (Howard et al., 2017: depthwise separable convolutions), as ``keras.applications.mobilenet``."""
 
-import warnings
-
 from kshim import config, layers
 from kshim.applications import imagenet_utils
 
@@ -65,10 +63,7 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         if alpha not in ALPHA_TEXT:
             raise ValueError("MobileNet: ImageNet weights exist only for alpha in (0.25, 0.5, 0.75, 1.0). "
                              f"Received: alpha={alpha}")
-        if rows != cols or rows not in IMAGENET_SIZES:
-            rows = 224
-            warnings.warn("MobileNet: `input_shape` is undefined or non-square, or its size is not one of "
-                          f"{IMAGENET_SIZES}; the weights for 224x224 inputs are loaded.", stacklevel=2)
+        rows = imagenet_utils.imagenet_rows("MobileNet", rows, cols, IMAGENET_SIZES)
     img_input = imagenet_utils.model_input(input_tensor, input_shape)
     x = _conv_block(img_input, 32, alpha, strides=(2, 2))
     for block_id, (filters, strided) in enumerate(_BLOCKS, start=1):
@@ -80,10 +75,8 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         x = layers.Conv2D(classes, (1, 1), padding="same", name="conv_preds")(x)
         x = layers.Reshape((classes,), name="reshape_2")(x)
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
+    else:
+        x = imagenet_utils.pool_features(x, pooling)
     if name is None:
         name = f"mobilenet_{alpha:0.2f}_{rows}"
     model = imagenet_utils.finish(input_tensor, img_input, x, name)
@@ -93,11 +86,5 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
     return imagenet_utils.load_weights(model, weights, file_name, WEIGHTS_ORIGIN)
 
 
-def preprocess_input(x, data_format=None):
-    """Scales pixels from [0, 255] to [-1, 1]."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-def decode_predictions(preds, top=5):
-    """The ``top`` ImageNet classes ``(class_name, class_description, score)`` of each prediction row."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.family_preprocess_input("tf")
+decode_predictions = imagenet_utils.decode_predictions

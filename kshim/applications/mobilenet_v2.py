@@ -1,8 +1,6 @@
 """MobileNetV2 (Sandler et al., 2018: inverted residuals and linear bottlenecks), as
 ``keras.applications.mobilenet_v2``."""
 
-import warnings
-
 from kshim import config, layers
 from kshim.applications import imagenet_utils
 
@@ -72,10 +70,7 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
         if alpha not in IMAGENET_ALPHAS:
             raise ValueError(f"MobileNetV2: ImageNet weights exist only for alpha in {IMAGENET_ALPHAS}. "
                              f"Received: alpha={alpha}")
-        if rows != cols or rows not in IMAGENET_SIZES:
-            rows = 224
-            warnings.warn("MobileNetV2: `input_shape` is undefined or non-square, or its size is not one of "
-                          f"{IMAGENET_SIZES}; the weights for 224x224 inputs are loaded.", stacklevel=2)
+        rows = imagenet_utils.imagenet_rows("MobileNetV2", rows, cols, IMAGENET_SIZES)
     img_input = imagenet_utils.model_input(input_tensor, input_shape)
     x = layers.Conv2D(make_divisible(32 * alpha, 8), kernel_size=3, strides=(2, 2), padding="same", use_bias=False,
                       name="Conv1")(img_input)
@@ -86,13 +81,7 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
     last_filters = make_divisible(1280 * alpha, 8) if alpha > 1.0 else 1280
     x = layers.Conv2D(last_filters, kernel_size=1, use_bias=False, name="Conv_1")(x)
     x = layers.ReLU(6.0, name="out_relu")(_bn(x, "Conv_1_bn"))
-    if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
+    x = imagenet_utils.classifier_top(x, include_top, pooling, classes, classifier_activation, top_pool_name=None)
     if name is None:
         name = f"mobilenetv2_{alpha:0.2f}_{rows}"
     model = imagenet_utils.finish(input_tensor, img_input, x, name)
@@ -101,11 +90,5 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
     return imagenet_utils.load_weights(model, weights, file_name, WEIGHTS_ORIGIN)
 
 
-def preprocess_input(x, data_format=None):
-    """Scales pixels from [0, 255] to [-1, 1]."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-def decode_predictions(preds, top=5):
-    """The ``top`` ImageNet classes ``(class_name, class_description, score)`` of each prediction row."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.family_preprocess_input("tf")
+decode_predictions = imagenet_utils.decode_predictions

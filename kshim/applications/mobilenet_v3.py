@@ -121,10 +121,8 @@ def _mobilenet_v3(blocks, last_point_ch, input_shape, alpha, model_type, minimal
         x = layers.Conv2D(classes, kernel_size=1, padding="same", name="logits")(x)
         x = layers.Flatten()(x)
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    else:
+        x = imagenet_utils.pool_features(x, pooling, named=True)
     model = imagenet_utils.finish(input_tensor, img_input, x, name)
     file_name = file_hash = None
     if weights == "imagenet":
@@ -153,11 +151,5 @@ def MobileNetV3Large(input_shape=None, alpha=1.0, minimalistic=False, include_to
                          name)
 
 
-def preprocess_input(x, data_format=None):
-    """Returns ``x`` unchanged: MobileNetV3 models rescale their inputs themselves (as in Keras)."""
-    return x
-
-
-def decode_predictions(preds, top=5):
-    """The ``top`` ImageNet classes ``(class_name, class_description, score)`` of each prediction row."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.family_preprocess_input(None)
+decode_predictions = imagenet_utils.decode_predictions

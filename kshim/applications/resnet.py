@@ -86,46 +86,16 @@ def build_resnet(blocks, preact, include_top, weights, input_tensor, input_shape
             x = stack_residual_blocks_v1(x, filters, n, stride1=1 if i == 0 else 2, name=stack_name)
     if preact:
         x = layers.Activation("relu", name="post_relu")(_bn(x, "post_bn"))
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
-    model = imagenet_utils.finish(input_tensor, img_input, x, name)
-    suffix = "" if include_top else "_notop"
-    file_name = f"{weights_name}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
-    return imagenet_utils.load_weights(model, weights, file_name, WEIGHTS_ORIGIN,
-                                       WEIGHTS_HASHES[weights_name][0 if include_top else 1])
+    return imagenet_utils.finish_with_top(
+        x, input_tensor, img_input, name, include_top, pooling, classes, classifier_activation, weights,
+        f"{weights_name}_weights_tf_dim_ordering_tf_kernels", WEIGHTS_ORIGIN, WEIGHTS_HASHES[weights_name],
+        named_pooling=True)
 
 
-def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None, classes=1000,
-             classifier_activation="softmax", name="resnet50"):
-    """ResNet50 with Keras 3's arguments and layer names. Input images go through `preprocess_input` first."""
-    return build_resnet((3, 4, 6, 3), False, include_top, weights, input_tensor, input_shape, pooling, classes,
-                        classifier_activation, name, "resnet50")
+ResNet50 = imagenet_utils.keras_variant("ResNet50", build_resnet, blocks=(3, 4, 6, 3), preact=False)
+ResNet101 = imagenet_utils.keras_variant("ResNet101", build_resnet, blocks=(3, 4, 23, 3), preact=False)
+ResNet152 = imagenet_utils.keras_variant("ResNet152", build_resnet, blocks=(3, 8, 36, 3), preact=False)
 
 
-def ResNet101(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-              classes=1000, classifier_activation="softmax", name="resnet101"):
-    """ResNet101 with Keras 3's arguments and layer names."""
-    return build_resnet((3, 4, 23, 3), False, include_top, weights, input_tensor, input_shape, pooling, classes,
-                        classifier_activation, name, "resnet101")
-
-
-def ResNet152(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-              classes=1000, classifier_activation="softmax", name="resnet152"):
-    """ResNet152 with Keras 3's arguments and layer names."""
-    return build_resnet((3, 8, 36, 3), False, include_top, weights, input_tensor, input_shape, pooling, classes,
-                        classifier_activation, name, "resnet152")
-
-
-def preprocess_input(x, data_format=None):
-    """Caffe-style: RGB -> BGR, then minus the ImageNet mean pixel (no scaling)."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
-
-
-def decode_predictions(preds, top=5):
-    """The ``top`` ImageNet classes ``(class_name, class_description, score)`` of each prediction row."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.family_preprocess_input("caffe")
+decode_predictions = imagenet_utils.decode_predictions

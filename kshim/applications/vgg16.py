@@ -24,10 +24,8 @@ def build_vgg(convs_per_block, weights_files, weights_origin, include_top, weigh
         x = layers.Dense(4096, activation="relu", name="fc1")(x)
         x = layers.Dense(4096, activation="relu", name="fc2")(x)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
+    else:
+        x = imagenet_utils.pool_features(x, pooling)
     model = imagenet_utils.finish(input_tensor, img_input, x, name)
     file_name, file_hash = weights_files[include_top]
     return imagenet_utils.load_weights(model, weights, file_name, weights_origin, file_hash)
@@ -41,11 +39,5 @@ def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
                      input_shape, pooling, classes, classifier_activation, name)
 
 
-def preprocess_input(x, data_format=None):
-    """Caffe-style: RGB -> BGR, then minus the ImageNet mean pixel (no scaling)."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
-
-
-def decode_predictions(preds, top=5):
-    """The ``top`` ImageNet classes ``(class_name, class_description, score)`` of each prediction row."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.family_preprocess_input("caffe")
+decode_predictions = imagenet_utils.decode_predictions

@@ -15,11 +15,5 @@ def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
                      input_shape, pooling, classes, classifier_activation, name)
 
 
-def preprocess_input(x, data_format=None):
-    """Caffe-style: RGB -> BGR, then minus the ImageNet mean pixel (no scaling)."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
-
-
-def decode_predictions(preds, top=5):
-    """The ``top`` ImageNet classes ``(class_name, class_description, score)`` of each prediction row."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.family_preprocess_input("caffe")
+decode_predictions = imagenet_utils.decode_predictions

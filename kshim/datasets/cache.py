@@ -117,11 +117,23 @@ def load_npz(path):
     return arrays
 
 
+def check_test_split(where, test_split):
+    """ValueError naming ``where`` unless 0 <= ``test_split`` < 1."""
+    if not 0 <= test_split < 1:
+        raise ValueError(f"{where}: `test_split` must be in [0, 1). Received: test_split={test_split!r}")
+
+
+def load_xy(dataset, path, file_hash):
+    """The ``x`` and ``y`` arrays of Keras's ``{dataset}.npz`` (a regression dataset), fetched when absent."""
+    local = fetch(dataset, path, KERAS_ORIGIN + dataset + ".npz", file_hash)
+    with np.load(local, allow_pickle=False) as f:
+        return f["x"], f["y"]
+
+
 def split(x, y, test_split, seed):
     """Shuffle with ``np.random.RandomState(seed)`` and split off the last ``test_split`` fraction, as Keras's
     regression datasets do."""
-    if not 0 <= test_split < 1:
-        raise ValueError(f"kshim.datasets: `test_split` must be in [0, 1). Received: test_split={test_split!r}")
+    check_test_split("kshim.datasets", test_split)
     order = np.arange(len(x))
     np.random.RandomState(seed).shuffle(order)
     x, y = x[order], y[order]

@@ -21,7 +21,7 @@ def _ser(module, value):
     return None if value is None else module.serialize(module.get(value))
 
 
-class GroupedQueryAttention(Layer):
+class GroupedQueryAttention(amask.AttentionCalls, Layer):
     """Keras 3's GroupedQueryAttention. Call as ``layer(query, value, key=None, attention_mask=None,
     return_attention_scores=False, training=None, use_causal_mask=False)``."""
 
@@ -74,9 +74,8 @@ class GroupedQueryAttention(Layer):
                                self.bias_initializer.get_config()))
 
     def build(self, input_shape):
-        shapes = [tuple(s) for s in input_shape]
-        query_shape, value_shape = shapes[0], shapes[1]
-        key_shape = shapes[2] if len(shapes) > 2 else value_shape
+        query_shape, value_shape, key_shape = amask.split_shapes("GroupedQueryAttention", input_shape,
+                                                                 check_key=False)
         self.feature_dim = query_shape[-1]
         self._query_dense = self._dense("bqm,muh->bquh", (None, self.num_query_heads, self.head_dim), "uh", "query")
         self._query_dense.build(query_shape)
@@ -97,76 +96,29 @@ class GroupedQueryAttention(Layer):
         self._output_dense.build((None, None, self.num_query_heads, self.head_dim))
         self.built = True
 
-    _node_call_arguments = staticmethod(amask.node_call_arguments)
-    get_build_config = amask.build_config
-    build_from_config = amask.build_from_config
+    _attention_name = "GroupedQueryAttention"
+    _attention_window = property(lambda self: self.sliding_window)
 
-    def __call__(self, query, value=None, key=None, **kwargs):
-        packed = amask.pack_call("GroupedQueryAttention", query, value, key, kwargs)
-        self._scores_wanted = bool(kwargs.get("return_attention_scores", False))
-        return super().__call__(packed, **kwargs)
-
-    def call(self, inputs, mask=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
-             return_attention_scores=False, training=None, use_causal_mask=False):
-        query, value, key, query_mask, value_mask, key_mask, attention_mask = amask.unpack_call(
-            inputs, mask, query_mask, value_mask, key_mask, attention_mask)
-        causal_only = (use_causal_mask and query_mask is None and value_mask is None and key_mask is None
-                       and attention_mask is None and self.sliding_window is None)
-        if not causal_only:
-            attention_mask = amask.attention_mask(
-                ops.shape(query)[1], ops.shape(value)[1], query_mask, value_mask, key_mask, attention_mask,
-                use_causal_mask, self.sliding_window)
+    def _project(self, query, value, key):
         gate = self._gate_dense(query) if self.use_gate else None
         q = self._query_dense(query)
         k = ops.repeat(self._key_dense(key), self.num_repeats, axis=2)
         v = ops.repeat(self._value_dense(value), self.num_repeats, axis=2)
-        out, scores = self._compute_attention(q, k, v, attention_mask, training, return_attention_scores,
-                                              causal_only)
-        out = self._output_dense(ops.multiply(out, gate) if gate is not None else out)
-        return (out, scores) if return_attention_scores else out
+        return q, k, v, gate
 
     def _compute_attention(self, query, key, value, attention_mask, training, return_attention_scores,
                            use_causal_mask):
-        if self._flash_attention and return_attention_scores:
-            raise ValueError("GroupedQueryAttention: the attention scores cannot be returned with flash attention. "
-                             "Received: return_attention_scores=True, flash_attention=True")
-        if not (self.dropout > 0 or return_attention_scores or ops.ndim(query) != 4):
-            if attention_mask is not None:
-                while ops.ndim(attention_mask) < 4:
-                    attention_mask = ops.expand_dims(attention_mask, -3)
-                attention_mask = ops.cast(attention_mask, "bool")
-            out = ops.dot_product_attention(query, key, value, mask=attention_mask,
-                                            scale=self._inverse_sqrt_head_dim, is_causal=use_causal_mask,
-                                            flash_attention=self._flash_attention)
-            return out, None
-        if use_causal_mask:
-            causal = amask.causal_mask(ops.shape(query)[1], ops.shape(value)[1])
-            attention_mask = causal if attention_mask is None else ops.logical_and(
-                ops.cast(attention_mask, "bool"), causal)
-        query = ops.multiply(query, self._inverse_sqrt_head_dim)
-        scores = ops.einsum(self._dot_product_equation, query, key)
-        if attention_mask is not None:
-            while ops.ndim(attention_mask) < ops.ndim(scores):
-                attention_mask = ops.expand_dims(attention_mask, -3)
-        scores = self._softmax(scores, mask=attention_mask)
-        dropped = self._dropout_layer(scores, training=training) if self.dropout > 0 else scores
-        return ops.einsum(self._combine_equation, dropped, value), scores
-
-    def compute_mask(self, inputs, previous_mask=None):
-        if isinstance(previous_mask, (list, tuple)):
-            return previous_mask[0]
-        return None
+        return amask.compute_attention(
+            self, query, key, value, attention_mask, training, return_attention_scores, use_causal_mask,
+            name="GroupedQueryAttention", scale=self._inverse_sqrt_head_dim, dropout=self.dropout, mask_axis=-3,
+            scores_of=lambda q, k: ops.einsum(self._dot_product_equation, q, k))
 
     def compute_output_shape(self, input_shape):
-        shapes = [tuple(s) for s in input_shape]
-        query_shape, value_shape = shapes[0], shapes[1]
-        key_shape = shapes[2] if len(shapes) > 2 else value_shape
+        query_shape, value_shape, _ = amask.split_shapes("GroupedQueryAttention", input_shape, check_key=False)
         if query_shape[-1] != value_shape[-1]:
             raise ValueError("GroupedQueryAttention: `query` and `value` must have the same last dimension. "
                              f"Received: query_shape={query_shape}, value_shape={value_shape}")
-        if value_shape[1:-1] != key_shape[1:-1]:
-            raise ValueError("GroupedQueryAttention: `value` and `key` must agree on every axis but the last. "
-                             f"Received: value_shape={value_shape}, key_shape={key_shape}")
+        amask.split_shapes("GroupedQueryAttention", input_shape)
         return query_shape
 
     def compute_output_spec(self, inputs_spec):

@@ -1,4 +1,5 @@
-"""Attention masks shared by MultiHeadAttention and GroupedQueryAttention (True = attend), as Keras 3 builds them.
+"""Attention masks shared by MultiHeadAttention and GroupedQueryAttention (True = attend), as Keras 3 builds them,
+and the calling code the two layers share (unpacking a call, the attention itself).
 
 The padding masks of the query (B, T), value and key (B, S) become (B, T, 1) and (B, 1, S); the causal band and
 the sliding window are (1, T, S); all are combined with logical AND, and with a given ``attention_mask``.
@@ -108,3 +109,92 @@ def build_from_config(layer, config):
     else:
         shapes = [tuple(s) for s in config["input_shape"]]
     layer._maybe_build(shapes)
+
+
+def prepare_call(inputs, mask, query_mask, value_mask, key_mask, given_mask, use_causal_mask, sliding_window):
+    """A call's ``(query, value, key, attention_mask, causal_only)``: ``causal_only`` when the causal band is the
+    only mask, which the attention then applies itself (the mask stays None); else the combined mask."""
+    query, value, key, query_mask, value_mask, key_mask, given_mask = unpack_call(
+        inputs, mask, query_mask, value_mask, key_mask, given_mask)
+    causal_only = (use_causal_mask and query_mask is None and value_mask is None and key_mask is None
+                   and given_mask is None and sliding_window is None)
+    if not causal_only:
+        given_mask = attention_mask(ops.shape(query)[1], ops.shape(value)[1], query_mask, value_mask, key_mask,
+                                    given_mask, use_causal_mask, sliding_window)
+    return query, value, key, given_mask, causal_only
+
+
+def _expanded(mask, rank, axis):
+    while ops.ndim(mask) < rank:
+        mask = ops.expand_dims(mask, axis)
+    return mask
+
+
+def compute_attention(layer, query, key, value, mask, training, return_attention_scores, use_causal_mask, *,
+                      name, scale, dropout, mask_axis, scores_of):
+    """``(output, scores or None)`` of ``layer``'s projected query, key and value: the fused
+    `ops.dot_product_attention` when neither dropout nor the scores nor more than one attention axis ask for the
+    explicit path; else ``scores_of(scaled query, key)``, its masked softmax (``layer._softmax``), dropout
+    (``layer._dropout_layer``) and ``layer._combine_equation``. A mask of lower rank gains axes at ``mask_axis``."""
+    if layer._flash_attention and return_attention_scores:
+        raise ValueError(f"{name}: the attention scores cannot be returned with flash attention. "
+                         "Received: return_attention_scores=True, flash_attention=True")
+    if not (dropout > 0 or return_attention_scores or ops.ndim(query) != 4):
+        if mask is not None:
+            mask = ops.cast(_expanded(mask, 4, mask_axis), "bool")
+        out = ops.dot_product_attention(query, key, value, mask=mask, scale=scale, is_causal=use_causal_mask,
+                                        flash_attention=layer._flash_attention)
+        return out, None
+    if use_causal_mask:
+        causal = causal_mask(ops.shape(query)[1], ops.shape(value)[1])
+        mask = causal if mask is None else ops.logical_and(ops.cast(mask, "bool"), causal)
+    scores = scores_of(ops.multiply(query, scale), key)
+    if mask is not None:
+        mask = _expanded(mask, ops.ndim(scores), mask_axis)
+    scores = layer._softmax(scores, mask=mask)
+    dropped = layer._dropout_layer(scores, training=training) if dropout > 0 else scores
+    return ops.einsum(layer._combine_equation, dropped, value), scores
+
+
+def split_shapes(name, input_shape, check_key=True):
+    """``(query_shape, value_shape, key_shape)`` of a packed call's shapes (the key's defaults to the value's);
+    with ``check_key``, a ValueError when value and key disagree on an axis but the last."""
+    shapes = [tuple(s) for s in input_shape]
+    query_shape, value_shape = shapes[0], shapes[1]
+    key_shape = shapes[2] if len(shapes) > 2 else value_shape
+    if check_key and value_shape[1:-1] != key_shape[1:-1]:
+        raise ValueError(f"{name}: `value` and `key` must agree on every axis but the last. "
+                         f"Received: value_shape={value_shape}, key_shape={key_shape}")
+    return query_shape, value_shape, key_shape
+
+
+class AttentionCalls:
+    """The calling plumbing MultiHeadAttention and GroupedQueryAttention share (put before `Layer` in the bases):
+    query, value, key and a symbolic ``attention_mask`` travel through the graph as one packed list; the output
+    keeps the query's mask. ``_attention_name`` names the layer in messages; a layer provides
+    ``_attention_window`` (its sliding window or None), ``_project(query, value, key) -> (q, k, v, gate or None)``,
+    ``_compute_attention`` and ``_output_dense``."""
+    _attention_name = "Attention"
+    _node_call_arguments = staticmethod(node_call_arguments)
+    get_build_config = build_config
+    build_from_config = build_from_config
+
+    def __call__(self, query, value=None, key=None, **kwargs):
+        packed = pack_call(self._attention_name, query, value, key, kwargs)
+        self._scores_wanted = bool(kwargs.get("return_attention_scores", False))
+        return super().__call__(packed, **kwargs)
+
+    def call(self, inputs, mask=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
+             return_attention_scores=False, training=None, use_causal_mask=False):
+        query, value, key, attention_mask, causal_only = prepare_call(
+            inputs, mask, query_mask, value_mask, key_mask, attention_mask, use_causal_mask, self._attention_window)
+        q, k, v, gate = self._project(query, value, key)
+        out, scores = self._compute_attention(q, k, v, attention_mask, training, return_attention_scores,
+                                              causal_only)
+        out = self._output_dense(ops.multiply(out, gate) if gate is not None else out)
+        return (out, scores) if return_attention_scores else out
+
+    def compute_mask(self, inputs, previous_mask=None):
+        if isinstance(previous_mask, (list, tuple)):
+            return previous_mask[0]
+        return None

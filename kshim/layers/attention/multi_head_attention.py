@@ -67,7 +67,7 @@ def _partial_shape(rank, last):
     return [None] * (rank - len(last)) + list(last)
 
 
-class MultiHeadAttention(Layer):
+class MultiHeadAttention(amask.AttentionCalls, Layer):
     """Keras 3's MultiHeadAttention. Call as ``layer(query, value, key=None, attention_mask=None,
     return_attention_scores=False, training=None, use_causal_mask=False)``."""
 
@@ -142,12 +142,7 @@ class MultiHeadAttention(Layer):
         return layer, rank
 
     def build(self, input_shape):
-        shapes = [tuple(s) for s in input_shape]
-        query_shape, value_shape = shapes[0], shapes[1]
-        key_shape = shapes[2] if len(shapes) > 2 else value_shape
-        if value_shape[1:-1] != key_shape[1:-1]:
-            raise ValueError("MultiHeadAttention: `value` and `key` must agree on every axis but the last. "
-                             f"Received: value_shape={value_shape}, key_shape={key_shape}")
+        query_shape, value_shape, key_shape = amask.split_shapes("MultiHeadAttention", input_shape)
         # The sub-layers are reachable by Keras 3's public property names too: its weights files store them there.
         self._query_dense, rank = self._projection("query", query_shape, [self._num_heads, self._key_dim])
         self.query_dense = self._query_dense
@@ -182,78 +177,24 @@ class MultiHeadAttention(Layer):
         self._dropout_layer = Dropout(rate=self._dropout, dtype=self.dtype, seed=self.seed)
 
     # -- calling -------------------------------------------------------------------------------------------------
-    _node_call_arguments = staticmethod(amask.node_call_arguments)
-    get_build_config = amask.build_config
-    build_from_config = amask.build_from_config
+    _attention_name = "MultiHeadAttention"
+    _attention_window = property(lambda self: self._sliding_window)
 
-    def __call__(self, query, value=None, key=None, **kwargs):
-        packed = amask.pack_call("MultiHeadAttention", query, value, key, kwargs)
-        self._scores_wanted = bool(kwargs.get("return_attention_scores", False))
-        return super().__call__(packed, **kwargs)
-
-    def call(self, inputs, mask=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
-             return_attention_scores=False, training=None, use_causal_mask=False):
-        query, value, key, query_mask, value_mask, key_mask, attention_mask = amask.unpack_call(
-            inputs, mask, query_mask, value_mask, key_mask, attention_mask)
-        causal_only = (use_causal_mask and query_mask is None and value_mask is None and key_mask is None
-                       and attention_mask is None and self._sliding_window is None)
-        if not causal_only:
-            attention_mask = amask.attention_mask(
-                ops.shape(query)[1], ops.shape(value)[1], query_mask, value_mask, key_mask, attention_mask,
-                use_causal_mask, self._sliding_window)
+    def _project(self, query, value, key):
         gate = self._gate_dense(query) if self._use_gate else None
-        q = self._query_dense(query)
-        k = self._key_dense(key)
-        v = self._value_dense(value)
-        out, scores = self._compute_attention(q, k, v, attention_mask, training, return_attention_scores,
-                                              causal_only)
-        out = self._output_dense(ops.multiply(out, gate) if gate is not None else out)
-        return (out, scores) if return_attention_scores else out
+        return self._query_dense(query), self._key_dense(key), self._value_dense(value), gate
 
     def _compute_attention(self, query, key, value, attention_mask=None, training=None,
                            return_attention_scores=False, use_causal_mask=False):
-        if self._flash_attention and return_attention_scores:
-            raise ValueError("MultiHeadAttention: the attention scores cannot be returned with flash attention. "
-                             "Received: return_attention_scores=True, flash_attention=True")
-        if not (self._dropout > 0 or return_attention_scores or ops.ndim(query) != 4):
-            if use_causal_mask and attention_mask is None:
-                out = ops.dot_product_attention(query, key, value, scale=self._inverse_sqrt_key_dim, is_causal=True,
-                                                flash_attention=self._flash_attention)
-                return out, None
-            if attention_mask is not None:
-                while ops.ndim(attention_mask) < 4:
-                    attention_mask = ops.expand_dims(attention_mask, -len(self._attention_axes) * 2 - 1)
-                attention_mask = ops.cast(attention_mask, "bool")
-            out = ops.dot_product_attention(query, key, value, mask=attention_mask,
-                                            scale=self._inverse_sqrt_key_dim, is_causal=use_causal_mask,
-                                            flash_attention=self._flash_attention)
-            return out, None
-        if use_causal_mask:
-            causal = amask.causal_mask(ops.shape(query)[1], ops.shape(value)[1])
-            attention_mask = causal if attention_mask is None else ops.logical_and(
-                ops.cast(attention_mask, "bool"), causal)
-        query = ops.multiply(query, self._inverse_sqrt_key_dim)
-        scores = ops.einsum(self._dot_product_equation, key, query)
-        if attention_mask is not None:
-            while ops.ndim(attention_mask) < ops.ndim(scores):
-                attention_mask = ops.expand_dims(attention_mask, -len(self._attention_axes) * 2 - 1)
-        scores = self._softmax(scores, mask=attention_mask)
-        dropped = self._dropout_layer(scores, training=training) if self._dropout > 0 else scores
-        return ops.einsum(self._combine_equation, dropped, value), scores
+        return amask.compute_attention(
+            self, query, key, value, attention_mask, training, return_attention_scores, use_causal_mask,
+            name="MultiHeadAttention", scale=self._inverse_sqrt_key_dim, dropout=self._dropout,
+            mask_axis=-len(self._attention_axes) * 2 - 1,
+            scores_of=lambda q, k: ops.einsum(self._dot_product_equation, k, q))
 
     # -- shapes, masks, config -----------------------------------------------------------------------------------
-    def compute_mask(self, inputs, previous_mask=None):
-        if isinstance(previous_mask, (list, tuple)):
-            return previous_mask[0]
-        return None
-
     def compute_output_shape(self, input_shape):
-        shapes = [tuple(s) for s in input_shape]
-        query_shape, value_shape = shapes[0], shapes[1]
-        key_shape = shapes[2] if len(shapes) > 2 else value_shape
-        if value_shape[1:-1] != key_shape[1:-1]:
-            raise ValueError("MultiHeadAttention: `value` and `key` must agree on every axis but the last. "
-                             f"Received: value_shape={value_shape}, key_shape={key_shape}")
+        query_shape, value_shape, key_shape = amask.split_shapes("MultiHeadAttention", input_shape)
         return query_shape[:-1] + self._output_shape if self._output_shape else query_shape
 
     def compute_output_spec(self, inputs_spec):
