@@ -1,6 +1,7 @@
 """Core ops: conversion, dtypes, differentiation and compilation."""
 
 from kshim.backends import B
+from kshim.ops import symbolic as _symbolic
 from kshim.backends.abstract_eval import ShapeDtype  # noqa: F401  (what compute_output_spec returns per array)
 
 convert_to_tensor = B.convert_to_tensor
@@ -52,3 +53,5 @@ __all__ = [
     "unique_int", "compute_output_spec",
     "dtype", "ndim", "size", "is_float_dtype", "is_int_dtype",
 ]
+
+_symbolic.install(globals(), ["cast", "copy", "stop_gradient"], "keras.src.ops.core")

@@ -1,6 +1,7 @@
 """Neural-network ops: activations and softmax. Composites are written here once, on the primitives."""
 
 from kshim.backends import B
+from kshim.ops import symbolic as _symbolic
 
 relu = B.relu
 sigmoid = B.sigmoid
@@ -55,3 +56,5 @@ __all__ = [
     "log_sigmoid", "softmax", "log_softmax", "relu6", "hard_sigmoid", "hard_silu", "hard_swish", "mish",
     "exponential", "linear",
 ]
+
+_symbolic.install(globals(), __all__, "keras.src.ops.nn")

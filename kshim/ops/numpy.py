@@ -1,6 +1,7 @@
 """numpy-like ops: creation, elementwise math, reductions, shapes and linear algebra."""
 
 from kshim.backends import B
+from kshim.ops import symbolic as _symbolic
 
 _PRIMITIVES = (
     "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "arange", "eye",
@@ -95,7 +96,18 @@ def square_difference(x1, x2):
     return B.square(B.subtract(x1, x2))
 
 
+def get_item(x, key):
+    """``x[key]`` (Keras's ``ops.get_item``, what ``KerasTensor.__getitem__`` records)."""
+    return x[key]
+
+
+# Ops whose arguments are shapes or Python values, never tensors: no symbolic twin.
+_NOT_SYMBOLIC = ("zeros", "ones", "full", "arange", "eye")
+
+
 __all__ = list(_PRIMITIVES) + [
     "absolute", "true_divide", "amax", "amin", "log2", "log10", "ravel", "average", "moments", "norm",
-    "l2_normalize", "swapaxes", "count_nonzero",
+    "l2_normalize", "swapaxes", "count_nonzero", "get_item",
 ]
+
+_symbolic.install(globals(), [n for n in __all__ if n not in _NOT_SYMBOLIC], "keras.src.ops.numpy")
