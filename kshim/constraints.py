@@ -1,19 +1,12 @@
 """Weight constraints (MaxNorm, NonNeg, UnitNorm, MinMaxNorm), applied after each optimizer update."""
 
 from kshim import config, ops
-from kshim.registry import CONSTRAINTS
+from kshim.registry import CONSTRAINTS, Configurable
 
 
-class Constraint:
+class Constraint(Configurable):
     def __call__(self, w):
         return w
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class MaxNorm(Constraint):
@@ -73,14 +66,9 @@ _BY_NAME = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_
             "MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm, "MinMaxNorm": MinMaxNorm}
 
 
-def serialize(constraint):
-    """The Keras 3 config of ``constraint``."""
-    return CONSTRAINTS.serialize(constraint)
-
-
-def get(identifier):
-    """The constraint for a name, a config dict, an instance or a callable (None stays None)."""
-    return CONSTRAINTS.get(identifier)
+# `serialize` (the Keras 3 config) and `get` (from a name, a config dict, an instance or a callable; None stays
+# None) are the registry's own.
+serialize, get = CONSTRAINTS.serialize, CONSTRAINTS.get
 
 
 CONSTRAINTS.register_all((), _BY_NAME)

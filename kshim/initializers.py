@@ -11,7 +11,7 @@ import numpy as np
 
 from kshim import config, ops
 from kshim import random as krandom
-from kshim.registry import INITIALIZERS
+from kshim.registry import INITIALIZERS, Configurable
 
 _STDDEV_OF_TRUNCATED_UNIT_NORMAL = 0.87962566103423978  # std of a unit normal truncated to [-2, 2]
 
@@ -43,18 +43,11 @@ def _to_backend(values, dtype):
     return ops.convert_to_tensor(np.asarray(values).astype(dtype if dtype != "bfloat16" else "float32"), dtype)
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: ``initializer(shape, dtype=None)`` returns a backend tensor."""
 
     def __call__(self, shape, dtype=None):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class _Seeded(Initializer):

@@ -17,6 +17,18 @@ import threading
 
 from kshim.utils.suggest import unknown_name_error
 
+
+class Configurable:
+    """The config round trip the family base classes share (initializers, regularizers, constraints, losses,
+    metrics): no config by default, and ``from_config`` calls the constructor with the config."""
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
 class Registry:
     """One family's names: ``name -> object``, aliases, and the family's ``serialize``/``deserialize`` hooks.
 

@@ -1,7 +1,7 @@
 """Weight regularizers (L1, L2, L1L2, OrthogonalRegularizer) with Keras 3's formulas."""
 
 from kshim import ops
-from kshim.registry import REGULARIZERS
+from kshim.registry import REGULARIZERS, Configurable
 
 
 def _check_factor(cls, name, value):
@@ -11,16 +11,9 @@ def _check_factor(cls, name, value):
     return value
 
 
-class Regularizer:
+class Regularizer(Configurable):
     def __call__(self, x):
         return 0.0
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class L1L2(Regularizer):
@@ -85,14 +78,9 @@ _BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2, "L1": L1, "L2": L2,
             "orthogonal_regularizer": OrthogonalRegularizer, "OrthogonalRegularizer": OrthogonalRegularizer}
 
 
-def serialize(regularizer):
-    """The Keras 3 config of ``regularizer``."""
-    return REGULARIZERS.serialize(regularizer)
-
-
-def get(identifier):
-    """The regularizer for a name, a config dict, an instance or a callable (None stays None)."""
-    return REGULARIZERS.get(identifier)
+# `serialize` (the Keras 3 config) and `get` (from a name, a config dict, an instance or a callable; None stays
+# None) are the registry's own.
+serialize, get = REGULARIZERS.serialize, REGULARIZERS.get
 
 
 REGULARIZERS.register_all((), _BY_NAME)

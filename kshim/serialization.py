@@ -101,7 +101,10 @@ def serialize_layer(layer):
         out["build_config"] = {"input_shape": None}
     else:
         build_shape = getattr(layer, "_build_shape", None)
-        if build_shape is not None and getattr(layer, "built", False):
+        if hasattr(layer, "get_build_config"):  # a layer whose build takes several shapes (Keras's shapes_dict)
+            if getattr(layer, "built", False):
+                out["build_config"] = layer.get_build_config()
+        elif build_shape is not None and getattr(layer, "built", False):
             out["build_config"] = {"input_shape": _shape_list(build_shape)}
     if hasattr(layer, "get_compile_config"):
         out["compile_config"] = layer.get_compile_config()
@@ -429,6 +432,9 @@ def _build_from_config(obj, build_config):
     """Build a layer for the input shape its config recorded (a model may say how, in
     ``_build_from_saved_shape``: a subclassed model is called once on zeros)."""
     if not build_config or getattr(obj, "built", True):
+        return
+    if hasattr(obj, "build_from_config"):
+        obj.build_from_config(build_config)
         return
     shape = build_config.get("input_shape")
     if shape is None:

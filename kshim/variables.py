@@ -12,6 +12,7 @@ import numpy as np
 from kshim import config, ops
 from kshim.registry import INITIALIZERS
 from kshim.utils.naming import uniquify
+from kshim.utils.properties import read_only
 
 
 class Variable:
@@ -63,9 +64,7 @@ class Variable:
             log.append((self, value))
 
     # -- value --------------------------------------------------------------------------------------------------
-    @property
-    def value(self):
-        return self._value
+    value = read_only("_value")
 
     def assign(self, value):
         """Set the variable to ``value`` (same shape), cast to the variable's dtype. Returns the new value."""
@@ -95,13 +94,8 @@ class Variable:
         """A copy of the value as a numpy array (writing to it does not change the variable)."""
         return np.array(ops.convert_to_numpy(self._value), copy=True)
 
-    @property
-    def shape(self):
-        return self._shape
-
-    @property
-    def dtype(self):
-        return self._dtype
+    shape = read_only("_shape")
+    dtype = read_only("_dtype")
 
     @property
     def ndim(self):

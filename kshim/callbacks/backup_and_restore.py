@@ -16,7 +16,7 @@ import json
 import os
 
 from kshim import random as krandom
-from kshim.callbacks.callback import Callback
+from kshim.callbacks.callback import Callback, save_due_on_batch
 from kshim.distribution.devices import is_chief
 from kshim.saving.atomic import atomic_write
 
@@ -120,22 +120,8 @@ class BackupAndRestore(Callback):
             self._save_model()
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._should_save_on_batch(batch):
+        if save_due_on_batch(self, batch):
             self._save_model()
-
-    def _should_save_on_batch(self, batch):
-        if self.save_freq == "epoch":
-            return False
-        if batch <= self._last_batch_seen:
-            add_batches = batch + 1  # a new epoch
-        else:
-            add_batches = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add_batches
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
 
     def _backup_files(self):
         if not os.path.isdir(self.backup_dir):

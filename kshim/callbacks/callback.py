@@ -38,3 +38,19 @@ class Callback:
     # Keras 2 names of the train-batch hooks.
     def on_batch_begin(self, batch, logs=None): pass
     def on_batch_end(self, batch, logs=None): pass
+
+
+def save_due_on_batch(callback, batch):
+    """Count the batches ``callback`` has seen since it last saved, and say whether its integer ``save_freq`` is
+    reached (then the count starts again). A batch index at or below the last one seen starts a new epoch.
+    ``save_freq == "epoch"`` is never due here. Keeps ``_last_batch_seen`` (None before the first batch) and
+    ``_batches_seen_since_last_saving`` on the callback (ModelCheckpoint, BackupAndRestore)."""
+    if callback.save_freq == "epoch":
+        return False
+    last = callback._last_batch_seen
+    callback._batches_seen_since_last_saving += batch + 1 if last is None or batch <= last else batch - last
+    callback._last_batch_seen = batch
+    if callback._batches_seen_since_last_saving >= callback.save_freq:
+        callback._batches_seen_since_last_saving = 0
+        return True
+    return False

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from kshim.callbacks.callback import save_due_on_batch
 from kshim.callbacks.monitor_callback import MonitorCallback, print_msg
 from kshim.distribution.devices import is_chief
 
@@ -88,7 +89,7 @@ class ModelCheckpoint(MonitorCallback):
         self._current_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._should_save_on_batch(batch):
+        if save_due_on_batch(self, batch):
             self._save_model(epoch=self._current_epoch, batch=batch, logs=logs)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -105,20 +106,6 @@ class ModelCheckpoint(MonitorCallback):
         except ValueError:
             if self.save_best_only:
                 raise
-
-    def _should_save_on_batch(self, batch):
-        if self.save_freq == "epoch":
-            return False
-        if self._last_batch_seen is None or batch <= self._last_batch_seen:
-            add_batches = batch + 1  # a new epoch: batches are zero-indexed
-        else:
-            add_batches = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add_batches
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
 
     def _should_save_model(self, epoch, logs, filepath):
         if not self.save_best_only:

@@ -48,35 +48,31 @@ class SwapEMAWeights(Callback):
             for var, average in zip(opt._trainable_variables, opt._model_variables_moving_average):
                 average.assign(ops.copy(var.value))  # never two variables on one buffer
 
+    def _put_ema_weights(self, in_model):
+        """Swap so the EMA weights are in the model (``in_model=True``) or out of it; True if a swap was needed."""
+        if self._ema_weights_in_model == in_model:
+            return False
+        self._swap_variables()
+        self._ema_weights_in_model = in_model
+        return True
+
     def on_epoch_begin(self, epoch, logs=None):
-        if self.swap_on_epoch and self._ema_weights_in_model:
-            self._swap_variables()
-            self._ema_weights_in_model = False
+        if self.swap_on_epoch:
+            self._put_ema_weights(False)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.swap_on_epoch and not self._ema_weights_in_model:
-            self._swap_variables()
-            self._ema_weights_in_model = True
-            # After the last epoch the EMA weights stay in the model: make the averages equal them too.
-            if epoch == self.params.get("epochs", 0) - 1:
-                self._finalize_ema_values()
+        # After the last epoch the EMA weights stay in the model: make the averages equal them too.
+        if self.swap_on_epoch and self._put_ema_weights(True) and epoch == self.params.get("epochs", 0) - 1:
+            self._finalize_ema_values()
 
     def on_test_begin(self, logs=None):
-        if not self._ema_weights_in_model:
-            self._swap_variables()
-            self._ema_weights_in_model = True
+        self._put_ema_weights(True)
 
     def on_test_end(self, logs=None):
-        if self._ema_weights_in_model:
-            self._swap_variables()
-            self._ema_weights_in_model = False
+        self._put_ema_weights(False)
 
     def on_predict_begin(self, logs=None):
-        if not self._ema_weights_in_model:
-            self._swap_variables()
-            self._ema_weights_in_model = True
+        self._put_ema_weights(True)
 
     def on_predict_end(self, logs=None):
-        if self._ema_weights_in_model:
-            self._swap_variables()
-            self._ema_weights_in_model = False
+        self._put_ema_weights(False)

@@ -6,6 +6,7 @@ import warnings
 from kshim.distribution import hooks
 from kshim.distribution.device_mesh import DeviceMesh
 from kshim.distribution.devices import backend, list_devices
+from kshim.utils.properties import read_only
 
 DEFAULT_BATCH_DIM_NAME = "batch"
 _CURRENT = {"distribution": None}
@@ -27,17 +28,9 @@ class Distribution:
         self._auto_shard_dataset = bool(auto_shard_dataset)
         self._engine = None
 
-    @property
-    def device_mesh(self):
-        return self._device_mesh
-
-    @property
-    def batch_dim_name(self):
-        return self._batch_dim_name
-
-    @property
-    def auto_shard_dataset(self):
-        return self._auto_shard_dataset
+    device_mesh = read_only("_device_mesh")
+    batch_dim_name = read_only("_batch_dim_name")
+    auto_shard_dataset = read_only("_auto_shard_dataset")
 
     @auto_shard_dataset.setter
     def auto_shard_dataset(self, value):

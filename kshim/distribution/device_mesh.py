@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from kshim.distribution.devices import canonical_device, list_devices
+from kshim.utils.properties import read_only
 
 
 def _check_shape(shape):
@@ -67,18 +68,13 @@ class DeviceMesh:
         grid[:] = flat
         self._devices = grid.reshape(self._shape)
 
-    @property
-    def shape(self):
-        return self._shape
+    shape = read_only("_shape")
 
     @property
     def axis_names(self):
         return list(self._axis_names)
 
-    @property
-    def devices(self):
-        """The device strings, as a numpy array of ``shape``."""
-        return self._devices
+    devices = read_only("_devices", "The device strings, as a numpy array of ``shape``.")
 
     def __repr__(self):
         return f"<DeviceMesh shape={self._shape}, axis_names={self._axis_names}>"

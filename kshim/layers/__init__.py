@@ -9,7 +9,10 @@ from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer
 from kshim.layers import operation as _operation  # noqa: F401  (ops on KerasTensors become graph nodes)
 from kshim.layers.normalization import (BatchNormalization, GroupNormalization, LayerNormalization,
-                                        UnitNormalization)
+                                        RMSNormalization, UnitNormalization)
+from kshim.layers.einsum_dense import EinsumDense
+from kshim.layers.attention import (AdditiveAttention, Attention, GroupedQueryAttention, GroupQueryAttention,
+                                    MultiHeadAttention)
 from kshim.layers.embedding import Embedding, Masking
 from kshim.layers.reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, UpSampling2D,
                                     ZeroPadding1D, ZeroPadding2D)

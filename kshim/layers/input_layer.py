@@ -4,6 +4,7 @@ import warnings
 
 from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer, standardize_dtype
+from kshim.utils.properties import read_only
 
 
 def _batch_shape(cls, shape, batch_size, batch_shape):
@@ -47,21 +48,10 @@ class InputLayer(Layer):
         self.built = True
         self._output = KerasTensor(self._batch_shape, self._input_dtype, name=self.name, history=(self, 0, 0))
 
-    @property
-    def output(self):
-        return self._output
-
-    @property
-    def input(self):
-        return self._output
-
-    @property
-    def output_shape(self):
-        return self._batch_shape
-
-    @property
-    def batch_shape(self):
-        return self._batch_shape
+    output = read_only("_output")
+    input = read_only("_output")
+    output_shape = read_only("_batch_shape")
+    batch_shape = read_only("_batch_shape")
 
     def call(self, inputs):
         return inputs

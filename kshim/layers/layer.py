@@ -21,6 +21,7 @@ from kshim.random import SeedGenerator
 from kshim.registry import LAYERS
 from kshim.serialization import serialize_layer
 from kshim.utils import naming
+from kshim.utils.properties import read_only
 from kshim.utils.suggest import unknown_name_error
 from kshim.variables import Variable, read_values, restore_state, swap_values
 
@@ -203,17 +204,9 @@ class Layer:
         for layer in self._sublayers():
             layer.trainable = value
 
-    @property
-    def dtype(self):
-        return self._dtype
-
-    @property
-    def compute_dtype(self):
-        return self._dtype
-
-    @property
-    def variable_dtype(self):
-        return self._dtype
+    dtype = read_only("_dtype")
+    compute_dtype = read_only("_dtype")
+    variable_dtype = read_only("_dtype")
 
     def get_weights(self):
         return [v.numpy() for v in self.weights]

@@ -397,34 +397,23 @@ class Dot(Merge):
 
 
 # -- the functional forms (keras.layers.add, ...) --------------------------------------------------------------
-def add(inputs, **kwargs):
-    """``Add(**kwargs)(inputs)``: the elementwise sum of a list of tensors."""
-    return Add(**kwargs)(inputs)
+def _functional_form(layer_class, name, result):
+    """The function ``name(inputs, **kwargs)``: ``layer_class(**kwargs)(inputs)``, which returns ``result``."""
+
+    def form(inputs, **kwargs):
+        return layer_class(**kwargs)(inputs)
+
+    form.__name__ = form.__qualname__ = name
+    form.__doc__ = f"``{layer_class.__name__}(**kwargs)(inputs)``: {result}."
+    return form
 
 
-def subtract(inputs, **kwargs):
-    """``Subtract(**kwargs)(inputs)``: ``inputs[0] - inputs[1]``."""
-    return Subtract(**kwargs)(inputs)
-
-
-def multiply(inputs, **kwargs):
-    """``Multiply(**kwargs)(inputs)``: the elementwise product of a list of tensors."""
-    return Multiply(**kwargs)(inputs)
-
-
-def average(inputs, **kwargs):
-    """``Average(**kwargs)(inputs)``: the elementwise mean of a list of tensors."""
-    return Average(**kwargs)(inputs)
-
-
-def maximum(inputs, **kwargs):
-    """``Maximum(**kwargs)(inputs)``: the elementwise maximum of a list of tensors."""
-    return Maximum(**kwargs)(inputs)
-
-
-def minimum(inputs, **kwargs):
-    """``Minimum(**kwargs)(inputs)``: the elementwise minimum of a list of tensors."""
-    return Minimum(**kwargs)(inputs)
+add = _functional_form(Add, "add", "the elementwise sum of a list of tensors")
+subtract = _functional_form(Subtract, "subtract", "``inputs[0] - inputs[1]``")
+multiply = _functional_form(Multiply, "multiply", "the elementwise product of a list of tensors")
+average = _functional_form(Average, "average", "the elementwise mean of a list of tensors")
+maximum = _functional_form(Maximum, "maximum", "the elementwise maximum of a list of tensors")
+minimum = _functional_form(Minimum, "minimum", "the elementwise minimum of a list of tensors")
 
 
 def concatenate(inputs, axis=-1, **kwargs):

@@ -1,4 +1,5 @@
-"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization.
+"""Normalization layers: BatchNormalization, LayerNormalization, RMSNormalization, GroupNormalization,
+UnitNormalization.
 
 Formulas follow Keras 3 exactly: ``inv = rsqrt(variance + epsilon) * gamma``, ``out = x * inv + (beta - mean *
 inv)``; BatchNormalization's moving statistics are ``moving * momentum + batch * (1 - momentum)``, updated only in
@@ -60,7 +61,56 @@ def _rsqrt(x):
     return ops.divide(1.0, ops.sqrt(x))
 
 
-class BatchNormalization(Layer):
+def _normalize(x, mean, variance, epsilon, gamma, beta):
+    """``x * inv + (beta - mean * inv)`` with ``inv = rsqrt(variance + epsilon) * gamma`` (Keras 3's order of
+    operations); ``gamma`` and ``beta`` are broadcastable to ``x``, or None."""
+    inv = _rsqrt(ops.add(variance, epsilon))
+    if gamma is not None:
+        inv = ops.multiply(inv, gamma)
+    res = ops.multiply(ops.negative(mean), inv)
+    if beta is not None:
+        res = ops.add(res, beta)
+    return ops.add(ops.multiply(x, inv), res)
+
+
+# The arguments of the gamma and beta weights, in Keras's order, with the family each one is looked up in.
+_GAMMA_BETA_ARGS = (("beta_initializer", initializers), ("gamma_initializer", initializers),
+                    ("beta_regularizer", regularizers), ("gamma_regularizer", regularizers),
+                    ("beta_constraint", constraints), ("gamma_constraint", constraints))
+
+
+def _set_gamma_beta_args(layer, *values):
+    """Set the `_GAMMA_BETA_ARGS` attributes of ``layer`` from ``values``, given in that order."""
+    for (name, family), value in zip(_GAMMA_BETA_ARGS, values, strict=True):
+        setattr(layer, name, family.get(value))
+
+
+def _gamma_beta_config(layer):
+    return {name: _ser(family, getattr(layer, name)) for name, family in _GAMMA_BETA_ARGS}
+
+
+def _add_gamma_beta(layer, shape, scale, center, **weight_args):
+    """The ``gamma`` (when ``scale``) then ``beta`` (when ``center``) weights of ``shape``, with the layer's
+    initializers, regularizers and constraints."""
+    if scale:
+        layer.gamma = layer.add_weight(shape=shape, name="gamma", initializer=layer.gamma_initializer,
+                                       regularizer=layer.gamma_regularizer, constraint=layer.gamma_constraint,
+                                       autocast=False, **weight_args)
+    if center:
+        layer.beta = layer.add_weight(shape=shape, name="beta", initializer=layer.beta_initializer,
+                                      regularizer=layer.beta_regularizer, constraint=layer.beta_constraint,
+                                      autocast=False, **weight_args)
+
+
+class _Normalization(Layer):
+    """The normalization layers' shared base: the output has the input's shape, once ``axis`` is checked
+    against it."""
+
+    def compute_output_shape(self, input_shape):
+        return _check_axes_in_range(self, input_shape)
+
+
+class BatchNormalization(_Normalization):
     """Normalizes with the batch statistics in training (updating the moving statistics) and with the moving
     statistics in inference. Weights: gamma, beta (trainable), moving_mean, moving_variance (non-trainable), each
     of shape (input_shape[axis],)."""
@@ -77,14 +127,10 @@ class BatchNormalization(Layer):
         self.momentum = _number(cls, "momentum", momentum, 0.0, 1.0)
         self.epsilon = _number(cls, "epsilon", epsilon, 0.0)
         self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
+        _set_gamma_beta_args(self, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+                             beta_constraint, gamma_constraint)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
         self.renorm = bool(renorm)
         if self.renorm:
@@ -115,14 +161,7 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization '{self.name}': axis {self.axis} of the input must be known. "
                              f"Received: input_shape={tuple(input_shape)}")
         shape = (dim,)
-        if self.scale:
-            self.gamma = self.add_weight(shape=shape, name="gamma", initializer=self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
-                                         trainable=True, autocast=False)
-        if self.center:
-            self.beta = self.add_weight(shape=shape, name="beta", initializer=self.beta_initializer,
-                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint,
-                                        trainable=True, autocast=False)
+        _add_gamma_beta(self, shape, self.scale, self.center, trainable=True)
         self.moving_mean = self.add_weight(shape=shape, name="moving_mean", initializer=self.moving_mean_initializer,
                                            trainable=False, autocast=False)
         self.moving_variance = self.add_weight(shape=shape, name="moving_variance",
@@ -145,9 +184,6 @@ class BatchNormalization(Layer):
         axis = self.axis % ndim
         self._reduction_axes = tuple(i for i in range(ndim) if i != axis)
         self.built = True
-
-    def compute_output_shape(self, input_shape):
-        return _check_axes_in_range(self, input_shape)
 
     def call(self, inputs, training=None, mask=None):
         if mask is not None and ops.ndim(mask) != ops.ndim(inputs) - 1:
@@ -243,16 +279,12 @@ def _batch_normalization(x, mean, variance, axis, offset, scale, epsilon):
     shape = [1] * ndim
     shape[axis] = ops.shape(mean)[0]
     shape = tuple(shape)
-    inv = _rsqrt(ops.add(ops.reshape(variance, shape), epsilon))
-    if scale is not None:
-        inv = ops.multiply(inv, ops.reshape(scale, shape))
-    res = ops.multiply(ops.negative(ops.reshape(mean, shape)), inv)
-    if offset is not None:
-        res = ops.add(res, ops.reshape(offset, shape))
-    return ops.add(ops.multiply(x, inv), res)
+    scale = None if scale is None else ops.reshape(scale, shape)
+    offset = None if offset is None else ops.reshape(offset, shape)
+    return _normalize(x, ops.reshape(mean, shape), ops.reshape(variance, shape), epsilon, scale, offset)
 
 
-class LayerNormalization(Layer):
+class LayerNormalization(_Normalization):
     """Normalizes each sample over ``axis``: ``(x - mean) * rsqrt(var + epsilon) * gamma + beta``. Weights: gamma,
     beta, of shape ``input_shape[axis]``. ``rms_scaling=True`` is Keras 3's deprecated variant: ``x * rsqrt(var +
     epsilon) * gamma`` with no beta."""
@@ -268,12 +300,8 @@ class LayerNormalization(Layer):
         self.axis = _axis_list("LayerNormalization", axis)
         self.epsilon = _number("LayerNormalization", "epsilon", epsilon, 0.0)
         self.center, self.scale, self.rms_scaling = bool(center), bool(scale), rms_scaling
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        _set_gamma_beta_args(self, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+                             beta_constraint, gamma_constraint)
         self.supports_masking = True
         self.autocast = False
         self.gamma = self.beta = None
@@ -289,14 +317,8 @@ class LayerNormalization(Layer):
         if any(d is None for d in shape):
             raise ValueError(f"LayerNormalization '{self.name}': the normalized axes {self.axis} of the input must "
                              f"be known. Received: input_shape={tuple(input_shape)}")
-        if self.scale or self.rms_scaling:
-            self.gamma = self.add_weight(name="gamma", shape=shape, initializer=self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
-                                         trainable=True, autocast=False)
-        if self.center and not self.rms_scaling:
-            self.beta = self.add_weight(name="beta", shape=shape, initializer=self.beta_initializer,
-                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint,
-                                        trainable=True, autocast=False)
+        _add_gamma_beta(self, shape, self.scale or self.rms_scaling, self.center and not self.rms_scaling,
+                        trainable=True)
         self.built = True
 
     def call(self, inputs):
@@ -323,30 +345,57 @@ class LayerNormalization(Layer):
         else:
             mean = ops.mean(x, axis=axes, keepdims=True)
             variance = ops.var(x, axis=axes, keepdims=True)
-            inv = _rsqrt(ops.add(variance, self.epsilon))
-            if self.gamma is not None:
-                inv = ops.multiply(inv, bcast(self.gamma))
-            res = ops.multiply(ops.negative(mean), inv)
-            if self.beta is not None:
-                res = ops.add(res, bcast(self.beta))
-            out = ops.add(ops.multiply(x, inv), res)
+            out = _normalize(x, mean, variance, self.epsilon, bcast(self.gamma), bcast(self.beta))
+        return ops.cast(out, self.compute_dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
+                "scale": self.scale, "rms_scaling": self.rms_scaling, **_gamma_beta_config(self)}
+
+
+class RMSNormalization(Layer):
+    """Root-mean-square normalization (Keras 3): ``x * rsqrt(mean(x**2, axis) + epsilon) * scale``. Weight:
+    ``scale`` (ones) of shape ``input_shape[axis]``."""
+
+    def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = _axis_list("RMSNormalization", axis)
+        self.epsilon = _number("RMSNormalization", "epsilon", epsilon, 0.0)
+        self.supports_masking = True
+        self.scale = None
+
+    def build(self, input_shape):
+        _check_axes_in_range(self, input_shape)
+        self.axis = sorted(self.axis) if isinstance(self.axis, (list, tuple)) else [self.axis]
+        shape = tuple(input_shape[a] for a in self.axis)
+        if any(d is None for d in shape):
+            raise ValueError(f"RMSNormalization '{self.name}': the normalized axes {self.axis} of the input must "
+                             f"be known. Received: input_shape={tuple(input_shape)}")
+        self.scale = self.add_weight(name="scale", shape=shape, initializer="ones")
+        self.built = True
+
+    def call(self, inputs):
+        x = inputs if ops.dtype(inputs) in ("float32", "float64") else ops.cast(inputs, "float32")
+        ndim = ops.ndim(x)
+        axes = tuple(sorted(a % ndim for a in self.axis))
+        scale = self.scale.value
+        if axes != tuple(range(ndim - len(axes), ndim)):
+            bshape = [1] * ndim
+            for a in axes:
+                bshape[a] = ops.shape(x)[a]
+            scale = ops.reshape(scale, tuple(bshape))
+        ms = ops.mean(ops.square(x), axis=axes, keepdims=True)
+        out = ops.multiply(ops.multiply(x, _rsqrt(ops.add(ms, self.epsilon))), scale)
         return ops.cast(out, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return _check_axes_in_range(self, input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-                "scale": self.scale, "rms_scaling": self.rms_scaling,
-                "beta_initializer": _ser(initializers, self.beta_initializer),
-                "gamma_initializer": _ser(initializers, self.gamma_initializer),
-                "beta_regularizer": _ser(regularizers, self.beta_regularizer),
-                "gamma_regularizer": _ser(regularizers, self.gamma_regularizer),
-                "beta_constraint": _ser(constraints, self.beta_constraint),
-                "gamma_constraint": _ser(constraints, self.gamma_constraint)}
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
 
 
-class GroupNormalization(Layer):
+class GroupNormalization(_Normalization):
     """Splits the ``axis`` channels into ``groups`` and normalizes each group of each sample over the group's
     channels and every other non-batch axis. ``groups=-1`` is instance normalization. Weights: gamma, beta of
     shape (channels,)."""
@@ -364,12 +413,8 @@ class GroupNormalization(Layer):
         self.axis = _int_axis("GroupNormalization", axis)
         self.epsilon = _number("GroupNormalization", "epsilon", epsilon, 0.0)
         self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        _set_gamma_beta_args(self, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+                             beta_constraint, gamma_constraint)
         self.gamma = self.beta = None
 
     def build(self, input_shape):
@@ -384,14 +429,7 @@ class GroupNormalization(Layer):
             raise ValueError(f"GroupNormalization '{self.name}': the number of channels ({dim}) must be a multiple "
                              f"of `groups`. Received: groups={self.groups}")
         self.input_spec = InputSpec(ndim=len(input_shape), axes={self.axis: dim})
-        if self.scale:
-            self.gamma = self.add_weight(shape=(dim,), name="gamma", initializer=self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
-                                         autocast=False)
-        if self.center:
-            self.beta = self.add_weight(shape=(dim,), name="beta", initializer=self.beta_initializer,
-                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint,
-                                        autocast=False)
+        _add_gamma_beta(self, (dim,), self.scale, self.center)
         self.built = True
 
     def call(self, inputs):
@@ -407,30 +445,16 @@ class GroupNormalization(Layer):
         bshape[axis], bshape[axis + 1] = self.groups, shape[axis] // self.groups
         mean = ops.mean(x, axis=reduce, keepdims=True)
         variance = ops.var(x, axis=reduce, keepdims=True)
-        inv = _rsqrt(ops.add(variance, self.epsilon))
-        if self.gamma is not None:
-            inv = ops.multiply(inv, ops.reshape(self.gamma.value, tuple(bshape)))
-        res = ops.multiply(ops.negative(mean), inv)
-        if self.beta is not None:
-            res = ops.add(res, ops.reshape(self.beta.value, tuple(bshape)))
-        out = ops.add(ops.multiply(x, inv), res)
+        gamma, beta = (None if w is None else ops.reshape(w.value, tuple(bshape)) for w in (self.gamma, self.beta))
+        out = _normalize(x, mean, variance, self.epsilon, gamma, beta)
         return ops.cast(ops.reshape(out, shape), self.compute_dtype)
-
-    def compute_output_shape(self, input_shape):
-        return _check_axes_in_range(self, input_shape)
 
     def get_config(self):
         return {**super().get_config(), "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale,
-                "beta_initializer": _ser(initializers, self.beta_initializer),
-                "gamma_initializer": _ser(initializers, self.gamma_initializer),
-                "beta_regularizer": _ser(regularizers, self.beta_regularizer),
-                "gamma_regularizer": _ser(regularizers, self.gamma_regularizer),
-                "beta_constraint": _ser(constraints, self.beta_constraint),
-                "gamma_constraint": _ser(constraints, self.gamma_constraint)}
+                "center": self.center, "scale": self.scale, **_gamma_beta_config(self)}
 
 
-class UnitNormalization(Layer):
+class UnitNormalization(_Normalization):
     """Scales each sample to unit L2 norm over ``axis``: ``x * min(rsqrt(sum(x ** 2)), 1e12)`` (Keras 3's
     ``ops.normalize`` with epsilon 1e-12)."""
 
@@ -444,9 +468,6 @@ class UnitNormalization(Layer):
         axis = tuple(self.axis) if isinstance(self.axis, list) else self.axis
         square_sum = ops.sum(ops.square(inputs), axis=axis, keepdims=True)
         return ops.multiply(inputs, ops.minimum(_rsqrt(square_sum), 1e12))
-
-    def compute_output_shape(self, input_shape):
-        return _check_axes_in_range(self, input_shape)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

@@ -80,17 +80,28 @@ class SpatialDropout3D(_SpatialDropout):
     _ndim = 5
 
 
-class GaussianNoise(Layer):
+class _NoiseLayer(Layer):
+    """A layer that is the identity outside training and draws its training noise from its own `SeedGenerator`
+    (made only when the noise ``amount`` is > 0, so a no-op layer carries no generator state)."""
+
+    def _seed_noise(self, amount, seed):
+        self.seed = seed
+        if amount > 0:
+            self.seed_generator = krandom.SeedGenerator(seed, name="seed_generator")
+        self.supports_masking = True
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+class GaussianNoise(_NoiseLayer):
     """Adds zero-mean Gaussian noise of standard deviation ``stddev`` in training."""
 
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.stddev = _rate("GaussianNoise", "stddev", stddev)
-        self.seed = seed
-        if self.stddev > 0:
-            self.seed_generator = krandom.SeedGenerator(seed, name="seed_generator")
-        self.supports_masking = True
-        self.built = True
+        self._seed_noise(self.stddev, seed)
 
     def call(self, inputs, training=False):
         if training and self.stddev > 0:
@@ -98,24 +109,17 @@ class GaussianNoise(Layer):
             return ops.add(inputs, ops.cast(noise, ops.dtype(inputs)))
         return inputs
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self):
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
 
 
-class GaussianDropout(Layer):
+class GaussianDropout(_NoiseLayer):
     """Multiplies by Gaussian noise of mean 1 and standard deviation ``sqrt(rate / (1 - rate))`` in training."""
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = _rate("GaussianDropout", "rate", rate, high_inclusive=False)
-        self.seed = seed
-        if self.rate > 0:
-            self.seed_generator = krandom.SeedGenerator(seed, name="seed_generator")
-        self.supports_masking = True
-        self.built = True
+        self._seed_noise(self.rate, seed)
 
     def call(self, inputs, training=False):
         if training and self.rate > 0:
@@ -124,14 +128,11 @@ class GaussianDropout(Layer):
             return ops.multiply(inputs, ops.cast(noise, ops.dtype(inputs)))
         return inputs
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
 
-class AlphaDropout(Layer):
+class AlphaDropout(_NoiseLayer):
     """Dropout for SELU networks: dropped values are set to SELU's negative saturation and the result is affinely
     rescaled so the mean and variance of the inputs are kept (Keras 3's formula)."""
 
@@ -142,11 +143,7 @@ class AlphaDropout(Layer):
         super().__init__(**kwargs)
         self.rate = _rate("AlphaDropout", "rate", rate, high_inclusive=False)
         self.noise_shape = tuple(noise_shape) if noise_shape is not None else None
-        self.seed = seed
-        if self.rate > 0:
-            self.seed_generator = krandom.SeedGenerator(seed, name="seed_generator")
-        self.supports_masking = True
-        self.built = True
+        self._seed_noise(self.rate, seed)
 
     def call(self, inputs, training=False):
         if not (training and self.rate > 0):
@@ -161,9 +158,6 @@ class AlphaDropout(Layer):
         b = -a * alpha_p * self.rate
         x = ops.add(ops.multiply(inputs, kept), ops.multiply(alpha_p, ops.subtract(1.0, kept)))
         return ops.add(ops.multiply(a, x), b)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed,

@@ -25,6 +25,21 @@ def _clone(layer, **overrides):
         return type(layer).from_config(config)
 
 
+def _wrapper_from_config(cls, config, custom_objects, optional_layers=()):
+    """A wrapper from its config: the wrapped ``layer`` (and each of ``optional_layers`` that is set) rebuilt from
+    its own config, a saved ``batch_input_shape`` as a tuple, Keras's deprecation warnings silenced."""
+    config = dict(config)
+    config["layer"] = _deserialize(config["layer"], custom_objects)
+    for key in optional_layers:
+        if config.get(key) is not None:
+            config[key] = _deserialize(config[key], custom_objects)
+    if "batch_input_shape" in config:
+        config["batch_input_shape"] = tuple(config["batch_input_shape"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return cls(**config)
+
+
 def _strip(name, prefix):
     return name[len(prefix):] if name.startswith(prefix) else name
 
@@ -172,15 +187,7 @@ class Bidirectional(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        config["layer"] = _deserialize(config["layer"], custom_objects)
-        if config.get("backward_layer") is not None:
-            config["backward_layer"] = _deserialize(config["backward_layer"], custom_objects)
-        if "batch_input_shape" in config:
-            config["batch_input_shape"] = tuple(config["batch_input_shape"])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return cls(**config)
+        return _wrapper_from_config(cls, config, custom_objects, optional_layers=("backward_layer",))
 
 
 class TimeDistributed(Layer):
@@ -237,10 +244,4 @@ class TimeDistributed(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        config["layer"] = _deserialize(config["layer"], custom_objects)
-        if "batch_input_shape" in config:
-            config["batch_input_shape"] = tuple(config["batch_input_shape"])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return cls(**config)
+        return _wrapper_from_config(cls, config, custom_objects)

@@ -11,6 +11,7 @@ weights them by ``sample_weight`` (and an optional mask) and reduces them:
 """
 
 from kshim import config, ops
+from kshim.registry import Configurable
 from kshim.utils.naming import to_snake_case, uniquify
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
@@ -131,7 +132,7 @@ def _standardize_dtype(dtype, owner):
     return name
 
 
-class Loss:
+class Loss(Configurable):
     """Base class of losses: subclass it and implement ``call(y_true, y_pred)`` returning per-sample losses.
 
     Args:
@@ -180,10 +181,6 @@ class Loss:
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} reduction={self.reduction!r}>"

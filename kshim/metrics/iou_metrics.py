@@ -97,22 +97,24 @@ class IoU(_IoUBase):
         iou = ops.where(valid, iou, 0.0)
         return ops.divide(ops.sum(iou, axis=self.axis), ops.add(num_valid, config.epsilon()))
 
+    # The constructor arguments a subclass fixes, so leaves out of its config.
+    _fixed_args = ()
+
     def get_config(self):
-        return {**super().get_config(), "target_class_ids": self.target_class_ids}
+        config = {**super().get_config(), "target_class_ids": self.target_class_ids}
+        for arg in self._fixed_args:
+            del config[arg]
+        return config
 
 
 class MeanIoU(IoU):
     """IoU averaged over all ``num_classes`` classes that occur (in labels or predictions)."""
+    _fixed_args = ("target_class_ids",)
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
                  sparse_y_pred=True, axis=-1):
         super().__init__(num_classes, list(range(num_classes)), name=name, dtype=dtype, ignore_class=ignore_class,
                          sparse_y_true=sparse_y_true, sparse_y_pred=sparse_y_pred, axis=axis)
-
-    def get_config(self):
-        config = super().get_config()
-        del config["target_class_ids"]
-        return config
 
 
 class BinaryIoU(IoU):
@@ -133,26 +135,18 @@ class BinaryIoU(IoU):
 
 class OneHotIoU(IoU):
     """IoU for one-hot labels (and, unless ``sparse_y_pred``, per-class scores)."""
+    _fixed_args = ("sparse_y_true",)
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
                  sparse_y_pred=False, axis=-1):
         super().__init__(num_classes, target_class_ids, name=name, dtype=dtype, ignore_class=ignore_class,
                          sparse_y_true=False, sparse_y_pred=sparse_y_pred, axis=axis)
 
-    def get_config(self):
-        config = super().get_config()
-        del config["sparse_y_true"]
-        return config
-
 
 class OneHotMeanIoU(MeanIoU):
     """MeanIoU for one-hot labels (and, unless ``sparse_y_pred``, per-class scores)."""
+    _fixed_args = ("target_class_ids", "sparse_y_true")
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_pred=False, axis=-1):
         super().__init__(num_classes, name=name, dtype=dtype, ignore_class=ignore_class, sparse_y_true=False,
                          sparse_y_pred=sparse_y_pred, axis=axis)
-
-    def get_config(self):
-        config = super().get_config()
-        del config["sparse_y_true"]
-        return config

@@ -12,7 +12,9 @@ The metric's own variables are left exactly as they were.
 """
 
 from kshim import config, initializers, ops
+from kshim.registry import Configurable
 from kshim.utils.naming import to_snake_case, uniquify
+from kshim.utils.properties import read_only
 from kshim.variables import Variable, read_values, swap_values
 
 
@@ -34,7 +36,7 @@ def _standardize_dtype(dtype):
     return {"int": "int32", "float": "float32"}.get(dtype, dtype)
 
 
-class Metric:
+class Metric(Configurable):
     """Encapsulates metric logic and state, as ``keras.metrics.Metric``.
 
     Subclasses create their state in ``__init__`` (or in ``build`` when it depends on the input shapes) with
@@ -50,9 +52,7 @@ class Metric:
         self.built = True
 
     # -- state ----------------------------------------------------------------------------------------------------
-    @property
-    def dtype(self):
-        return self._dtype
+    dtype = read_only("_dtype")
 
     @property
     def variables(self):
@@ -146,10 +146,6 @@ class Metric:
     # -- configuration --------------------------------------------------------------------------------------------
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"

@@ -12,6 +12,7 @@ from kshim.models.model import Model
 from kshim.registry import LAYERS
 from kshim.serialization import (deserialize_call_argument, deserialize_keras_object, serialize_call_argument,
                                   serialize_keras_object)
+from kshim.utils.properties import read_only
 
 
 def _pack(structure, values):
@@ -158,13 +159,8 @@ class Functional(Model):
     def outputs(self):
         return list(self._output_tensors)
 
-    @property
-    def input(self):
-        return self._inputs_struct
-
-    @property
-    def output(self):
-        return self._outputs_struct
+    input = read_only("_inputs_struct")
+    output = read_only("_outputs_struct")
 
     @property
     def input_shape(self):
@@ -212,11 +208,18 @@ class Functional(Model):
                 return [args_config(v) for v in x]
             return serialize_call_argument(x)
 
-        def node_config(n):  # the call as written: `layer(x, y)`, or `layer(logits=x, targets=y)`
-            if n.first_keyword:
-                return {"args": args_config(list(n.args)),
-                        "kwargs": args_config({n.first_keyword: n.inputs, **n.kwargs})}
-            return {"args": args_config([n.inputs, *n.args]), "kwargs": args_config(n.kwargs)}
+        def node_config(node):  # the call as written: `layer(x, y)`, or `layer(logits=x, targets=y)`
+            # A layer whose call takes several tensors positionally (MultiHeadAttention(query, value, key)) packs
+            # them into one list for the graph; `_node_call_arguments` spreads them back as Keras 3 writes them.
+            spread = getattr(node.layer, "_node_call_arguments", None)
+            if spread is not None:
+                args, tensor_kwargs = spread(node.inputs)
+                return {"args": [args_config(a) for a in args],
+                        "kwargs": args_config({**node.kwargs, **tensor_kwargs})}
+            if node.first_keyword:
+                return {"args": args_config(list(node.args)),
+                        "kwargs": args_config({node.first_keyword: node.inputs, **node.kwargs})}
+            return {"args": args_config([node.inputs, *node.args]), "kwargs": args_config(node.kwargs)}
 
         layer_configs = []
         for layer in self._graph_layers:

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from kshim.export.onnx_export import export_model
 from kshim.layers.layer import Layer
 from kshim.registry import LAYERS
 from kshim.saving import compile_config as _compile_config
@@ -73,6 +74,10 @@ class Model(Trainer, Layer):
     @property
     def layers(self):
         return list(self._sublayers())
+
+    def export(self, filepath, format="onnx", verbose=True, input_signature=None, **kwargs):
+        """Write the model as an ONNX file that runs in onnxruntime, on either backend (see `kshim.export`)."""
+        export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -40,52 +40,49 @@ class LearningRateSchedule:
         return f"<{type(self).__name__} {self.get_config()}>"
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _RateDecay(LearningRateSchedule):
+    """What `ExponentialDecay` and `InverseTimeDecay` share: their arguments, and the step as a fraction of
+    ``decay_steps`` (floored with ``staircase``) that `_decayed` turns into the learning rate."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase, name):
+        _check_positive(type(self).__name__, "decay_steps", decay_steps)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name
+
+    def __call__(self, step):
+        initial = _floatx(self.initial_learning_rate)
+        dtype = ops.dtype(initial)
+        p = ops.divide(ops.cast(step, dtype), ops.cast(self.decay_steps, dtype))
+        if self.staircase:
+            p = ops.floor(p)
+        return self._decayed(initial, ops.cast(self.decay_rate, dtype), p)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_RateDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (the exponent floored with ``staircase``)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
-        _check_positive(type(self).__name__, "decay_steps", decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
-    def __call__(self, step):
-        initial = _floatx(self.initial_learning_rate)
-        dtype = ops.dtype(initial)
-        p = ops.divide(ops.cast(step, dtype), ops.cast(self.decay_steps, dtype))
-        if self.staircase:
-            p = ops.floor(p)
-        return ops.multiply(initial, ops.power(ops.cast(self.decay_rate, dtype), p))
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+    def _decayed(self, initial, decay_rate, p):
+        return ops.multiply(initial, ops.power(decay_rate, p))
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (floored with ``staircase``)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
-        _check_positive(type(self).__name__, "decay_steps", decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
-    def __call__(self, step):
-        initial = _floatx(self.initial_learning_rate)
-        dtype = ops.dtype(initial)
-        p = ops.divide(ops.cast(step, dtype), ops.cast(self.decay_steps, dtype))
-        if self.staircase:
-            p = ops.floor(p)
-        return ops.divide(initial, ops.add(1.0, ops.multiply(ops.cast(self.decay_rate, dtype), p)))
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+    def _decayed(self, initial, decay_rate, p):
+        return ops.divide(initial, ops.add(1.0, ops.multiply(decay_rate, p)))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):

@@ -83,13 +83,18 @@ def _rng(seed=None):
     return krandom.host_rng() if seed is None else np.random.RandomState(seed)
 
 
+def _random_angle(x, kind, limit, row_axis, col_axis, channel_axis, fill_mode, cval, order):
+    """Apply the affine ``kind`` ("theta": rotation, "shear") by an angle drawn in [-limit, limit] degrees."""
+    angle = _rng().uniform(-limit, limit)
+    return _apply_affine(x, row_axis=row_axis, col_axis=col_axis, channel_axis=channel_axis, fill_mode=fill_mode,
+                         cval=cval, order=order, **{kind: angle})
+
+
 def random_rotation(x, rg, row_axis=1, col_axis=2, channel_axis=0, fill_mode="nearest", cval=0.0,
                     interpolation_order=1):
     """Rotate by a random angle in [-rg, rg] degrees."""
     _deprecated("random_rotation", "use kshim.layers.RandomRotation")
-    theta = _rng().uniform(-rg, rg)
-    return _apply_affine(x, theta=theta, row_axis=row_axis, col_axis=col_axis, channel_axis=channel_axis,
-                         fill_mode=fill_mode, cval=cval, order=interpolation_order)
+    return _random_angle(x, "theta", rg, row_axis, col_axis, channel_axis, fill_mode, cval, interpolation_order)
 
 
 def random_shift(x, wrg, hrg, row_axis=1, col_axis=2, channel_axis=0, fill_mode="nearest", cval=0.0,
@@ -108,9 +113,8 @@ def random_shear(x, intensity, row_axis=1, col_axis=2, channel_axis=0, fill_mode
                  interpolation_order=1):
     """Shear by a random angle in [-intensity, intensity] degrees."""
     _deprecated("random_shear", "use kshim.layers.RandomRotation / RandomZoom, or a custom layer on ops.image")
-    shear = _rng().uniform(-intensity, intensity)
-    return _apply_affine(x, shear=shear, row_axis=row_axis, col_axis=col_axis, channel_axis=channel_axis,
-                         fill_mode=fill_mode, cval=cval, order=interpolation_order)
+    return _random_angle(x, "shear", intensity, row_axis, col_axis, channel_axis, fill_mode, cval,
+                         interpolation_order)
 
 
 def random_zoom(x, zoom_range, row_axis=1, col_axis=2, channel_axis=0, fill_mode="nearest", cval=0.0,

@@ -3,12 +3,21 @@
 Reading checks everything before it assigns anything: a file that does not fit the model (a missing group, a
 wrong number of variables, a wrong shape) raises a ValueError naming the file, the object and the problem, and
 leaves every variable as it was.
+
+Every HDF5 file is checked by `open_checked` before any of its data is read: kshim reads only data stored in the
+file itself, so soft links, external links, datasets with external storage, virtual datasets and datasets of
+references are refused, naming the dataset. Declared shapes are compared with the model's variables before the
+data is read, and the declared size of all datasets together may not exceed `max_load_bytes()` (the environment
+variable ``KSHIM_MAX_LOAD_BYTES``, 16 GiB by default), so a tiny file cannot declare gigabytes.
 """
 
+import math
+import os
 import warnings
 
 import numpy as np
 
+from kshim import ops
 from kshim.saving.object_tree import walk
 
 try:
@@ -17,11 +26,102 @@ except ImportError:  # pragma: no cover - h5py is a dependency of saving only
     h5py = None
 
 
+MAX_LOAD_BYTES_ENV = "KSHIM_MAX_LOAD_BYTES"
+DEFAULT_MAX_LOAD_BYTES = 16 << 30
+_NUMERIC_KINDS = "biufc"
+
+
+def max_load_bytes():
+    """The most bytes a loaded file may declare (uncompressed): ``$KSHIM_MAX_LOAD_BYTES``, else 16 GiB."""
+    text = os.environ.get(MAX_LOAD_BYTES_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_LOAD_BYTES
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(f"{MAX_LOAD_BYTES_ENV} must be a positive integer number of bytes. Received: {text!r}")
+    return value
+
+
+def too_large(source, what, size):
+    """The error for a file that declares more than `max_load_bytes()`."""
+    return ValueError(f"'{source}': {what} declares {size} bytes uncompressed, more than the limit of "
+                      f"{max_load_bytes()} bytes. If you trust this file, raise the limit with the environment "
+                      f"variable {MAX_LOAD_BYTES_ENV} (a number of bytes).")
+
+
 def require_h5py():
     if h5py is None:
         raise ImportError("kshim.saving: h5py is required to read and write weights files. "
                           "Install it with `pip install h5py`.")
     return h5py
+
+
+def check_file(h5file, source):
+    """Refuse any object of ``h5file`` whose data is not stored in the file itself (see the module doc), and a
+    file whose datasets declare more than `max_load_bytes()` in all. Reads metadata only."""
+    total, seen, stack = 0, set(), [("", h5file)]
+    while stack:  # no recursion: a deep file cannot exhaust the stack, and hard-link cycles are visited once
+        path, group = stack.pop()
+        for key in list(group.keys()):
+            name = f"{path}/{key}"
+            link = group.get(key, getlink=True)
+            if isinstance(link, h5py.SoftLink):
+                raise ValueError(f"'{source}': '{name}' is a soft link (to '{link.path}'). kshim reads only data "
+                                 "stored in the file itself; this file is refused.")
+            if isinstance(link, h5py.ExternalLink):
+                raise ValueError(f"'{source}': '{name}' is an external link (to '{link.filename}', object "
+                                 f"'{link.path}'). kshim reads only data stored in the file itself; this file is "
+                                 "refused.")
+            if not isinstance(link, h5py.HardLink):
+                raise ValueError(f"'{source}': '{name}' is a {type(link).__name__}, not an object stored in the "
+                                 "file; this file is refused.")
+            obj = group[key]
+            if obj.id in seen:
+                continue
+            seen.add(obj.id)
+            if isinstance(obj, h5py.Group):
+                stack.append((name, obj))
+            elif isinstance(obj, h5py.Dataset):
+                total += _check_dataset(obj, name, source)
+    if total > max_load_bytes():
+        raise too_large(source, "the HDF5 data", total)
+    return total
+
+
+def _check_dataset(dataset, name, source):
+    if dataset.is_virtual:
+        files = sorted({s.file_name for s in dataset.virtual_sources()})
+        raise ValueError(f"'{source}': dataset '{name}' is a virtual dataset (its data comes from {files}). kshim "
+                         "reads only data stored in the file itself; this file is refused.")
+    if dataset.external:
+        files = [e[0].decode("utf-8", "replace") if isinstance(e[0], bytes) else str(e[0])
+                 for e in dataset.external]
+        raise ValueError(f"'{source}': dataset '{name}' has external storage (its data lives in {files}). kshim "
+                         "reads only data stored in the file itself; this file is refused.")
+    dtype = dataset.dtype
+    if h5py.check_dtype(ref=dtype) is not None or dtype.kind not in _NUMERIC_KINDS:
+        raise ValueError(f"'{source}': dataset '{name}' holds {dtype} values; weights files hold numbers only, so "
+                         "this file is refused.")
+    shape = dataset.shape or ()
+    return math.prod(shape) * dtype.itemsize
+
+
+def open_checked(file, source):
+    """``h5py.File(file, "r")`` after `check_file`; a file h5py cannot open raises a ValueError."""
+    require_h5py()
+    try:
+        f = h5py.File(file, "r")
+    except OSError as e:
+        raise ValueError(f"'{source}' is a corrupt HDF5 file and cannot be read ({e}).") from e
+    try:
+        check_file(f, source)
+    except BaseException:
+        f.close()
+        raise
+    return f
 
 
 def _custom_hook(entry, name):
@@ -72,10 +172,15 @@ def _values(group, where):
 
 
 def _dataset(group, key, where):
+    """The dataset ``key`` of ``group``, not yet read (its shape is checked first)."""
     link = group.get(key, getlink=True)
     if not isinstance(link, h5py.HardLink) or not isinstance(group[key], h5py.Dataset):
         raise ValueError(f"{where}: variable '{key}' is not a dataset stored in the file.")
-    return np.asarray(group[key][()])
+    return group[key]
+
+
+def read_dataset(dataset):
+    return np.asarray(dataset[()])
 
 
 def _describe(entry):
@@ -95,7 +200,7 @@ def read_state(model, h5file, source, skip_mismatch=False, include_optimizer=Tru
         group = _group(h5file, entry.path)
         where = f"{source}: {_describe(entry)}"
         if _custom_hook(entry, "load_own_variables") is not None:
-            store = {} if group is None else {k: _dataset(group, k, where) for k in group.keys()}
+            store = {} if group is None else {k: read_dataset(_dataset(group, k, where)) for k in group.keys()}
             plan.append((entry, store))
             continue
         if group is None:
@@ -135,10 +240,11 @@ def read_state(model, h5file, source, skip_mismatch=False, include_optimizer=Tru
             except (ValueError, KeyError) as e:
                 raise ValueError(f"{source}: {_describe(entry)}: load_own_variables failed: {e}") from e
             continue
-        for variable, value in zip(entry.variables, values):
+        for variable, dataset in zip(entry.variables, values):
+            value = read_dataset(dataset)
             variable.assign(value.astype(np.dtype(_numpy_dtype(variable.dtype)), copy=False))
 
 
 def _numpy_dtype(dtype):
-    name = str(dtype).replace("torch.", "")
+    name = ops.standardize_dtype(dtype)
     return "bool" if name == "bool" else name

@@ -4,7 +4,9 @@ The layout is Keras 3's, so files go both ways between kshim and Keras 3:
 
 - ``config.json``: the model's config (`serialize_keras_object`), with its ``compile_config``;
 - ``metadata.json``: ``{"keras_version", "date_saved"}`` (kshim adds ``kshim_version`` and ``backend``);
-- ``model.weights.h5``: the variables in Keras 3's HDF5 layout (see `object_tree`), optimizer state included.
+- ``model.weights.h5``: the variables in Keras 3's HDF5 layout (see `object_tree`), optimizer state included;
+- ``assets/<path>/...``: files of layers that keep state outside variables (a lookup layer's ``vocabulary.txt``),
+  see `archive`.
 
 Saving is atomic (see `atomic`). Loading reads JSON and arrays only; it never imports or runs code from the file.
 """
@@ -18,7 +20,7 @@ import zipfile
 import kshim
 from kshim.layers.layer import Layer
 from kshim.registry import loading_scope
-from kshim.saving import atomic, h5_store, legacy_h5
+from kshim.saving import archive, atomic, h5_store, legacy_h5
 from kshim.serialization import deserialize_keras_object, serialize_keras_object
 
 CONFIG_FILENAME = "config.json"
@@ -82,6 +84,7 @@ def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=T
     # Everything that can fail on the model's side happens before the file is touched.
     config_json = model_config_json(model)
     weights = weights_bytes(model, include_optimizer=include_optimizer)
+    assets = archive.collect_assets(model)
     metadata = _metadata_json()
 
     def write(f):
@@ -89,6 +92,8 @@ def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=T
             zf.writestr(METADATA_FILENAME, metadata)
             zf.writestr(CONFIG_FILENAME, config_json)
             zf.writestr(WEIGHTS_FILENAME, weights)
+            for name, data in assets.items():
+                zf.writestr(name, data)
 
     atomic.atomic_write(filepath, write, overwrite=overwrite)
 
@@ -108,20 +113,24 @@ def _read_member(zf, name, filepath):
 
 
 def _open_zip(filepath):
+    """The archive, opened after `archive.check_archive` (member names and declared sizes)."""
     try:
-        return zipfile.ZipFile(filepath, "r")
+        zf = zipfile.ZipFile(filepath, "r")
     except zipfile.BadZipFile as e:
         raise ValueError(f"'{filepath}' is not a valid .keras file: the zip archive is corrupt ({e}).") from e
+    try:
+        archive.check_archive(zf, filepath)
+    except BaseException:
+        zf.close()
+        raise
+    return zf
 
 
 def read_config(filepath):
     """The parsed ``config.json`` of a ``.keras`` file."""
     with _open_zip(filepath) as zf:
         text = _read_member(zf, CONFIG_FILENAME, filepath)
-    try:
-        return json.loads(text)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"'{filepath}': config.json is not valid JSON ({e}).") from e
+    return archive.parse_config(text, filepath)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
@@ -141,29 +150,24 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             extra = " (weights stored as .npz are not supported by kshim)" if "model.weights.npz" in names else ""
             raise ValueError(f"'{filepath}' is not a valid .keras file: it has no {WEIGHTS_FILENAME}{extra}.")
         weights = _read_member(zf, WEIGHTS_FILENAME, filepath)
-    try:
-        config = json.loads(config_text)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"'{filepath}': config.json is not valid JSON ({e}).") from e
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"'{filepath}': config.json does not describe a model (no 'class_name').")
-    with loading_scope(custom_objects, safe_mode, compile):
-        try:
-            model = deserialize_keras_object(config, custom_objects)
-        except ValueError as e:
-            raise ValueError(f"Cannot load '{filepath}': {e}") from e
-        except TypeError as e:
-            raise TypeError(f"Cannot load '{filepath}': {e}") from e
-    load_weights_bytes(model, weights, filepath)
+        config = archive.parse_config(config_text, filepath)
+        if not isinstance(config, dict) or "class_name" not in config:
+            raise ValueError(f"'{filepath}': config.json does not describe a model (no 'class_name').")
+        with loading_scope(custom_objects, safe_mode, compile):
+            try:
+                model = deserialize_keras_object(config, custom_objects)
+            except ValueError as e:
+                raise ValueError(f"Cannot load '{filepath}': {e}") from e
+            except TypeError as e:
+                raise TypeError(f"Cannot load '{filepath}': {e}") from e
+            except RecursionError:
+                raise archive.too_deep(filepath, "config.json") from None
+        load_weights_bytes(model, weights, filepath)
+        archive.load_assets(model, zf, filepath)
     return model
 
 
 def load_weights_bytes(model, data, source, skip_mismatch=False):
     """Assign ``model``'s variables from the bytes of a ``model.weights.h5``."""
-    h5py = h5_store.require_h5py()
-    try:
-        f = h5py.File(io.BytesIO(data), "r")
-    except OSError as e:
-        raise ValueError(f"'{source}': the weights (HDF5) are corrupt and cannot be read ({e}).") from e
-    with f:
+    with h5_store.open_checked(io.BytesIO(data), f"{source}: {WEIGHTS_FILENAME}") as f:
         h5_store.read_state(model, f, source, skip_mismatch=skip_mismatch)

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from kshim.registry import loading_scope
-from kshim.saving import h5_store
+from kshim.saving import archive, h5_store
 from kshim.saving.compile_config import compile_args_from_config
 from kshim.serialization import deserialize_keras_object
 
@@ -82,27 +82,21 @@ def _standardize_config(config):
 
 def load_legacy_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Load a whole-model ``.h5`` file (see the module doc)."""
-    h5py = h5_store.require_h5py()
-    try:
-        f = h5py.File(filepath, "r")
-    except OSError as e:
-        raise ValueError(f"load_model: '{filepath}' is a corrupt HDF5 file ({e}).") from e
-    with f:
+    with h5_store.open_checked(filepath, filepath) as f:
         if "model_config" not in f.attrs:
             if is_legacy_weights(f) or "vars" in f or "layers" in f:
                 raise ValueError(f"load_model: '{filepath}' holds weights only, not a model. Build the model in "
                                  "code, then call `model.load_weights(path)`.")
             raise ValueError(f"load_model: '{filepath}' is an HDF5 file but not a Keras model file.")
-        try:
-            config = json.loads(_attr_text(f.attrs["model_config"]))
-        except ValueError as e:
-            raise ValueError(f"load_model: '{filepath}': the model_config attribute is not valid JSON ({e}).") from e
+        config = archive.parse_config(_attr_text(f.attrs["model_config"]), filepath, "the model_config attribute")
         with loading_scope(custom_objects, safe_mode, False), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # Keras 2 configs use batch_input_shape
             try:
                 model = deserialize_keras_object(_standardize_config(config), custom_objects)
             except (ValueError, TypeError, KeyError) as e:
                 raise ValueError(f"Cannot load the Keras 2 .h5 file '{filepath}': {e}. {_CONVERT_HINT}") from e
+            except RecursionError:
+                raise archive.too_deep(filepath, "the model_config attribute") from None
         group = f["model_weights"] if "model_weights" in f else f
         _load_by_name(model, group, filepath)
         if compile and "training_config" in f.attrs:
@@ -111,8 +105,17 @@ def load_legacy_model(filepath, custom_objects=None, compile=True, safe_mode=Tru
 
 
 def _layer_values(group, layer_name, where):
+    """The datasets of one layer's weights, not yet read: their shapes are checked against the model first."""
+    if layer_name not in group or not isinstance(group[layer_name], h5_store.h5py.Group):
+        raise ValueError(f"{where}: the file lists layer '{layer_name}' but has no group for it.")
     sub = group[layer_name]
-    return [np.asarray(sub[name][()]) for name in _attr_list(sub, "weight_names")]
+    out = []
+    for name in _attr_list(sub, "weight_names"):
+        dataset = sub.get(name)
+        if not isinstance(dataset, h5_store.h5py.Dataset):
+            raise ValueError(f"{where}: layer '{layer_name}': weight '{name}' is not a dataset in the file.")
+        out.append(dataset)
+    return out
 
 
 def _assign(layer, values, where, skip_mismatch):
@@ -138,8 +141,8 @@ def _load_by_name(model, group, filepath, skip_mismatch=False):
         if layer.name not in names:
             raise ValueError(f"'{filepath}': the file has no weights for layer '{layer.name}'.")
         plan += _assign(layer, _layer_values(group, layer.name, filepath), f"'{filepath}'", skip_mismatch) or []
-    for variable, value in plan:
-        variable.assign(value)
+    for variable, dataset in plan:
+        variable.assign(h5_store.read_dataset(dataset))
 
 
 def load_legacy_weights(model, h5file, filepath, skip_mismatch=False):
@@ -155,8 +158,8 @@ def load_legacy_weights(model, h5file, filepath, skip_mismatch=False):
     for layer, name in zip(model_layers, file_layers):
         plan += _assign(layer, _layer_values(group, name, filepath), f"load_weights: '{filepath}'",
                         skip_mismatch) or []
-    for variable, value in plan:
-        variable.assign(value)
+    for variable, dataset in plan:
+        variable.assign(h5_store.read_dataset(dataset))
 
 
 def _compile_from_training_config(model, text, filepath, custom_objects):

@@ -43,12 +43,7 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
         return
     if kind != "hdf5":
         raise ValueError(f"load_weights: '{filepath}' is not an HDF5 weights file nor a .keras archive.")
-    h5py = h5_store.require_h5py()
-    try:
-        f = h5py.File(filepath, "r")
-    except OSError as e:
-        raise ValueError(f"load_weights: '{filepath}' is a corrupt HDF5 file ({e}).") from e
-    with f:
+    with h5_store.open_checked(filepath, filepath) as f:
         if legacy_h5.is_legacy_weights(f):
             legacy_h5.load_legacy_weights(model, f, filepath, skip_mismatch=skip_mismatch)
             return

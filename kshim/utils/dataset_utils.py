@@ -299,3 +299,31 @@ def make_subsets(paths, labels, class_names, validation_split, subset, shuffle, 
     if subset == "both":
         return one("training", shuffle), one("validation", False)
     return one(subset, shuffle)
+
+
+def files_dataset(directory, labels, label_mode, class_names, formats, read_batch, batch_size, shuffle, seed,
+                  validation_split, subset, follow_links, verbose):
+    """What `image_dataset_from_directory` and `text_dataset_from_directory` share once their own arguments are
+    checked: index the files of ``directory`` with extensions ``formats``, split them, and batch
+    ``read_batch(file_paths)`` with the encoded labels (just the batch when ``label_mode`` is None)."""
+    check_validation_split_arg(validation_split, subset, shuffle, seed)
+    if seed is None:
+        seed = krandom.make_seed()
+    paths, label_values, names = index_directory(directory, labels, formats, class_names=class_names,
+                                                 shuffle=shuffle, seed=seed, follow_links=follow_links,
+                                                 verbose=verbose)
+    if label_mode == "binary" and len(names) != 2:
+        raise ValueError(f"label_mode='binary' needs exactly 2 classes. Received: class_names={names}")
+    num_classes = len(names) if names else 0
+
+    def build(file_paths, file_labels, shuffle_batches):
+        def load(idx):
+            batch = read_batch([file_paths[i] for i in idx])
+            if label_mode is None:
+                return batch
+            return batch, encode_labels(np.asarray(file_labels)[idx], label_mode, num_classes)
+
+        return IndexedDataset(len(file_paths), load, batch_size=batch_size, shuffle=shuffle_batches, seed=seed)
+
+    return make_subsets(paths, label_values, names, validation_split, subset, shuffle, seed, batch_size, build,
+                        verbose)

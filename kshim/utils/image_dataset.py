@@ -3,9 +3,8 @@
 import numpy as np
 
 from kshim import config
-from kshim import random as krandom
-from kshim.backends import image_weights
-from kshim.ops.image import RESIZE_INTERPOLATIONS
+from kshim.numerics import image_weights
+from kshim.ops.image import RESIZE_INTERPOLATIONS, aspect_crop_box
 from kshim.utils import dataset_utils
 from kshim.utils.image_utils import load_img
 
@@ -21,8 +20,6 @@ def _load_image(path, color_mode, image_size, interpolation, crop_to_aspect_rati
     height, width = img.shape[:2]
     th, tw = image_size
     if crop_to_aspect_ratio:
-        from kshim.ops.image import aspect_crop_box
-
         h0, w0, ch, cw = aspect_crop_box(height, width, th, tw)
         img = img[h0:h0 + ch, w0:w0 + cw]
     elif pad_to_aspect_ratio:
@@ -66,26 +63,9 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
         raise ValueError("Only one of `crop_to_aspect_ratio` and `pad_to_aspect_ratio` can be True.")
     data_format = config.image_data_format() if data_format is None else data_format
-    dataset_utils.check_validation_split_arg(validation_split, subset, shuffle, seed)
-    if seed is None:
-        seed = krandom.make_seed()
-    paths, label_values, names = dataset_utils.index_directory(
-        directory, labels, ALLOWLIST_FORMATS, class_names=class_names, shuffle=shuffle, seed=seed,
-        follow_links=follow_links, verbose=verbose)
-    if label_mode == "binary" and len(names) != 2:
-        raise ValueError(f"label_mode='binary' needs exactly 2 classes. Received: class_names={names}")
-    num_classes = len(names) if names else 0
+    def read_batch(file_paths):
+        return np.stack([_load_image(path, color_mode, tuple(image_size), interpolation, crop_to_aspect_ratio,
+                                     pad_to_aspect_ratio, data_format) for path in file_paths])
 
-    def build(file_paths, file_labels, shuffle_batches):
-        def load(idx):
-            images = np.stack([_load_image(file_paths[i], color_mode, tuple(image_size), interpolation,
-                                           crop_to_aspect_ratio, pad_to_aspect_ratio, data_format) for i in idx])
-            if label_mode is None:
-                return images
-            return images, dataset_utils.encode_labels(np.asarray(file_labels)[idx], label_mode, num_classes)
-
-        return dataset_utils.IndexedDataset(len(file_paths), load, batch_size=batch_size, shuffle=shuffle_batches,
-                                            seed=seed)
-
-    return dataset_utils.make_subsets(paths, label_values, names, validation_split, subset, shuffle, seed,
-                                      batch_size, build, verbose)
+    return dataset_utils.files_dataset(directory, labels, label_mode, class_names, ALLOWLIST_FORMATS, read_batch,
+                                       batch_size, shuffle, seed, validation_split, subset, follow_links, verbose)

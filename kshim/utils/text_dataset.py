@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from kshim import random as krandom
 from kshim.utils import dataset_utils
 
 
@@ -30,25 +29,8 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int", 
     if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)
                                    or max_length <= 0):
         raise ValueError(f"`max_length` must be None or a positive integer. Received: max_length={max_length!r}")
-    dataset_utils.check_validation_split_arg(validation_split, subset, shuffle, seed)
-    if seed is None:
-        seed = krandom.make_seed()
-    paths, label_values, names = dataset_utils.index_directory(
-        directory, labels, (".txt",), class_names=class_names, shuffle=shuffle, seed=seed,
-        follow_links=follow_links, verbose=verbose)
-    if label_mode == "binary" and len(names) != 2:
-        raise ValueError(f"label_mode='binary' needs exactly 2 classes. Received: class_names={names}")
-    num_classes = len(names) if names else 0
+    def read_batch(file_paths):
+        return np.array([_read(path, max_length) for path in file_paths], dtype=object)
 
-    def build(file_paths, file_labels, shuffle_batches):
-        def load(idx):
-            texts = np.array([_read(file_paths[i], max_length) for i in idx], dtype=object)
-            if label_mode is None:
-                return texts
-            return texts, dataset_utils.encode_labels(np.asarray(file_labels)[idx], label_mode, num_classes)
-
-        return dataset_utils.IndexedDataset(len(file_paths), load, batch_size=batch_size, shuffle=shuffle_batches,
-                                            seed=seed)
-
-    return dataset_utils.make_subsets(paths, label_values, names, validation_split, subset, shuffle, seed,
-                                      batch_size, build, verbose)
+    return dataset_utils.files_dataset(directory, labels, label_mode, class_names, (".txt",), read_batch,
+                                       batch_size, shuffle, seed, validation_split, subset, follow_links, verbose)

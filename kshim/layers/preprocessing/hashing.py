@@ -67,15 +67,22 @@ def _len0to16(s):
     return _K2
 
 
-def _len17to32(s):
+def _head(s, k):
+    """The four words the 17..64-byte cases start from (the first scaled by ``k``), and the multiplier."""
     n = len(s)
     mul = _K2 + n * 2
-    a = (_fetch64(s, 0) * _K1) & _M64
-    b = _fetch64(s, 8)
-    c = (_fetch64(s, n - 8) * mul) & _M64
-    d = (_fetch64(s, n - 16) * _K2) & _M64
-    return _len16((_rotate((a + b) & _M64, 43) + _rotate(c, 30) + d) & _M64,
-                  (a + _rotate((b + _K2) & _M64, 18) + c) & _M64, mul)
+    return (mul, (_fetch64(s, 0) * k) & _M64, _fetch64(s, 8), (_fetch64(s, n - 8) * mul) & _M64,
+            (_fetch64(s, n - 16) * _K2) & _M64)
+
+
+def _mix4(a, b, c, d, k):
+    """Four words to the two that `_len16` hashes (``k`` is added to ``b`` before its rotation)."""
+    return (_rotate((a + b) & _M64, 43) + _rotate(c, 30) + d) & _M64, (a + _rotate((b + k) & _M64, 18) + c) & _M64
+
+
+def _len17to32(s):
+    mul, a, b, c, d = _head(s, _K1)
+    return _len16(*_mix4(a, b, c, d, _K2), mul)
 
 
 def _weak32(w, x, y, z, a, b):
@@ -93,19 +100,14 @@ def _weak32_at(s, i, a, b):
 
 def _len33to64(s):
     n = len(s)
-    mul = _K2 + n * 2
-    a = (_fetch64(s, 0) * _K2) & _M64
-    b = _fetch64(s, 8)
-    c = (_fetch64(s, n - 8) * mul) & _M64
-    d = (_fetch64(s, n - 16) * _K2) & _M64
-    y = (_rotate((a + b) & _M64, 43) + _rotate(c, 30) + d) & _M64
-    z = _len16(y, (a + _rotate((b + _K2) & _M64, 18) + c) & _M64, mul)
+    mul, a, b, c, d = _head(s, _K2)
+    y, u = _mix4(a, b, c, d, _K2)
+    z = _len16(y, u, mul)
     e = (_fetch64(s, 16) * mul) & _M64
     f = _fetch64(s, 24)
     g = ((y + _fetch64(s, n - 32)) * mul) & _M64
     h = ((z + _fetch64(s, n - 24)) * mul) & _M64
-    return _len16((_rotate((e + f) & _M64, 43) + _rotate(g, 30) + h) & _M64,
-                  (e + _rotate((f + a) & _M64, 18) + g) & _M64, mul)
+    return _len16(*_mix4(e, f, g, h, a), mul)
 
 
 def fingerprint64(data):

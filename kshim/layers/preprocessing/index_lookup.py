@@ -22,6 +22,7 @@ from kshim.layers.layer import Layer
 from kshim.layers.preprocessing.category_encoding import check_not_sparse, check_output_mode, encode_categorical
 from kshim.layers.preprocessing.hashing import hash_buckets
 from kshim.layers.preprocessing.normalization import first_of
+from kshim.registry import in_safe_mode
 from kshim.utils.py_dataset import PyDataset
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
@@ -35,6 +36,17 @@ def _listify(x):
     if isinstance(x, np.ndarray):
         x = x.tolist()
     return list(x)
+
+
+def check_config_vocabulary(cls_name, config):
+    """A config (a loaded file) may not name a vocabulary file unless safe mode is off: the file would be read
+    from the loading machine, outside the model archive (the CVE-2025-12058 class of bug)."""
+    vocabulary = config.get("vocabulary")
+    if isinstance(vocabulary, (str, bytes, os.PathLike)) and in_safe_mode():
+        raise ValueError(f"{cls_name}: the config requests the loading of a vocabulary file outside of the model "
+                         "archive, which could read any file on this machine, so it is refused in safe mode. If "
+                         "you trust the file, load it with `safe_mode=False`. Vocabulary file: "
+                         f"'{os.fsdecode(vocabulary)}'")
 
 
 class IndexLookup(Layer):
@@ -351,6 +363,11 @@ class IndexLookup(Layer):
         else:
             dtype = "float32"
         return KerasTensor(self.compute_output_shape(inputs_spec.shape), dtype)
+
+    @classmethod
+    def from_config(cls, config):
+        check_config_vocabulary(cls.__name__, config)
+        return super().from_config(config)
 
     def get_config(self):
         return {**super().get_config(), "invert": self.invert, "max_tokens": self.max_tokens,

@@ -19,6 +19,7 @@ from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer
 from kshim.layers.preprocessing.category_encoding import check_not_sparse, check_output_mode
 from kshim.layers.preprocessing.hashing import host_array
+from kshim.layers.preprocessing.index_lookup import check_config_vocabulary
 from kshim.layers.preprocessing.normalization import first_of
 from kshim.layers.preprocessing.string_lookup import StringLookup
 from kshim.utils.py_dataset import PyDataset
@@ -261,6 +262,7 @@ class TextVectorization(Layer):
 
     @classmethod
     def from_config(cls, config):
+        check_config_vocabulary(cls.__name__, config)
         config = dict(config)
         if isinstance(config.get("ngrams"), list):
             config["ngrams"] = tuple(config["ngrams"])

@@ -10,16 +10,11 @@ configuration is the one that kernel computes (``reset_after=True`` among others
 generic ``kshim.ops.rnn`` loop otherwise.
 """
 
-from kshim import activations, ops
-from kshim.layers.input_spec import InputSpec
-from kshim.layers.recurrent.rnn import RNN, RecurrentCell, is_sigmoid, is_tanh
+from kshim import ops
+from kshim.layers.recurrent.rnn import FusedRNN, GatedCell
 
 
-def _per_gate(mask, n):
-    return mask if isinstance(mask, list) else [mask] * n
-
-
-class GRUCell(RecurrentCell):
+class GRUCell(GatedCell):
     """One GRU step: state ``h``, output ``h``."""
 
     gates = 3
@@ -36,11 +31,8 @@ class GRUCell(RecurrentCell):
                          bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
                          recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
                          dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed, **kwargs)
-        self.recurrent_activation = activations.get(recurrent_activation)
         self.reset_after = bool(reset_after)
-        self.implementation = 1 if self.recurrent_dropout else implementation
-        if self.implementation == 1:
-            self.dropout_mask_count = 3
+        self._init_gates(recurrent_activation, implementation)
 
     def build(self, input_shape):
         self._add_cell_weights(input_shape, (2, 3 * self.units) if self.reset_after else (3 * self.units,))
@@ -56,8 +48,7 @@ class GRUCell(RecurrentCell):
             bias = self.bias.value
             input_bias, recurrent_bias = (bias[0], bias[1]) if self.reset_after else (bias, None)
         if isinstance(dp_mask, list) or isinstance(rec_dp_mask, list):
-            xs = [inputs if m is None else ops.multiply(inputs, m) for m in _per_gate(dp_mask, 3)]
-            hs = [h_tm1 if m is None else ops.multiply(h_tm1, m) for m in _per_gate(rec_dp_mask, 3)]
+            xs, hs = self._per_gate_inputs(inputs, h_tm1, dp_mask, rec_dp_mask)
         else:
             if dp_mask is not None:
                 inputs = ops.multiply(inputs, dp_mask)
@@ -96,11 +87,10 @@ class GRUCell(RecurrentCell):
         return h, [h] if isinstance(states, (list, tuple)) else h
 
     def get_config(self):
-        return {**super().get_config(), "recurrent_activation": activations.serialize(self.recurrent_activation),
-                "reset_after": self.reset_after}
+        return {**super().get_config(), "reset_after": self.reset_after}
 
 
-class GRU(RNN):
+class GRU(FusedRNN):
     """Gated Recurrent Unit layer (Keras 3's arguments, weights and numbers; ``reset_after=True`` by default)."""
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
@@ -121,45 +111,21 @@ class GRU(RNN):
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                          activity_regularizer=activity_regularizer, **kwargs)
-        self.input_spec = InputSpec(ndim=3)
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(f"GRU: `use_cudnn` must be 'auto', True or False. Received: use_cudnn={use_cudnn!r}")
-        self.use_cudnn = use_cudnn
+        self._set_use_cudnn(use_cudnn)
 
-    units = property(lambda self: self.cell.units)
-    activation = property(lambda self: self.cell.activation)
-    recurrent_activation = property(lambda self: self.cell.recurrent_activation)
-    use_bias = property(lambda self: self.cell.use_bias)
+    _fused_needs = ("reset_after=True, tanh/sigmoid activations, use_bias=True, no mask, unroll=False and no "
+                    "recurrent dropout")
+
     reset_after = property(lambda self: self.cell.reset_after)
-    dropout = property(lambda self: self.cell.dropout)
-    recurrent_dropout = property(lambda self: self.cell.recurrent_dropout)
 
     def fused_ok(self, mask=None, training=False):
-        """Whether the fused kernel computes this call: ``use_cudnn`` is not False, ``reset_after=True``, tanh and
-        sigmoid activations, a bias, no mask, not unrolled, no recurrent dropout in training and one input mask."""
-        cell = self.cell
-        dropping = training and (0 < cell.recurrent_dropout < 1 or
-                                 (0 < cell.dropout < 1 and cell.dropout_mask_count is not None))
-        return (self.use_cudnn is not False and cell.reset_after and mask is None and not self.unroll
-                and cell.use_bias and is_tanh(cell.activation) and is_sigmoid(cell.recurrent_activation)
-                and not dropping)
+        """`FusedRNN.fused_ok`, and ``reset_after=True``."""
+        return self.cell.reset_after and super().fused_ok(mask, training)
 
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        if not self.fused_ok(mask, training):
-            if self.use_cudnn is True:
-                raise ValueError(f"GRU '{self.name}': use_cudnn=True, but this configuration cannot use the fused "
-                                 "kernel (it needs reset_after=True, tanh/sigmoid activations, use_bias=True, no "
-                                 "mask, unroll=False and no recurrent dropout). Pass use_cudnn='auto' to fall back "
-                                 "to the generic loop.")
-            return super().inner_loop(sequences, initial_state, mask, training=training)
+    def _fused_kernel(self, sequences, initial_state):
         cell = self.cell
-        dp_mask = cell.get_dropout_mask(sequences[:, 0]) if training else None
-        if dp_mask is not None:
-            sequences = ops.multiply(sequences, ops.expand_dims(dp_mask, 1))
-        outputs, h = ops.gru(sequences, initial_state[0], cell.kernel.value, cell.recurrent_kernel.value,
-                             cell.bias.value, go_backwards=self.go_backwards)
-        return outputs[:, -1], outputs, [h]
+        return ops.gru(sequences, initial_state[0], cell.kernel.value, cell.recurrent_kernel.value, cell.bias.value,
+                       go_backwards=self.go_backwards)
 
     def get_config(self):
-        return {**self._layer_config(), "recurrent_activation": activations.serialize(self.recurrent_activation),
-                "reset_after": self.reset_after}
+        return {**self._layer_config(), "reset_after": self.reset_after}

@@ -9,16 +9,11 @@ configuration is the one that kernel computes, and the generic ``kshim.ops.rnn``
 `LSTM.fused_ok`).
 """
 
-from kshim import activations, initializers, ops
-from kshim.layers.input_spec import InputSpec
-from kshim.layers.recurrent.rnn import RNN, RecurrentCell, is_sigmoid, is_tanh
+from kshim import initializers, ops
+from kshim.layers.recurrent.rnn import FusedRNN, GatedCell
 
 
-def _per_gate(mask, n):
-    return mask if isinstance(mask, list) else [mask] * n
-
-
-class LSTMCell(RecurrentCell):
+class LSTMCell(GatedCell):
     """One LSTM step: states ``[h, c]``, output ``h``."""
 
     gates = 4
@@ -35,12 +30,8 @@ class LSTMCell(RecurrentCell):
                          bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
                          recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
                          dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed, **kwargs)
-        self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
-        # As Keras: with recurrent dropout, each gate gets its own input and recurrent dropout mask.
-        self.implementation = 1 if self.recurrent_dropout else implementation
-        if self.implementation == 1:
-            self.dropout_mask_count = 4
+        self._init_gates(recurrent_activation, implementation)
         self.state_size = [self.units, self.units]
 
     def build(self, input_shape):
@@ -61,8 +52,7 @@ class LSTMCell(RecurrentCell):
         kernel, recurrent_kernel = self.kernel.value, self.recurrent_kernel.value
         bias = self.bias.value if self.bias is not None else None
         if isinstance(dp_mask, list) or isinstance(rec_dp_mask, list):
-            xs = [inputs if m is None else ops.multiply(inputs, m) for m in _per_gate(dp_mask, 4)]
-            hs = [h_tm1 if m is None else ops.multiply(h_tm1, m) for m in _per_gate(rec_dp_mask, 4)]
+            xs, hs = self._per_gate_inputs(inputs, h_tm1, dp_mask, rec_dp_mask)
             ks = ops.split(kernel, 4, axis=1)
             rks = ops.split(recurrent_kernel, 4, axis=1)
             bs = ops.split(bias, 4, axis=0) if bias is not None else [None] * 4
@@ -85,11 +75,10 @@ class LSTMCell(RecurrentCell):
         return h, [h, c]
 
     def get_config(self):
-        return {**super().get_config(), "recurrent_activation": activations.serialize(self.recurrent_activation),
-                "unit_forget_bias": self.unit_forget_bias}
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
 
 
-class LSTM(RNN):
+class LSTM(FusedRNN):
     """Long Short-Term Memory layer (Keras 3's arguments, weights and numbers)."""
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
@@ -111,43 +100,14 @@ class LSTM(RNN):
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                          activity_regularizer=activity_regularizer, **kwargs)
-        self.input_spec = InputSpec(ndim=3)
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(f"LSTM: `use_cudnn` must be 'auto', True or False. Received: use_cudnn={use_cudnn!r}")
-        self.use_cudnn = use_cudnn
+        self._set_use_cudnn(use_cudnn)
 
-    units = property(lambda self: self.cell.units)
-    activation = property(lambda self: self.cell.activation)
-    recurrent_activation = property(lambda self: self.cell.recurrent_activation)
-    use_bias = property(lambda self: self.cell.use_bias)
     unit_forget_bias = property(lambda self: self.cell.unit_forget_bias)
-    dropout = property(lambda self: self.cell.dropout)
-    recurrent_dropout = property(lambda self: self.cell.recurrent_dropout)
 
-    def fused_ok(self, mask=None, training=False):
-        """Whether the fused kernel computes this call: ``use_cudnn`` is not False, tanh and sigmoid activations,
-        a bias, no mask, not unrolled, no recurrent dropout in training and one (not per-gate) input dropout."""
+    def _fused_kernel(self, sequences, initial_state):
         cell = self.cell
-        dropping = training and (0 < cell.recurrent_dropout < 1 or
-                                 (0 < cell.dropout < 1 and cell.dropout_mask_count is not None))
-        return (self.use_cudnn is not False and mask is None and not self.unroll and cell.use_bias
-                and is_tanh(cell.activation) and is_sigmoid(cell.recurrent_activation) and not dropping)
-
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        if not self.fused_ok(mask, training):
-            if self.use_cudnn is True:
-                raise ValueError(f"LSTM '{self.name}': use_cudnn=True, but this configuration cannot use the fused "
-                                 "kernel (it needs tanh/sigmoid activations, use_bias=True, no mask, unroll=False "
-                                 "and no recurrent dropout). Pass use_cudnn='auto' to fall back to the generic loop.")
-            return super().inner_loop(sequences, initial_state, mask, training=training)
-        cell = self.cell
-        dp_mask = cell.get_dropout_mask(sequences[:, 0]) if training else None
-        if dp_mask is not None:
-            sequences = ops.multiply(sequences, ops.expand_dims(dp_mask, 1))
-        outputs, h, c = ops.lstm(sequences, initial_state[0], initial_state[1], cell.kernel.value,
-                                 cell.recurrent_kernel.value, cell.bias.value, go_backwards=self.go_backwards)
-        return outputs[:, -1], outputs, [h, c]
+        return ops.lstm(sequences, initial_state[0], initial_state[1], cell.kernel.value, cell.recurrent_kernel.value,
+                        cell.bias.value, go_backwards=self.go_backwards)
 
     def get_config(self):
-        return {**self._layer_config(), "recurrent_activation": activations.serialize(self.recurrent_activation),
-                "unit_forget_bias": self.unit_forget_bias}
+        return {**self._layer_config(), "unit_forget_bias": self.unit_forget_bias}

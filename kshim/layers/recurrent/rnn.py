@@ -12,6 +12,7 @@ import numpy as np
 
 from kshim import activations, constraints, initializers, ops, regularizers
 from kshim import random as krandom
+from kshim.layers.input_spec import InputSpec
 from kshim.layers.layer import Layer, call_flags
 from kshim.serialization import deserialize_keras_object, serialize_keras_object
 from kshim.variables import Variable
@@ -156,6 +157,30 @@ class RecurrentCell(Layer, DropoutRNNCell):
 
     def get_config(self):
         return {**super().get_config(), **cell_weights_config(self)}
+
+
+class GatedCell(RecurrentCell):
+    """What `LSTMCell` and `GRUCell` share: a recurrent activation for the gates, and (``implementation=1``, as
+    Keras chooses with recurrent dropout) one dropout mask per gate."""
+
+    def _init_gates(self, recurrent_activation, implementation):
+        self.recurrent_activation = activations.get(recurrent_activation)
+        # As Keras: with recurrent dropout, each gate gets its own input and recurrent dropout mask.
+        self.implementation = 1 if self.recurrent_dropout else implementation
+        if self.implementation == 1:
+            self.dropout_mask_count = self.gates
+
+    def _per_gate_inputs(self, inputs, h_tm1, dp_mask, rec_dp_mask):
+        """One (input, state) pair per gate, each with its own dropout mask (None: unmasked)."""
+        def per_gate(mask):
+            return mask if isinstance(mask, list) else [mask] * self.gates
+
+        xs = [inputs if m is None else ops.multiply(inputs, m) for m in per_gate(dp_mask)]
+        hs = [h_tm1 if m is None else ops.multiply(h_tm1, m) for m in per_gate(rec_dp_mask)]
+        return xs, hs
+
+    def get_config(self):
+        return {**super().get_config(), "recurrent_activation": activations.serialize(self.recurrent_activation)}
 
 
 class RNN(Layer):
@@ -342,3 +367,54 @@ class RNN(Layer):
         if "cell" in config:
             config["cell"] = deserialize_keras_object(config["cell"], custom_objects=custom_objects)
         return super().from_config(config)
+
+
+class FusedRNN(RNN):
+    """What `LSTM` and `GRU` share: the cell's arguments read through, ``use_cudnn``, and a call that runs the
+    backend's fused kernel (`_fused_kernel`) when `fused_ok` and the generic loop otherwise."""
+
+    # What the fused kernel needs, for the error when ``use_cudnn=True`` cannot be honoured.
+    _fused_needs = "tanh/sigmoid activations, use_bias=True, no mask, unroll=False and no recurrent dropout"
+
+    units = property(lambda self: self.cell.units)
+    activation = property(lambda self: self.cell.activation)
+    recurrent_activation = property(lambda self: self.cell.recurrent_activation)
+    use_bias = property(lambda self: self.cell.use_bias)
+    dropout = property(lambda self: self.cell.dropout)
+    recurrent_dropout = property(lambda self: self.cell.recurrent_dropout)
+
+    def _set_use_cudnn(self, use_cudnn):
+        self.input_spec = InputSpec(ndim=3)
+        if use_cudnn not in ("auto", True, False):
+            raise ValueError(f"{type(self).__name__}: `use_cudnn` must be 'auto', True or False. "
+                             f"Received: use_cudnn={use_cudnn!r}")
+        self.use_cudnn = use_cudnn
+
+    def fused_ok(self, mask=None, training=False):
+        """Whether the fused kernel computes this call: ``use_cudnn`` is not False, tanh and sigmoid activations,
+        a bias, no mask, not unrolled, no recurrent dropout in training and one (not per-gate) input dropout."""
+        cell = self.cell
+        dropping = training and (0 < cell.recurrent_dropout < 1 or
+                                 (0 < cell.dropout < 1 and cell.dropout_mask_count is not None))
+        return (self.use_cudnn is not False and mask is None and not self.unroll and cell.use_bias
+                and is_tanh(cell.activation) and is_sigmoid(cell.recurrent_activation) and not dropping)
+
+    def _layer_config(self):
+        return {**super()._layer_config(), "recurrent_activation": activations.serialize(self.recurrent_activation)}
+
+    def _fused_kernel(self, sequences, initial_state):
+        """``(outputs, *final_states)`` of the backend's fused op over the (input-dropped) ``sequences``."""
+        raise NotImplementedError
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not self.fused_ok(mask, training):
+            if self.use_cudnn is True:
+                raise ValueError(f"{type(self).__name__} '{self.name}': use_cudnn=True, but this configuration "
+                                 f"cannot use the fused kernel (it needs {self._fused_needs}). Pass "
+                                 "use_cudnn='auto' to fall back to the generic loop.")
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        dp_mask = self.cell.get_dropout_mask(sequences[:, 0]) if training else None
+        if dp_mask is not None:
+            sequences = ops.multiply(sequences, ops.expand_dims(dp_mask, 1))
+        outputs, *states = self._fused_kernel(sequences, initial_state)
+        return outputs[:, -1], outputs, states
