@@ -38,6 +38,7 @@ def _class_module(cls, default):
 
 
 _LAYERS = family("layer")
+_OPERATIONS = family("operation", home=("kshim.layers.operation",))
 _SERIALIZED = ("layer", "optimizer", "loss", "metric")  # the families whose instances have a config hook
 
 
@@ -108,6 +109,29 @@ def serialize_layer(layer):
     if hasattr(layer, "get_compile_config"):
         out["compile_config"] = layer.get_compile_config()
     return out
+
+
+def serialize_call_argument(value):
+    """A non-tensor argument of a layer or op call in a model graph, as Keras 3 writes it (``x[1:, ...]``: slices
+    and Ellipsis; numbers, strings, None as they are)."""
+    if isinstance(value, slice):
+        return {"class_name": "__slice__", "config": {"start": serialize_call_argument(value.start),
+                                                      "stop": serialize_call_argument(value.stop),
+                                                      "step": serialize_call_argument(value.step)}}
+    if value is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    return serialize_keras_object(value)
+
+
+def deserialize_call_argument(config):
+    """The value of a `serialize_call_argument` config (other configs as `deserialize_keras_object` reads them)."""
+    class_name = config.get("class_name")
+    if class_name == "__slice__":
+        inner = config.get("config") or {}
+        return slice(inner.get("start"), inner.get("stop"), inner.get("step"))
+    if class_name == "__ellipsis__":
+        return Ellipsis
+    return deserialize_keras_object(config)
 
 
 def _shape_list(shape):
@@ -298,6 +322,8 @@ def _deserialize_by_module(config, module, custom_objects):
     class_name = config["class_name"]
     if class_name == "DTypePolicy" or module == "keras.dtype_policies":
         return (config.get("config") or {}).get("name", "float32")
+    if module.startswith("keras.src.ops."):  # an op on symbolic tensors in a model graph (`x + 1`, `ops.mean`)
+        return _OPERATIONS.ensure().deserializer(config, custom_objects)
     if class_name == "function":
         name = config.get("registered_name")
         obj = get_registered_object(name, custom_objects) if name and name != "function" else None

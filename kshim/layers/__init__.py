@@ -7,6 +7,7 @@ from kshim.layers.input_layer import Input, InputLayer
 from kshim.layers.input_spec import InputSpec
 from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer
+from kshim.layers import operation as _operation  # noqa: F401  (ops on KerasTensors become graph nodes)
 from kshim.layers.normalization import (BatchNormalization, GroupNormalization, LayerNormalization,
                                         RMSNormalization, UnitNormalization)
 from kshim.layers.einsum_dense import EinsumDense

@@ -1,4 +1,11 @@
-"""Symbolic tensors: a shape and a dtype, plus where they came from. They never touch a backend."""
+"""Symbolic tensors: a shape and a dtype, plus where they came from. They never touch a backend.
+
+The Python operators and indexing of a KerasTensor are the `kshim.ops` ops (``x + 1`` is ``ops.add(x, 1)``), which
+on symbolic tensors become nodes of the functional graph (`kshim.layers.operation`).
+"""
+
+from kshim import ops
+from kshim.ops import symbolic as _symbolic
 
 
 class KerasTensor:
@@ -17,6 +24,7 @@ class KerasTensor:
         self.dtype = dtype
         self.name = name
         self._keras_history = history
+        _symbolic.LIVE[0] = True  # from now on, ops look for symbolic arguments
 
     @property
     def ndim(self):
@@ -34,6 +42,42 @@ class KerasTensor:
     __array__ = _eager_error
     __bool__ = _eager_error
     __float__ = _eager_error
+
+    # The Python operators, as Keras 3 maps them to ops (no `__eq__`: KerasTensors stay hashable and comparable).
+    def __add__(self, other): return ops.add(self, other)
+    def __radd__(self, other): return ops.add(other, self)
+    def __sub__(self, other): return ops.subtract(self, other)
+    def __rsub__(self, other): return ops.subtract(other, self)
+    def __mul__(self, other): return ops.multiply(self, other)
+    def __rmul__(self, other): return ops.multiply(other, self)
+    def __matmul__(self, other): return ops.matmul(self, other)
+    def __rmatmul__(self, other): return ops.matmul(other, self)
+    def __truediv__(self, other): return ops.true_divide(self, other)
+    def __rtruediv__(self, other): return ops.true_divide(other, self)
+    def __floordiv__(self, other): return ops.floor_divide(self, other)
+    def __rfloordiv__(self, other): return ops.floor_divide(other, self)
+    def __mod__(self, other): return ops.mod(self, other)
+    def __rmod__(self, other): return ops.mod(other, self)
+    def __pow__(self, other): return ops.power(self, other)
+    def __rpow__(self, other): return ops.power(other, self)
+    def __neg__(self): return ops.negative(self)
+    def __abs__(self): return ops.absolute(self)
+    def __lt__(self, other): return ops.less(self, other)
+    def __le__(self, other): return ops.less_equal(self, other)
+    def __gt__(self, other): return ops.greater(self, other)
+    def __ge__(self, other): return ops.greater_equal(self, other)
+    def __ne__(self, other): return ops.not_equal(self, other)
+    def __and__(self, other): return ops.logical_and(self, other)
+    def __rand__(self, other): return ops.logical_and(other, self)
+    def __or__(self, other): return ops.logical_or(self, other)
+    def __ror__(self, other): return ops.logical_or(other, self)
+    def __invert__(self): return ops.logical_not(self)
+    def __getitem__(self, key): return ops.get_item(self, key)
+
+    __hash__ = object.__hash__
+
+
+_symbolic.TYPES.add(KerasTensor)
 
 
 def is_symbolic(x):

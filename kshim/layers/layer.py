@@ -15,6 +15,7 @@ from kshim import config, constraints, ops, regularizers
 from kshim import initializers as kinit
 from kshim.layers.input_spec import InputSpec, check_input_spec
 from kshim.layers.keras_tensor import KerasTensor, is_symbolic
+from kshim.layers.node import Node
 from kshim.ops.core import ShapeDtype
 from kshim.random import SeedGenerator
 from kshim.registry import LAYERS
@@ -78,6 +79,7 @@ class Layer:
     # What a class is, for the modules below `kshim.models` that must tell (saving, summaries) without importing it.
     _is_model = False  # a Model (compile config, optimizer)
     _is_graph = False  # a Functional model (its layers come from the graph)
+    _is_operation = False  # an op on symbolic tensors (`x + 1`): a node of the graph, not one of `model.layers`
 
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None,
                  **kwargs):
@@ -342,9 +344,17 @@ class Layer:
     def call(self, inputs, *args, **kwargs):
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement `call()`.")
 
-    def __call__(self, inputs, *args, **kwargs):
-        if is_symbolic(inputs):
-            return self._symbolic_call(inputs, *args, **kwargs)
+    def __call__(self, *args, **kwargs):
+        first = None
+        if args:
+            inputs, args = args[0], args[1:]
+        else:  # the first tensor by keyword, `layer(logits=..., targets=...)` (Keras 3's first call argument)
+            first, inputs = _pop_first_argument(self, kwargs)
+        if is_symbolic(inputs) or (args and is_symbolic(args)) or (kwargs and is_symbolic(kwargs)):
+            outputs = self._symbolic_call(inputs, *args, **kwargs)
+            if first is not None:  # the node's config keeps the call as it was written
+                self._inbound_nodes[-1].first_keyword = first
+            return outputs
         takes_training, takes_mask = call_flags(type(self))
         if not takes_training:
             kwargs.pop("training", None)
@@ -410,16 +420,19 @@ class Layer:
 
     def _set_output_masks(self, inputs, outputs):
         """Give the outputs the symbolic mask that `compute_mask` gives at run time (as the Functional call does:
-        one mask goes to every output; a list of masks to none)."""
+        one mask goes to every output; a list of masks, one per output, to each its own)."""
         in_mask = _mask_of(inputs)
         if type(self).compute_mask is Layer.compute_mask:
             out_mask = in_mask if self.supports_masking else None
         else:
             out_mask = self._abstract_eval(self.compute_mask, (inputs, in_mask), {})
+        flat = outputs if isinstance(outputs, list) else [outputs]
         if isinstance(out_mask, KerasTensor):
-            for t in (outputs if isinstance(outputs, list) else [outputs]):
-                if isinstance(t, KerasTensor):
-                    t._keras_mask = out_mask
+            out_mask = [out_mask] * len(flat)
+        if isinstance(out_mask, (list, tuple)) and len(out_mask) == len(flat):  # one mask per output
+            for t, m in zip(flat, out_mask):
+                if isinstance(t, KerasTensor) and isinstance(m, KerasTensor):
+                    t._keras_mask = m
 
     def stateless_call(self, trainable_values, non_trainable_values, *args, return_losses=False, **kwargs):
         """Call the layer with the given variable values; return ``(outputs, new_non_trainable_values)``.
@@ -506,14 +519,23 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-class Node:
-    """One call of a layer on symbolic inputs."""
-
-    __slots__ = ("layer", "inputs", "outputs", "args", "kwargs")
-
-    def __init__(self, layer, inputs, outputs, args=(), kwargs=None):
-        self.layer, self.inputs, self.outputs = layer, inputs, outputs
-        self.args, self.kwargs = args, kwargs or {}
+def _pop_first_argument(layer, kwargs):
+    """(name, value) of ``call``'s first parameter, given by keyword, taken out of ``kwargs``."""
+    cls = type(layer)
+    name = cls.__dict__.get("_first_call_arg")
+    if name is None:
+        try:
+            params = list(inspect.signature(cls.call).parameters.values())[1:]
+        except (TypeError, ValueError):
+            params = []
+        name = params[0].name if params and params[0].kind in (params[0].POSITIONAL_ONLY,
+                                                               params[0].POSITIONAL_OR_KEYWORD) else ""
+        cls._first_call_arg = name
+    if not name or name not in kwargs:
+        raise TypeError(f"{cls.__name__}: a layer is called with its inputs, positionally or by the name of "
+                        f"`call`'s first argument ({name or 'inputs'!r}). Received: keyword arguments "
+                        f"{sorted(kwargs)}")
+    return name, kwargs.pop(name)
 
 
 def _activity_loss(regularizer, output):

@@ -10,7 +10,8 @@ from kshim.layers.keras_tensor import flatten_keras_tensors as _flatten
 from kshim.layers.layer import Layer, call_flags
 from kshim.models.model import Model
 from kshim.registry import LAYERS
-from kshim.serialization import deserialize_keras_object, serialize_keras_object
+from kshim.serialization import (deserialize_call_argument, deserialize_keras_object, serialize_call_argument,
+                                  serialize_keras_object)
 from kshim.utils.properties import read_only
 
 
@@ -21,6 +22,18 @@ def _pack(structure, values):
     if isinstance(structure, dict):
         return {k: _pack(v, values) for k, v in structure.items()}
     return [_pack(v, values) for v in structure]
+
+
+def _fill(structure, values):
+    """``structure`` (a call's arguments: nested lists, tuples, dicts) with each KerasTensor replaced by its value
+    from ``values`` (a dict by id); every other leaf (numbers, slices, None, flags) stays as it is."""
+    if isinstance(structure, KerasTensor):
+        return values[id(structure)]
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_fill(v, values) for v in structure)
+    if isinstance(structure, dict):
+        return {k: _fill(v, values) for k, v in structure.items()}
+    return structure
 
 
 class Functional(Model):
@@ -77,7 +90,7 @@ class Functional(Model):
             if mark == "visiting":
                 raise ValueError(f"Model: the graph has a cycle through layer '{layer.name}'.")
             state[id(node)] = "visiting"
-            for t in _flatten(node.inputs):
+            for t in node.input_tensors:
                 visit(t)
             state[id(node)] = "done"
             order.append(node)
@@ -91,7 +104,9 @@ class Functional(Model):
 
     @property
     def layers(self):
-        return list(self._graph_layers)
+        """The graph's layers; as in Keras 3, the operations on symbolic tensors (``x + 1``, ``ops.mean``) are
+        nodes of the graph but not layers of the model."""
+        return [layer for layer in self._graph_layers if not layer._is_operation]
 
     # -- calling -------------------------------------------------------------------------------------------------
     def call(self, inputs, training=None, mask=None):
@@ -100,9 +115,9 @@ class Functional(Model):
         masks = {}
         for node in self._nodes:
             layer = node.layer
-            args = _pack(node.inputs, values) if not isinstance(node.inputs, KerasTensor) else values[id(node.inputs)]
+            args = _fill(node.inputs, values)
             takes_training, takes_mask = call_flags(type(layer))
-            kwargs = dict(node.kwargs)
+            kwargs = _fill(node.kwargs, values) if node.kwargs else {}
             if takes_training and training is not None:
                 kwargs["training"] = training  # the model's flag wins over a node's own, as in Keras 3
             elif not takes_training:
@@ -110,16 +125,20 @@ class Functional(Model):
             in_mask = _pack_masks(node.inputs, masks)
             if takes_mask and in_mask is not None:
                 kwargs["mask"] = in_mask
-            out = layer(args, *node.args, **kwargs)
+            out = layer(args, *_fill(node.args, values), **kwargs)
             out_mask = None
             if in_mask is not None or type(layer).compute_mask is not Layer.compute_mask:
                 out_mask = layer.compute_mask(args, in_mask)
             outs = out if isinstance(out, (list, tuple)) else [out]
             node_outs = node.outputs if isinstance(node.outputs, list) else [node.outputs]
-            for t, v in zip(node_outs, outs):
+            if isinstance(out_mask, (list, tuple)):  # one mask per output, else none
+                out_masks = list(out_mask) if len(out_mask) == len(node_outs) else [None] * len(node_outs)
+            else:
+                out_masks = [out_mask] * len(node_outs)
+            for t, v, m in zip(node_outs, outs, out_masks):
                 values[id(t)] = v
-                if out_mask is not None:
-                    masks[id(t)] = out_mask if not isinstance(out_mask, (list, tuple)) else None
+                if m is not None:
+                    masks[id(t)] = m
         if isinstance(self._outputs_struct, KerasTensor):
             return values[id(self._outputs_struct)]
         return _pack(self._outputs_struct, values)
@@ -185,17 +204,22 @@ class Functional(Model):
                 return tensor_config(x)
             if isinstance(x, dict):
                 return {k: args_config(v) for k, v in x.items()}
-            return [args_config(v) for v in x]
+            if isinstance(x, (list, tuple)):
+                return [args_config(v) for v in x]
+            return serialize_call_argument(x)
 
-        def node_config(node):
+        def node_config(node):  # the call as written: `layer(x, y)`, or `layer(logits=x, targets=y)`
             # A layer whose call takes several tensors positionally (MultiHeadAttention(query, value, key)) packs
             # them into one list for the graph; `_node_call_arguments` spreads them back as Keras 3 writes them.
             spread = getattr(node.layer, "_node_call_arguments", None)
-            if spread is None:
-                return {"args": [args_config(node.inputs)], "kwargs": dict(node.kwargs)}
-            args, tensor_kwargs = spread(node.inputs)
-            return {"args": [args_config(a) for a in args],
-                    "kwargs": {**node.kwargs, **{k: args_config(v) for k, v in tensor_kwargs.items()}}}
+            if spread is not None:
+                args, tensor_kwargs = spread(node.inputs)
+                return {"args": [args_config(a) for a in args],
+                        "kwargs": args_config({**node.kwargs, **tensor_kwargs})}
+            if node.first_keyword:
+                return {"args": args_config(list(node.args)),
+                        "kwargs": args_config({node.first_keyword: node.inputs, **node.kwargs})}
+            return {"args": args_config([node.inputs, *node.args]), "kwargs": args_config(node.kwargs)}
 
         layer_configs = []
         for layer in self._graph_layers:
@@ -227,6 +251,8 @@ class Functional(Model):
                 name, node_index, tensor_index = x["config"]["keras_history"]
                 produced = outputs[(name, node_index)]
                 return produced[tensor_index] if isinstance(produced, list) else produced
+            if isinstance(x, dict) and "class_name" in x:
+                return deserialize_call_argument(x)
             if isinstance(x, dict):
                 return {k: resolve(v) for k, v in x.items()}
             if isinstance(x, list):
@@ -243,12 +269,10 @@ class Functional(Model):
             for item in list(pending):
                 name, i, node = item
                 try:
-                    args = resolve(node["args"])
-                    kwargs = resolve(node.get("kwargs", {}))
+                    args, kwargs = resolve(node["args"]), resolve(node.get("kwargs", {}))
                 except KeyError:
                     continue
-                x = args[0] if len(args) == 1 else args
-                outputs[(name, i)] = layers[name](x, **kwargs)
+                outputs[(name, i)] = layers[name](*args, **kwargs)
                 pending.remove(item)
                 progress = True
             if not progress:
@@ -307,6 +331,8 @@ def _flatten_values(values, structure, model):
 def _pack_masks(structure, masks):
     if isinstance(structure, KerasTensor):
         return masks.get(id(structure))
+    if not isinstance(structure, (list, tuple, dict)):
+        return None  # a Python value as the first argument (`0.5 ** x`)
     flat = [masks.get(id(t)) for t in _flatten(structure)]
     return None if all(m is None for m in flat) else flat
 
@@ -340,7 +366,7 @@ def keras_functional_order(model):
             return
         index.setdefault(id(layer), len(index))
         node_layer[key] = layer
-        inputs = _flat_tensors(node.inputs) if node is not None else []
+        inputs = _flat_tensors(node.input_tensors) if node is not None else []
         for t in inputs:
             visit(t)
         parents[key] = [node_key(t)[0] for t in inputs]
@@ -355,13 +381,13 @@ def keras_functional_order(model):
         depth_of_layer[id(layer)] = depth_of_node[key] = depth
         for parent in parents[key]:
             depth_of_node[parent] = max(depth + 1, depth_of_node.get(parent, 0))
-    layers = {id(l): l for l in model.layers}
+    layers = {id(l): l for l in model._graph_layers}
     for tensor in model._input_tensors:  # inputs that no output depends on
         layer = tensor._keras_history[0]
         if id(layer) not in depth_of_layer:
             depth_of_layer[id(layer)], index[id(layer)] = 0, -1
     if set(depth_of_layer) != set(layers):
-        return model.layers  # a graph this walk does not understand: keep kshim's order
+        return model._graph_layers  # a graph this walk does not understand: keep kshim's order
     return sorted(layers.values(), key=lambda l: (-depth_of_layer[id(l)], index[id(l)]))
 
 

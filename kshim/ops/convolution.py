@@ -9,6 +9,7 @@ arithmetic that the layers' ``compute_output_shape`` uses lives here too (``*_ou
 
 from kshim import config
 from kshim.backends import B
+from kshim.ops import symbolic as _symbolic
 from kshim.numerics.conv_shapes import as_tuple, conv_output_size, conv_transpose_output_size
 
 _PADDINGS = ("valid", "same")
@@ -127,3 +128,5 @@ def conv_transpose_output_shape(input_shape, filters, kernel_size, strides=1, pa
 
 
 __all__ = ["conv", "depthwise_conv", "separable_conv", "conv_transpose", "max_pool", "average_pool"]
+
+_symbolic.install(globals(), __all__, "keras.src.ops.nn")

@@ -1,6 +1,7 @@
 """Core ops: creation, conversion, dtypes, differentiation and compilation (the contract's core family)."""
 
 from kshim.backends import B
+from kshim.ops import symbolic as _symbolic
 from kshim.backends.abstract_eval import ShapeDtype  # noqa: F401  (what compute_output_spec returns per array)
 
 convert_to_tensor = B.convert_to_tensor
@@ -57,3 +58,5 @@ def is_int_dtype(dtype_name):
 
 
 __all__ = [name for name, value in list(vars().items()) if not name.startswith("_") and callable(value)]
+
+_symbolic.install(globals(), ["cast", "copy", "stop_gradient"], "keras.src.ops.core")

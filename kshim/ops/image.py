@@ -14,6 +14,7 @@ here from elementwise ops and one gather, so both backends compute them the same
 
 from kshim import config
 from kshim.backends import B
+from kshim.ops import symbolic as _symbolic
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
 AFFINE_INTERPOLATIONS = ("nearest", "bilinear")
@@ -213,3 +214,5 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
 
 
 __all__ = ["resize", "affine_transform", "map_coordinates", "aspect_crop_box"]
+
+_symbolic.install(globals(), [n for n in __all__ if n != "aspect_crop_box"], "keras.src.ops.image")

@@ -3,6 +3,7 @@
 import numpy as np
 
 from kshim.backends import B
+from kshim.ops import symbolic as _symbolic
 
 relu = B.relu
 sigmoid = B.sigmoid
@@ -107,3 +108,5 @@ def dot_product_attention_reference(query, key, value, bias=None, mask=None, sca
 
 
 __all__ += ["dot_product_attention"]
+
+_symbolic.install(globals(), __all__, "keras.src.ops.nn")

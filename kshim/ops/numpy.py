@@ -2,6 +2,7 @@
 family)."""
 
 from kshim.backends import B
+from kshim.ops import symbolic as _symbolic
 
 add = B.add
 subtract = B.subtract
@@ -165,4 +166,11 @@ def count_nonzero(x, axis=None):
     return B.sum(B.cast(B.not_equal(x, 0), "int32"), axis=axis)
 
 
+def get_item(x, key):
+    """``x[key]`` (Keras's ``ops.get_item``, what ``KerasTensor.__getitem__`` records)."""
+    return x[key]
+
+
 __all__ = [name for name, value in list(vars().items()) if not name.startswith("_") and callable(value)]
+
+_symbolic.install(globals(), __all__, "keras.src.ops.numpy")

@@ -58,20 +58,22 @@ def _clone_functional(model, input_tensors, clone_function):
     values = {id(old): new for old, new in zip(old_inputs, new_inputs)}
     clones = {}
 
-    def mapped(structure):
+    def mapped(structure):  # a call's arguments with each KerasTensor replaced by its clone; other leaves kept
         if isinstance(structure, KerasTensor):
             return values[id(structure)]
         if isinstance(structure, dict):
             return {k: mapped(v) for k, v in structure.items()}
-        return [mapped(v) for v in structure]
+        if isinstance(structure, (list, tuple)):
+            return [mapped(v) for v in structure]
+        return structure
 
     for node in model._nodes:
         layer = node.layer
         if isinstance(layer, InputLayer):
             continue
-        if id(layer) not in clones:
-            clones[id(layer)] = clone_function(layer)
-        outputs = clones[id(layer)](mapped(node.inputs), *node.args, **node.kwargs)
+        if id(layer) not in clones:  # an op on symbolic tensors is not a layer to the user's clone_function
+            clones[id(layer)] = (_default_clone if layer._is_operation else clone_function)(layer)
+        outputs = clones[id(layer)](mapped(node.inputs), *mapped(node.args), **mapped(node.kwargs))
         old_out = node.outputs if isinstance(node.outputs, list) else [node.outputs]
         new_out = outputs if isinstance(outputs, list) else [outputs]
         for old, new in zip(old_out, new_out):

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from kshim.layers.keras_tensor import KerasTensor, flatten_keras_tensors
+from kshim.layers.keras_tensor import KerasTensor
 
 
 def _fmt_bytes(n):
@@ -68,7 +68,7 @@ def _is_sequential_like(model):
     input_ids = {id(t) for t in model._input_tensors}
     depths = {}  # id(node) -> longest path from the model's inputs
     for node in model._nodes:  # topological order: a node's producers come first
-        inputs = flatten_keras_tensors(node.inputs)
+        inputs = node.input_tensors
         if len(inputs) > 1:
             return False
         depth = 0
@@ -88,7 +88,7 @@ def _connections(layer, relevant):
     for node in layer._inbound_nodes:
         if id(node) not in relevant:
             continue
-        for t in flatten_keras_tensors(node.inputs):
+        for t in node.input_tensors:
             source, node_index, tensor_index = t._keras_history
             parts.append(f"{source.name}[{node_index}][{tensor_index}]")
     return ", ".join(parts) or "-"
@@ -155,7 +155,7 @@ def _rows(model, expand_nested, show_trainable, connected, layer_range=None):
                 rows.extend(fields(inner, level + 1))
         return rows
 
-    layers = model.layers
+    layers = model._graph_layers if model._is_graph else model.layers  # with the ops on symbolic tensors
     start, stop = _layer_range(layers, layer_range)
     return [row for layer in layers[start:stop] for row in fields(layer, 0)]
 
