@@ -20,7 +20,7 @@ BACKEND_NAMES = {"torch", "jax"}
 # or one module of the grab bag `kshim.utils`; it may import units of its own layer or of a lower one.
 LAYERS = [
     {"config", "registry", "numerics", "serialization", "backends", "utils.suggest", "utils.naming", "utils.numerical", "utils.file_utils",
-     "utils.py_dataset", "utils.sequence_utils", "utils.properties"},
+     "utils.py_dataset", "utils.sequence_utils", "utils.properties", "utils.data_tuples"},
     {"ops", "random", "variables", "initializers", "activations", "tree", "dtype_policies", "utils.progbar",
      "utils.image_utils",
      "utils.dataset_utils", "utils.timeseries_dataset", "utils.image_dataset", "utils.text_dataset"},
