@@ -4,7 +4,7 @@ both backends (Keras 3 itself needs TensorFlow to export)."""
 from kshim import ops
 from kshim.backends import load_family
 from kshim.layers.input_spec import InputSpec
-from kshim.layers.keras_tensor import KerasTensor
+from kshim.layers.keras_tensor import KerasTensor, flatten_leaves
 from kshim.variables import swap_values
 
 FORMATS = ("onnx",)
@@ -29,14 +29,6 @@ def _spec(item, where):
         return tuple(item.shape), str(item.dtype), getattr(item, "name", None)
     raise ValueError(f"{where}: each entry of `input_signature` must be a `kshim.layers.InputSpec`, a KerasTensor, "
                      f"a shape tuple, or an array-like with `shape` and `dtype`. Received: {item!r}")
-
-
-def _flatten(structure):
-    if isinstance(structure, dict):
-        return [v for key in sorted(structure) for v in _flatten(structure[key])]
-    if isinstance(structure, (list, tuple)):
-        return [v for item in structure for v in _flatten(item)]
-    return [structure]
 
 
 class ExportArchive:
@@ -117,7 +109,7 @@ class ExportArchive:
         def stateless(values, inputs):
             old = swap_values(variables, values)
             try:
-                outputs = _flatten(fn(*inputs))
+                outputs = flatten_leaves(fn(*inputs))
             finally:
                 swap_values(variables, old)
             return outputs
@@ -141,4 +133,4 @@ def _unique_names(names):
 def _output_count(fn, specs):
     """How many outputs ``fn`` returns, from one eager call on zeros (a symbolic call would add graph nodes)."""
     outputs = fn(*[ops.zeros(tuple(2 if d is None else d for d in shape), dtype) for shape, dtype, _ in specs])
-    return len(_flatten(outputs))
+    return len(flatten_leaves(outputs))

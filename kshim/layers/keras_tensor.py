@@ -91,6 +91,16 @@ def is_symbolic(x):
     return False
 
 
+def flatten_leaves(structure):
+    """Every leaf of a nested structure of lists, tuples and dicts, in Keras's ``tree.flatten`` order (dict keys
+    sorted)."""
+    if isinstance(structure, dict):
+        return [leaf for key in sorted(structure) for leaf in flatten_leaves(structure[key])]
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in flatten_leaves(item)]
+    return [structure]
+
+
 def flatten_keras_tensors(structure):
     """The KerasTensors of a nested structure (lists, tuples, dicts in insertion order), in order."""
     if isinstance(structure, KerasTensor):

@@ -50,6 +50,11 @@ def call_flags(cls):
     return flags
 
 
+
+def _shapes(tensors):
+    """The shape of one KerasTensor, or the list of shapes of several."""
+    return tensors.shape if isinstance(tensors, KerasTensor) else [t.shape for t in tensors]
+
 def _accepts(fn, arg):
     try:
         params = inspect.signature(fn).parameters
@@ -481,8 +486,7 @@ class Layer:
     @property
     def input_shape(self):
         if self._inbound_nodes:
-            x = self._inbound_nodes[0].inputs
-            return x.shape if isinstance(x, KerasTensor) else [t.shape for t in x]
+            return _shapes(self._inbound_nodes[0].inputs)
         if self._build_shape is not None:
             return self._build_shape
         raise AttributeError(f"Layer '{self.name}' has no defined input shape: it is not built yet.")
@@ -490,8 +494,7 @@ class Layer:
     @property
     def output_shape(self):
         if self._inbound_nodes:
-            y = self._inbound_nodes[0].outputs
-            return y.shape if isinstance(y, KerasTensor) else [t.shape for t in y]
+            return _shapes(self._inbound_nodes[0].outputs)
         if self._build_shape is not None:
             return self.compute_output_shape(self._build_shape)
         raise AttributeError(f"Layer '{self.name}' has no defined output shape: it is not built yet.")

@@ -5,7 +5,7 @@ Calling the model replays the nodes in topological order on real tensors.
 """
 
 from kshim.layers.input_layer import InputLayer
-from kshim.layers.keras_tensor import KerasTensor
+from kshim.layers.keras_tensor import KerasTensor, flatten_leaves
 from kshim.layers.keras_tensor import flatten_keras_tensors as _flatten
 from kshim.layers.layer import Layer, call_flags
 from kshim.models.model import Model
@@ -337,15 +337,6 @@ def _pack_masks(structure, masks):
     return None if all(m is None for m in flat) else flat
 
 
-def _flat_tensors(structure):
-    """KerasTensors of a nested structure in Keras's ``tree.flatten`` order (dict keys sorted)."""
-    if isinstance(structure, dict):
-        return [t for k in sorted(structure) for t in _flat_tensors(structure[k])]
-    if isinstance(structure, (list, tuple)):
-        return [t for v in structure for t in _flat_tensors(v)]
-    return [structure]
-
-
 def keras_functional_order(model):
     """The layers of a Functional model in Keras 3's order (``map_graph``): by decreasing depth from the outputs,
     ties in the order a depth-first walk from the outputs first meets them. Layers of one class are numbered in
@@ -366,14 +357,14 @@ def keras_functional_order(model):
             return
         index.setdefault(id(layer), len(index))
         node_layer[key] = layer
-        inputs = _flat_tensors(node.input_tensors) if node is not None else []
+        inputs = flatten_leaves(node.input_tensors) if node is not None else []
         for t in inputs:
             visit(t)
         parents[key] = [node_key(t)[0] for t in inputs]
         finished.add(key)
         post_order.append(key)
 
-    for tensor in _flat_tensors(model._outputs_struct):
+    for tensor in flatten_leaves(model._outputs_struct):
         visit(tensor)
     for key in reversed(post_order):
         layer = node_layer[key]

@@ -9,6 +9,15 @@ from kshim.distribution import hooks as distribution_hooks
 _DIST = distribution_hooks.ACTIVE
 
 
+def _batch_size(x):
+    """The batch size of a (nested) batch: the first axis of its first array."""
+    while isinstance(x, (list, tuple)):
+        x = x[0]
+    if isinstance(x, dict):
+        x = next(iter(x.values()))
+    return ops.shape(x)[0]
+
+
 def _to_backend(x):
     """Move one batch element to the backend; float64 becomes floatx, as in Keras. Under a distribution
     (`kshim.distribution`) the batch is split across the replicas instead."""

@@ -9,7 +9,7 @@ The optimizer may overwrite the donated values in place (torch's fused ``_foreac
 
 from kshim import ops
 from kshim.distribution.hooks import ACTIVE as _DIST
-from kshim.trainer.batches import _run_group
+from kshim.trainer.batches import _batch_size, _run_group
 from kshim.variables import read_values, swap_values
 
 
@@ -119,13 +119,6 @@ class StepFunctions:
             self._results = ops.compile_step(self.results_step, jit_compile=self.jit_compile)
         return self._results
 
-
-def _batch_size(x):
-    while isinstance(x, (list, tuple)):
-        x = x[0]
-    if isinstance(x, dict):
-        x = next(iter(x.values()))
-    return ops.shape(x)[0]
 
 
 class BuiltinTrainFunction:

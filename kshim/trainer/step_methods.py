@@ -19,7 +19,7 @@ import inspect
 
 from kshim import config, ops
 from kshim.metrics.metric import Metric
-from kshim.trainer.batches import _to_backend
+from kshim.trainer.batches import _batch_size, _to_backend
 from kshim.utils.data_tuples import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from kshim.variables import read_values, swap_values
 
@@ -254,12 +254,12 @@ class MethodTrainFunction:
     """What the loop calls for one execution (a group of batches) when the model's ``train_step`` must run.
     The token it threads from call to call is the last logs."""
 
-    def __init__(self, model):
+    def __init__(self, model, groups=None):
         self.model = model
         self.steps_ref = model._steps
         self.stateless = ops.stateless_steps()
-        self.groups = model._train_state_variables()
-        if self.stateless:
+        self.groups = model._train_state_variables() if groups is None else groups
+        if self.stateless and groups is None:
             # As the built-in step: the trainable, non-trainable and optimizer values are donated (the variables
             # get the new ones), the metric values not (batch logs handed to callbacks may still refer to them).
             self.fn = ops.compile_step(lambda t, n, o, m, data: model.train_step((t, n, o, m), data),
@@ -296,10 +296,7 @@ class MethodTestFunction:
     """`MethodTrainFunction` for ``test_step``."""
 
     def __init__(self, model):
-        self.model = model
-        self.steps_ref = model._steps
-        self.stateless = ops.stateless_steps()
-        self.groups = model._test_state_variables()
+        MethodTrainFunction.__init__(self, model, model._test_state_variables())
         if self.stateless:
             self.fn = ops.compile_step(lambda state, data: model.test_step(state, data),
                                        jit_compile=model.jit_compile)
@@ -339,10 +336,3 @@ def _detach_all(groups):
         for v in g:
             v._value = ops.stop_gradient(v._value)
 
-
-def _batch_size(x):
-    while isinstance(x, (list, tuple)):
-        x = x[0]
-    if isinstance(x, dict):
-        x = next(iter(x.values()))
-    return ops.shape(x)[0]
