@@ -316,9 +316,12 @@ def _compile_step():
 # Coverage: every public op, activation, initializer and random function has a case.
 
 # Plumbing, and the capabilities a backend answers (auto_jit_compile and stateless_steps differ by design;
-# standardize_dtype is a name; trainable_leaf and adopt_variable_class are the plumbing of user-written steps).
+# standardize_dtype is a name; trainable_leaf and adopt_variable_class are the plumbing of user-written steps;
+# compute_output_spec/ShapeDtype evaluate shapes without data and get_item is the symbolic `x[...]`, both checked
+# against Keras 3 in tests/test_symbolic_shapes.py and tests/test_symbolic_ops.py rather than here).
 PLUMBING = {"compile_step", "compile_multi_step", "inference_mode", "device_name", "value_and_grad", "is_tensor",
-            "auto_jit_compile", "standardize_dtype", "stateless_steps", "trainable_leaf", "adopt_variable_class"}
+            "auto_jit_compile", "standardize_dtype", "stateless_steps", "trainable_leaf", "adopt_variable_class",
+            "compute_output_spec", "ShapeDtype", "get_item"}
 
 
 def _snake(name):
