@@ -11,7 +11,7 @@ import numpy as np
 
 from kshim import activations, config, ops, random
 from kshim.layers.keras_tensor import KerasTensor
-from kshim.utils.naming import reset_names
+from kshim.common.naming import reset_names
 from kshim.variables import Variable
 
 

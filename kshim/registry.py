@@ -15,7 +15,7 @@ import importlib
 import inspect
 import threading
 
-from kshim.utils.suggest import unknown_name_error
+from kshim.common.suggest import unknown_name_error
 
 
 class Configurable:

@@ -12,8 +12,8 @@ import numpy as np
 
 from kshim import config, ops
 from kshim.registry import INITIALIZERS
-from kshim.utils.naming import uniquify
-from kshim.utils.properties import read_only
+from kshim.common.naming import uniquify
+from kshim.common.properties import read_only
 
 
 class Variable:

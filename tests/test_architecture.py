@@ -16,23 +16,21 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "kshim"
 FRAMEWORKS = {"torch", "jax", "jaxlib", "flax", "jax2onnx", "torchvision", "functorch", "optax"}
 BACKEND_NAMES = {"torch", "jax"}
 
-# The layers of the house, bottom first (docs/architecture.md). A unit is a top-level package or module of kshim,
-# or one module of the grab bag `kshim.utils`; it may import units of its own layer or of a lower one.
+# The layers of the house, bottom first (docs/architecture.md). A unit is a top-level package or module of kshim;
+# it may import units of its own layer or of a lower one. `kshim.utils`, `kshim.preprocessing` and `kshim.backend`
+# are public namespaces at the top: nothing inside kshim imports them; the helpers lower layers need live in
+# `kshim.common`.
 LAYERS = [
-    {"config", "registry", "numerics", "serialization", "backends", "utils.suggest", "utils.naming", "utils.numerical", "utils.file_utils",
-     "utils.py_dataset", "utils.sequence_utils", "utils.properties", "utils.data_tuples"},
-    {"ops", "random", "variables", "initializers", "activations", "tree", "dtype_policies", "utils.progbar",
-     "utils.image_utils",
-     "utils.dataset_utils", "utils.timeseries_dataset", "utils.image_dataset", "utils.text_dataset"},
+    {"config", "registry", "numerics", "serialization", "backends", "common"},
+    {"ops", "random", "variables", "initializers", "activations", "tree", "dtype_policies"},
     {"losses", "metrics", "optimizers", "regularizers", "constraints", "layers", "quantizers", "mixed_precision"},
     {"saving"},
-    {"trainer", "callbacks", "distribution", "preprocessing", "export"},
-    {"models", "applications", "datasets", "utils.summary", "utils.model_visualization", "utils.model_svg", "conformance", "testing", "tools",
+    {"trainer", "callbacks", "distribution", "export"},
+    {"models", "applications", "datasets", "utils", "preprocessing", "backend", "conformance", "testing", "tools",
      "legacy", "wrappers"},
 ]
-# `kshim` (the lazy public face), `kshim.utils` (lazy names) and `kshim.backend` (Keras 2's K, a facade over ops)
-# only re-export, so they stand outside the layering.
-FACADES = {"", "backend", "utils"}
+# `kshim` itself (the lazy public face) only re-exports, so it stands outside the layering.
+FACADES = {""}
 
 
 def _modules():
@@ -49,8 +47,6 @@ def _unit(module):
     parts = module.split(".")[1:]
     if not parts:
         return ""
-    if parts[0] == "utils" and len(parts) > 1:
-        return f"utils.{parts[1]}"
     return parts[0]
 
 

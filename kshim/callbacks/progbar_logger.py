@@ -2,7 +2,7 @@
 
 from kshim.callbacks.callback import Callback
 from kshim.distribution.devices import is_chief
-from kshim.utils.progbar import Progbar
+from kshim.callbacks.progbar import Progbar
 
 
 class ProgbarLogger(Callback):

@@ -6,7 +6,7 @@ import numpy as np
 
 from kshim.callbacks.learning_rate_scheduler import learning_rate_float
 from kshim.callbacks.monitor_callback import MonitorCallback, print_msg, scalar_value
-from kshim.utils.suggest import unknown_name_error
+from kshim.common.suggest import unknown_name_error
 
 
 class ReduceLROnPlateau(MonitorCallback):

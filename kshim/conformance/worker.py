@@ -28,7 +28,7 @@ from kshim import ops
 from kshim import optimizers as koptimizers
 from kshim import random as krandom
 from kshim.layers.layer import Layer
-from kshim.utils.naming import reset_names
+from kshim.common.naming import reset_names
 from kshim.variables import read_values
 
 # An uncompiled model is compiled with these (documented in kshim.conformance.agreement).

@@ -6,7 +6,7 @@ import warnings
 from kshim.distribution import hooks
 from kshim.distribution.device_mesh import DeviceMesh
 from kshim.distribution.devices import backend, list_devices
-from kshim.utils.properties import read_only
+from kshim.common.properties import read_only
 
 DEFAULT_BATCH_DIM_NAME = "batch"
 _CURRENT = {"distribution": None}

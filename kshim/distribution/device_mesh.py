@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from kshim.distribution.devices import canonical_device, list_devices
-from kshim.utils.properties import read_only
+from kshim.common.properties import read_only
 
 
 def _check_shape(shape):

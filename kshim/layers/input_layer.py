@@ -4,7 +4,7 @@ import warnings
 
 from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer, standardize_dtype
-from kshim.utils.properties import read_only
+from kshim.common.properties import read_only
 
 
 def _batch_shape(cls, shape, batch_size, batch_shape):

@@ -20,9 +20,9 @@ from kshim.ops.core import ShapeDtype
 from kshim.random import SeedGenerator
 from kshim.registry import LAYERS
 from kshim.serialization import serialize_layer
-from kshim.utils import naming
-from kshim.utils.properties import read_only
-from kshim.utils.suggest import unknown_name_error
+from kshim.common import naming
+from kshim.common.properties import read_only
+from kshim.common.suggest import unknown_name_error
 from kshim.variables import Variable, read_values, restore_state, swap_values, values_lock
 
 _LAYER_KWARGS = ("input_shape", "input_dim", "batch_size", "batch_input_shape", "input_length", "weights",

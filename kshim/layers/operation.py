@@ -15,7 +15,7 @@ from kshim import ops
 from kshim.layers.layer import Layer
 from kshim.ops import symbolic
 from kshim.registry import family
-from kshim.utils import naming
+from kshim.common import naming
 
 # Parameter names that hold tensors: the node's call arguments. Every other argument is the operation's config.
 _TENSOR_PARAMS = frozenset(("x", "x1", "x2", "xs", "a", "b", "y", "condition", "inputs", "indices", "images",

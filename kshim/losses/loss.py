@@ -12,7 +12,7 @@ weights them by ``sample_weight`` (and an optional mask) and reduces them:
 
 from kshim import config, ops
 from kshim.registry import Configurable
-from kshim.utils.naming import to_snake_case, uniquify
+from kshim.common.naming import to_snake_case, uniquify
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 

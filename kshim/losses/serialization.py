@@ -4,7 +4,7 @@ import inspect
 
 from kshim.losses.loss import Loss
 from kshim.registry import LOSSES
-from kshim.utils.suggest import unknown_name_error
+from kshim.common.suggest import unknown_name_error
 
 # Registered for deserialization only (a saved LossFunctionWrapper config names its class); `get` refuses them.
 BASE_NAMES = ("Loss", "LossFunctionWrapper")

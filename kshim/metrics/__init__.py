@@ -33,8 +33,8 @@ from kshim.metrics.regression_metrics import (
 from kshim.metrics.serialization import deserialize, serialize
 from kshim.registry import METRIC_FUNCTIONS, METRICS
 from kshim.serialization import with_registration
-from kshim.utils.naming import to_snake_case
-from kshim.utils.suggest import unknown_name_error
+from kshim.common.naming import to_snake_case
+from kshim.common.suggest import unknown_name_error
 
 ALL_OBJECTS = (
     Metric, Mean, Sum, MeanMetricWrapper,

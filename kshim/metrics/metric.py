@@ -13,8 +13,8 @@ The metric's own variables are left exactly as they were.
 
 from kshim import config, initializers, ops
 from kshim.registry import Configurable
-from kshim.utils.naming import to_snake_case, uniquify
-from kshim.utils.properties import read_only
+from kshim.common.naming import to_snake_case, uniquify
+from kshim.common.properties import read_only
 from kshim.variables import Variable, read_values, swap_values
 
 

@@ -3,7 +3,7 @@
 import inspect
 
 from kshim.registry import METRIC_FUNCTIONS, METRICS
-from kshim.utils.suggest import unknown_name_error
+from kshim.common.suggest import unknown_name_error
 
 
 def serialize_function(fn):

@@ -12,7 +12,7 @@ from kshim.models.model import Model
 from kshim.registry import LAYERS
 from kshim.serialization import (deserialize_call_argument, deserialize_keras_object, serialize_call_argument,
                                   serialize_keras_object)
-from kshim.utils.properties import read_only
+from kshim.common.properties import read_only
 
 
 def _pack(structure, values):

@@ -13,8 +13,8 @@ from kshim.saving import compile_config as _compile_config
 from kshim.saving import keras_file, weights_file
 from kshim.serialization import serialize_keras_object
 from kshim.trainer.trainer import Trainer
-from kshim.utils.summary import print_summary
-from kshim.utils.suggest import unknown_name_error
+from kshim.models.summary import print_summary
+from kshim.common.suggest import unknown_name_error
 
 
 def _functional():

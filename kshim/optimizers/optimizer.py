@@ -25,7 +25,7 @@ from kshim import config, ops
 from kshim.optimizers import fused_update, schedules
 from kshim.optimizers.arguments import check_number, check_shared_arguments, keras2_arguments, user_stacklevel
 from kshim.optimizers.clipping import clip_by_global_norm, clip_by_norm
-from kshim.utils.naming import to_snake_case, uniquify
+from kshim.common.naming import to_snake_case, uniquify
 from kshim.variables import Variable, read_values, swap_values
 
 _KERAS2_CONFIG_KEYS = ("jit_compile", "is_legacy_optimizer")

@@ -16,7 +16,7 @@ from kshim import config
 from kshim import random as krandom
 from kshim.preprocessing import image_transforms as _img
 from kshim.utils.image_utils import array_to_img, img_to_array, load_img
-from kshim.utils.py_dataset import PyDataset
+from kshim.common.py_dataset import PyDataset
 
 _EPS = 1e-6
 

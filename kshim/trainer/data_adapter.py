@@ -14,7 +14,7 @@ import numpy as np
 
 from kshim import ops
 from kshim import random as krandom
-from kshim.utils.py_dataset import PyDataset
+from kshim.common.py_dataset import PyDataset
 
 
 def _to_numpy(x):

@@ -15,7 +15,7 @@ import numpy as np
 
 from kshim import ops
 from kshim.layers.keras_tensor import KerasTensor
-from kshim.utils.suggest import unknown_name_error
+from kshim.common.suggest import unknown_name_error
 
 
 def is_structure(x):

@@ -20,7 +20,7 @@ import inspect
 from kshim import config, ops
 from kshim.metrics.metric import Metric
 from kshim.trainer.batches import _batch_size, _to_backend
-from kshim.utils.data_tuples import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from kshim.common.data_tuples import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from kshim.variables import read_values, swap_values
 
 

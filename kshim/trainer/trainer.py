@@ -25,7 +25,7 @@ from kshim.trainer.compile_utils import CompileLoss, CompileMetrics, shape_of_ba
 from kshim.trainer.model_outputs import check_inputs, describe_outputs, is_structure
 from kshim.trainer.step import BuiltinTestFunction, BuiltinTrainFunction, StepFunctions
 from kshim.trainer.step_methods import MethodTestFunction, MethodTrainFunction, StepMethods
-from kshim.utils.suggest import unknown_name_error
+from kshim.common.suggest import unknown_name_error
 from kshim.variables import read_values, swap_values, values_lock
 
 _DIST = distribution_hooks.ACTIVE

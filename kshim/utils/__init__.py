@@ -1,7 +1,7 @@
 """kshim.utils: seeding, data and progress helpers shaped like ``keras.utils``.
 
-Names load on first use: the core modules (variables, layers) import `kshim.utils.naming` and
-`kshim.utils.suggest`, which must not pull in the data utilities (or `kshim.random`) with them.
+A public namespace at the top of the house: nothing inside kshim imports it. Names load on first use, so
+``import kshim.utils`` stays cheap; the helpers lower layers need live in `kshim.common`.
 """
 
 import importlib
@@ -10,9 +10,9 @@ _NAMES = {
     "set_random_seed": "kshim.random",
     "normalize": "kshim.utils.numerical",
     "to_categorical": "kshim.utils.numerical",
-    "Progbar": "kshim.utils.progbar",
-    "PyDataset": "kshim.utils.py_dataset",
-    "Sequence": "kshim.utils.py_dataset",
+    "Progbar": "kshim.callbacks.progbar",
+    "PyDataset": "kshim.common.py_dataset",
+    "Sequence": "kshim.common.py_dataset",
     "pad_sequences": "kshim.utils.sequence_utils",
     "timeseries_dataset_from_array": "kshim.utils.timeseries_dataset",
     "split_dataset": "kshim.utils.dataset_utils",
@@ -23,8 +23,8 @@ _NAMES = {
     "image_dataset_from_directory": "kshim.utils.image_dataset",
     "text_dataset_from_directory": "kshim.utils.text_dataset",
     "get_file": "kshim.utils.file_utils",
-    "pack_x_y_sample_weight": "kshim.utils.data_tuples",
-    "unpack_x_y_sample_weight": "kshim.utils.data_tuples",
+    "pack_x_y_sample_weight": "kshim.common.data_tuples",
+    "unpack_x_y_sample_weight": "kshim.common.data_tuples",
     "plot_model": "kshim.utils.model_visualization",
     "model_to_dot": "kshim.utils.model_visualization",
 }

@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from kshim import random as krandom
-from kshim.utils.py_dataset import PyDataset
+from kshim.common.py_dataset import PyDataset
 
 
 class IndexedDataset(PyDataset):

@@ -23,7 +23,7 @@ from kshim.layers.preprocessing.category_encoding import check_not_sparse, check
 from kshim.layers.preprocessing.hashing import hash_buckets
 from kshim.layers.preprocessing.normalization import first_of
 from kshim.registry import in_safe_mode
-from kshim.utils.py_dataset import PyDataset
+from kshim.common.py_dataset import PyDataset
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 

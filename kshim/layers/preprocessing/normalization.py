@@ -11,7 +11,7 @@ import numpy as np
 
 from kshim import config, ops
 from kshim.layers.layer import Layer
-from kshim.utils.py_dataset import PyDataset
+from kshim.common.py_dataset import PyDataset
 
 
 def first_of(batch):

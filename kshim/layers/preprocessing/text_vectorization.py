@@ -22,7 +22,7 @@ from kshim.layers.preprocessing.hashing import host_array
 from kshim.layers.preprocessing.index_lookup import check_config_vocabulary
 from kshim.layers.preprocessing.normalization import first_of
 from kshim.layers.preprocessing.string_lookup import StringLookup
-from kshim.utils.py_dataset import PyDataset
+from kshim.common.py_dataset import PyDataset
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
