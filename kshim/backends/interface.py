@@ -560,6 +560,13 @@ from kshim.backends.kernels_interface import *  # noqa: E402,F401,F403
 
 from kshim.backends.fused_interface import *  # noqa: E402,F401,F403
 
+
+# ----------------------------------------------------------------------------------------------------------------
+# Native interop (the layer base class, torch modules and jax functions in layers), documented in
+# `kshim.backends.interop_interface`.
+
+from kshim.backends.interop_interface import *  # noqa: E402,F401,F403
+
 PRIMITIVES = tuple(
     name for name, obj in list(globals().items()) if callable(obj) and not name.startswith("_")
 )

@@ -13,6 +13,7 @@ import numpy as np
 
 from kshim import config, ops
 from kshim import initializers as kinit
+from kshim.backends import B
 from kshim.layers.input_spec import InputSpec, check_input_spec
 from kshim.layers.keras_tensor import KerasTensor, is_symbolic
 from kshim.random import SeedGenerator
@@ -53,15 +54,25 @@ def _accepts(fn, arg):
     return arg in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
-class Layer:
+class _StatelessDepth:
+    """How many stateless calls are running: binding framework objects (see `Layer.__call__`) must not run there."""
+
+    depth = 0
+
+
+class Layer(B.LayerBase):
     """The base layer. Subclasses implement ``build(input_shape)``, ``call(inputs, ...)`` and
-    ``compute_output_shape(input_shape)``."""
+    ``compute_output_shape(input_shape)``.
+
+    Its base class comes from the backend (`kshim.backends.interop_interface.LayerBase`): on torch every layer and
+    model is a ``torch.nn.Module`` whose ``parameters()`` are its trainable variables."""
 
     _call_takes_training = None  # per-class caches, filled on first call
     _call_takes_mask = None
 
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None,
                  **kwargs):
+        B.LayerBase.__init__(self)
         object.__setattr__(self, "_tracked_layers", [])
         self._own_trainable = []
         self._own_non_trainable = []
@@ -305,6 +316,8 @@ class Layer:
             kwargs.pop("training", None)
         if not takes_mask:
             kwargs.pop("mask", None)
+        if self._native_sync_on_call and not _StatelessDepth.depth:
+            self._native_call_sync()  # torch: a call under autograd runs on the variables' nn.Parameters
         inputs = self._convert_inputs(inputs)
         if not self.built:
             self._maybe_build(_shape_of(inputs))
@@ -360,11 +373,13 @@ class Layer:
         non_trainable = self.non_trainable_variables
         old_t = swap_values(trainable, trainable_values)
         old_n = swap_values(non_trainable, non_trainable_values)
+        _StatelessDepth.depth += 1
         try:
             outputs = self(*args, **kwargs)
             new_non_trainable = read_values(non_trainable)
             losses = self.losses if return_losses else None
         finally:
+            _StatelessDepth.depth -= 1
             swap_values(trainable, old_t)
             swap_values(non_trainable, old_n)
             self._clear_losses()

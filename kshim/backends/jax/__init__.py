@@ -162,3 +162,10 @@ from kshim.backends.jax.fused import (  # noqa: F401
     foreach_maximum,
     foreach_sqrt,
 )
+from kshim.backends.jax.layer import (  # noqa: F401
+    LayerBase,
+    flax_module,
+    jax_function,
+    torch_module,
+    torch_module_from_bytes,
+)

@@ -166,3 +166,10 @@ from kshim.backends.torch.fused import (  # noqa: F401
     foreach_sqrt,
     foreach_subtract,
 )
+from kshim.backends.torch.layer import (  # noqa: F401
+    LayerBase,
+    flax_module,
+    jax_function,
+    torch_module,
+    torch_module_from_bytes,
+)
