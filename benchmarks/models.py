@@ -6,6 +6,8 @@ the hand-written equivalents on each framework.
 - ``cnn_28x28``: Conv2D 32 -> Conv2D 64 (3x3, relu) -> MaxPooling 2 -> Flatten -> Dense 128 (relu) -> Dense 10 on
   28x28x1, batch 128.
 - ``embedding_lstm``: Embedding(20000, 128) -> LSTM(128) -> Dense 2 over 80 steps, batch 64.
+- ``transformer_encoder``: 2 encoder blocks, d_model 128, 4 heads, sequence 128, batch 32 (`benchmarks.transformer`;
+  the hand-written loops use torch SDPA and ``jax.nn.dot_product_attention``).
 
 All train with Adam(1e-3) on sparse categorical crossentropy from logits. The hand-written loops are what a
 framework user writes: torch ``nn.Module`` + ``torch.optim.Adam`` (an eval-mode module under ``inference_mode``
@@ -17,11 +19,14 @@ import time
 
 import numpy as np
 
+from benchmarks import transformer
+
 WORKLOADS = {  # name: (batch size, samples per epoch)
     "tiny_mlp": (32, 16384),
     "mlp_784_512_512_10": (128, 8192),
     "cnn_28x28": (128, 2048),
     "embedding_lstm": (64, 1024),
+    "transformer_encoder": (32, 512),
 }
 _MLP = {"tiny_mlp": ((20, 32, 2), 0.0), "mlp_784_512_512_10": ((784, 512, 512, 10), 0.2)}
 
@@ -32,6 +37,8 @@ def data(name, n, seed=0):
     if name in _MLP:
         sizes = _MLP[name][0]
         return rng.normal(size=(n, sizes[0])).astype("float32"), rng.integers(0, sizes[-1], n).astype("int32")
+    if name == "transformer_encoder":
+        return transformer.data(n, seed)
     if name == "cnn_28x28":
         return rng.random((n, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, n).astype("int32")
     return rng.integers(1, 20000, (n, 80)).astype("int32"), rng.integers(0, 2, n).astype("int32")
@@ -51,9 +58,9 @@ def build(k, name, steps_per_execution=1):
     elif name == "cnn_28x28":
         stack = [k.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"), layers.Conv2D(64, 3, activation="relu"),
                  layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10)]
-    else:
+    elif name == "embedding_lstm":
         stack = [k.Input((80,), dtype="int32"), layers.Embedding(20000, 128), layers.LSTM(128), layers.Dense(2)]
-    model = k.Sequential(stack)
+    model = transformer.build(k) if name == "transformer_encoder" else k.Sequential(stack)
     model.compile(optimizer=k.optimizers.Adam(1e-3), loss=k.losses.SparseCategoricalCrossentropy(from_logits=True),
                   steps_per_execution=steps_per_execution)
     return model
@@ -85,7 +92,7 @@ class TorchLoop:
         self.torch = torch
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.channels_first = name == "cnn_28x28"
-        self.long_x = name == "embedding_lstm"
+        self.long_x = name in ("embedding_lstm", "transformer_encoder")
         nn = torch.nn
         if name in _MLP:
             sizes, rate = _MLP[name]
@@ -96,6 +103,8 @@ class TorchLoop:
         elif name == "cnn_28x28":
             self.model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
                                        nn.Flatten(), nn.Linear(12 * 12 * 64, 128), nn.ReLU(), nn.Linear(128, 10))
+        elif name == "transformer_encoder":
+            self.model = transformer.torch_model(torch)
         else:
             self.model = _TorchLstm(nn)
         self.model.to(self.device)
@@ -217,6 +226,8 @@ def _jax_model(name, jax, jnp, rng):
         lim = np.sqrt(6.0 / (fan_in + fan_out))
         return jnp.asarray(rng.uniform(-lim, lim, shape).astype("float32"))
 
+    if name == "transformer_encoder":
+        return transformer.jax_model(jax, jnp, rng)
     if name in _MLP:
         sizes, rate = _MLP[name]
         params = []

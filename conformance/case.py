@@ -34,6 +34,7 @@ DEFAULT_MODULES = (
     "conformance.cases_callbacks",
     "conformance.cases_preprocessing",
     "conformance.cases_merging",
+    "conformance.cases_attention",
 )
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]]+$")

@@ -315,7 +315,9 @@ def _compile_step():
 # ----------------------------------------------------------------------------------------------------------------
 # Coverage: every public op, activation, initializer and random function has a case.
 
-PLUMBING = {"compile_step", "compile_multi_step", "inference_mode", "device_name", "value_and_grad", "is_tensor"}
+# Plumbing, and the capabilities a backend answers (auto_jit_compile differs by design; standardize_dtype is a name).
+PLUMBING = {"compile_step", "compile_multi_step", "inference_mode", "device_name", "value_and_grad", "is_tensor",
+            "auto_jit_compile", "standardize_dtype"}
 
 
 def _snake(name):

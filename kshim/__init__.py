@@ -14,11 +14,15 @@ from kshim import config
 from kshim.backends import B as _B  # noqa: F401  (loads the selected backend, and only it)
 
 __version__ = "0.1.0"
-version = __version__
 
-_SUBMODULES = ("activations", "backend", "callbacks", "constraints", "distribution", "initializers", "layers",
-               "losses", "metrics", "models", "ops", "optimizers", "preprocessing", "random", "regularizers", "saving",
-               "utils")
+def version():
+    """The kshim version string (``keras.version()`` in Keras 3); also ``kshim.__version__``."""
+    return __version__
+
+
+_SUBMODULES = ("activations", "applications", "backend", "callbacks", "constraints", "datasets", "distribution",
+               "export", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers",
+               "preprocessing", "random", "regularizers", "saving", "utils")
 _NAMES = {"Input": "kshim.layers", "InputLayer": "kshim.layers", "KerasTensor": "kshim.layers",
           "Layer": "kshim.layers", "Model": "kshim.models", "Sequential": "kshim.models",
           "Variable": "kshim.variables"}

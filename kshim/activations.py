@@ -1,7 +1,7 @@
 """Activation functions with Keras 3's names, arguments and formulas; `get` resolves them by name."""
 
 from kshim import ops
-from kshim.utils.suggest import unknown_name_error
+from kshim.registry import ACTIVATIONS
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
@@ -97,18 +97,15 @@ def linear(x):
     return x
 
 
-_BY_NAME = {
-    f.__name__: f
-    for f in (relu, leaky_relu, relu6, elu, selu, softplus, softsign, silu, gelu, sigmoid, hard_sigmoid, hard_silu,
-              tanh, softmax, log_softmax, mish, exponential, linear)
-}
-_BY_NAME.update({"swish": silu, "hard_swish": hard_silu})
+ACTIVATIONS.register_all((relu, leaky_relu, relu6, elu, selu, softplus, softsign, silu, gelu, sigmoid, hard_sigmoid,
+                          hard_silu, tanh, softmax, log_softmax, mish, exponential, linear),
+                         {"swish": silu, "hard_swish": hard_silu})
 
 
 def serialize(activation):
-    for name, fn in _BY_NAME.items():
-        if fn is activation:
-            return name
+    name = ACTIVATIONS.name_of(activation)
+    if name is not None:
+        return name
     return getattr(activation, "__name__", str(activation))
 
 
@@ -123,10 +120,10 @@ def get(identifier):
     if isinstance(identifier, dict):
         identifier = identifier.get("config", identifier).get("name", identifier.get("class_name"))
     if isinstance(identifier, str):
-        fn = _BY_NAME.get(identifier)
-        if fn is None:
-            raise unknown_name_error("activation", identifier, list(_BY_NAME), arg="activation")
-        return fn
+        return ACTIVATIONS.lookup(identifier, arg="activation")
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret activation identifier: activation={identifier!r}")
+
+
+ACTIVATIONS.bind(serialize=serialize, deserialize=lambda config, custom_objects=None: get(config), get=get)

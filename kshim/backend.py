@@ -9,7 +9,9 @@ import warnings
 
 import numpy as np
 
-from kshim import config, ops
+from kshim import activations, config, ops, random
+from kshim.layers.keras_tensor import KerasTensor
+from kshim.utils.naming import reset_names
 from kshim.variables import Variable
 
 
@@ -28,8 +30,6 @@ set_image_data_format = config.set_image_data_format
 
 def clear_session():
     """Reset the automatic layer names (``dense``, ``dense_1``, ...)."""
-    from kshim.utils.naming import reset_names
-
     reset_names()
 
 
@@ -112,8 +112,6 @@ def clip(x, min_value, max_value):
 
 
 def relu(x, alpha=0.0, max_value=None, threshold=0.0):
-    from kshim import activations
-
     return activations.relu(x, negative_slope=alpha, max_value=max_value, threshold=threshold)
 
 
@@ -334,8 +332,6 @@ def cast_to_floatx(x):
 
 
 def is_keras_tensor(x):
-    from kshim.layers.keras_tensor import KerasTensor
-
     return isinstance(x, KerasTensor)
 
 
@@ -344,14 +340,10 @@ def is_tensor(x):
 
 
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
-    from kshim import random
-
     return random.uniform(shape, minval, maxval, dtype, seed)
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    from kshim import random
-
     return random.normal(shape, mean, stddev, dtype, seed)
 
 
@@ -391,11 +383,9 @@ def _deprecated(fn):
     return wrapper
 
 
+_OPS_FUNCTIONS = {id(fn) for fn in vars(ops).values() if callable(fn)}
 for _name, _obj in list(globals().items()):
     if callable(_obj) and not _name.startswith("_") and _name not in _KERAS3_NAMES and \
-            getattr(_obj, "__module__", None) in (__name__, "kshim.backends.jax.numpy", "kshim.backends.jax.nn",
-                                                  "kshim.backends.torch.numpy", "kshim.backends.torch.nn",
-                                                  "kshim.backends.jax.core", "kshim.backends.torch.core",
-                                                  "kshim.backends.torch.shapes", "kshim.ops.nn", "kshim.ops.numpy"):
+            (getattr(_obj, "__module__", None) == __name__ or id(_obj) in _OPS_FUNCTIONS):
         globals()[_name] = _deprecated(_obj)
-del _name, _obj
+del _name, _obj, _OPS_FUNCTIONS

@@ -7,39 +7,45 @@ other backend, start a new process with ``KSHIM_BACKEND`` set.
 import importlib.util
 import os
 
-BACKENDS = ("jax", "torch")
-_FRAMEWORK_MODULE = {"jax": "jax", "torch": "torch"}
+BACKENDS = ()  # the backend names, in order of preference: set once, by `kshim.backends` (which knows them)
+_BACKEND = None
 
 
-def _installed(name):
-    return importlib.util.find_spec(_FRAMEWORK_MODULE[name]) is not None
+def choose_backend(frameworks):
+    """Pick the backend, once, at import: KSHIM_BACKEND if set, else the first of ``frameworks`` (backend name ->
+    the framework module it needs) that is installed. Called by `kshim.backends`, the one place that knows the
+    names; returns the chosen name."""
+    global BACKENDS, _BACKEND
+    BACKENDS = tuple(frameworks)
+    _BACKEND = _resolve_backend(frameworks)
+    return _BACKEND
 
 
-def _resolve_backend():
+def _resolve_backend(frameworks):
+    def installed(name):
+        return importlib.util.find_spec(frameworks[name]) is not None
+
+    names = list(frameworks)
+    extras = " or ".join(f"`pip install kshim[{n}]`" for n in names)
     requested = os.environ.get("KSHIM_BACKEND")
     if requested is None or requested.strip() == "":
-        for name in BACKENDS:
-            if _installed(name):
+        for name in names:
+            if installed(name):
                 return name
-        raise ImportError(
-            "kshim needs a backend framework and found neither jax nor torch. "
-            "Install one: `pip install kshim[jax]` or `pip install kshim[torch]`."
-        )
+        raise ImportError(f"kshim needs a backend framework and found none of {', '.join(names)}. "
+                          f"Install one: {extras}.")
     name = requested.strip().lower()
-    if name not in BACKENDS:
-        raise ValueError(
-            f"KSHIM_BACKEND must be one of {list(BACKENDS)}. Received: KSHIM_BACKEND={requested!r}. "
-            "Install a backend with `pip install kshim[jax]` or `pip install kshim[torch]`."
-        )
-    if not _installed(name):
+    if name not in frameworks:
+        raise ValueError(f"KSHIM_BACKEND must be one of {names}. Received: KSHIM_BACKEND={requested!r}. "
+                         f"Install a backend with {extras}.")
+    if not installed(name):
         raise ImportError(
-            f"KSHIM_BACKEND={requested!r} selects {name}, but {name} is not installed. "
-            f"Install it with `pip install kshim[{name}]`, or choose another of {list(BACKENDS)}."
+            f"KSHIM_BACKEND={requested!r} selects {name}, but {frameworks[name]} is not installed. "
+            f"Install it with `pip install kshim[{name}]`, or choose another of {names}."
         )
     return name
 
 
-_BACKEND = _resolve_backend()
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"
@@ -47,7 +53,7 @@ _FLOAT_TYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def backend():
-    """The name of the backend chosen at import: ``"jax"`` or ``"torch"``."""
+    """The name of the backend chosen at import, e.g. ``"jax"`` or ``"torch"``."""
     return _BACKEND
 
 

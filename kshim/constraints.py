@@ -1,7 +1,7 @@
 """Weight constraints (MaxNorm, NonNeg, UnitNorm, MinMaxNorm), applied after each optimizer update."""
 
 from kshim import config, ops
-from kshim.utils.suggest import resolve_object
+from kshim.registry import CONSTRAINTS
 
 
 class Constraint:
@@ -74,10 +74,15 @@ _BY_NAME = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_
 
 
 def serialize(constraint):
-    return {"module": "keras.constraints", "class_name": type(constraint).__name__,
-            "config": constraint.get_config(), "registered_name": None}
+    """The Keras 3 config of ``constraint``."""
+    return CONSTRAINTS.serialize(constraint)
 
 
 def get(identifier):
     """The constraint for a name, a config dict, an instance or a callable (None stays None)."""
-    return resolve_object("constraint", identifier, _BY_NAME)
+    return CONSTRAINTS.get(identifier)
+
+
+CONSTRAINTS.register_all((), _BY_NAME)
+CONSTRAINTS.bind(base=Constraint, module="keras.constraints", serialize=serialize,
+                 deserialize=lambda config, custom_objects=None: get(config), get=get)

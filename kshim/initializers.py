@@ -11,7 +11,7 @@ import numpy as np
 
 from kshim import config, ops
 from kshim import random as krandom
-from kshim.utils.suggest import unknown_name_error
+from kshim.registry import INITIALIZERS
 
 _STDDEV_OF_TRUNCATED_UNIT_NORMAL = 0.87962566103423978  # std of a unit normal truncated to [-2, 2]
 
@@ -250,11 +250,8 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
-_CLASSES = {
-    c.__name__: c
-    for c in (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, GlorotUniform,
-              GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal, Identity)
-}
+_CLASSES = (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, GlorotUniform,
+            GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal, Identity)
 _ALIASES = {
     "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
     "random_normal": RandomNormal, "normal": RandomNormal, "random_uniform": RandomUniform,
@@ -265,17 +262,17 @@ _ALIASES = {
     "IdentityInitializer": Identity,
 }
 globals().update({k: v for k, v in _ALIASES.items() if k.islower() and k not in ("normal", "uniform", "zero", "one")})
+INITIALIZERS.register_all(_CLASSES, _ALIASES)
+_CLASS_NAMES = [c.__name__ for c in _CLASSES]
 
 
 def serialize(initializer):
-    return {"module": "keras.initializers", "class_name": type(initializer).__name__,
-            "config": initializer.get_config(), "registered_name": None}
+    """The Keras 3 config of ``initializer``."""
+    return INITIALIZERS.serialize(initializer)
 
 
 def deserialize(config):
-    cls = _CLASSES.get(config.get("class_name")) or _ALIASES.get(config.get("class_name"))
-    if cls is None:
-        raise unknown_name_error("initializer", config.get("class_name"), list(_CLASSES), arg="class_name")
+    cls = INITIALIZERS.lookup(config.get("class_name"), arg="class_name", known=_CLASS_NAMES)
     return cls.from_config(config.get("config", {}))
 
 
@@ -288,12 +285,13 @@ def get(identifier):
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
-        cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
-        if cls is None:
-            raise unknown_name_error("initializer", identifier, list(_ALIASES) + list(_CLASSES))
-        return cls()
+        return INITIALIZERS.lookup(identifier, arg="identifier", known=list(_ALIASES) + _CLASS_NAMES)()
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
+
+
+INITIALIZERS.bind(base=Initializer, module="keras.initializers", serialize=serialize,
+                  deserialize=lambda config, custom_objects=None: deserialize(config), get=get)

@@ -7,7 +7,7 @@ Two sources, both written once here:
   backends.
 - **In-step draws** (dropout, noise, augmentation) hash ``(seed, counter, position)`` with a 32-bit integer mixer
   built only from wrapping multiplies, xors and logical shifts: the backend primitive ``counter_bits``, whose
-  exact formula `kshim.backends.fused_interface` gives (jax fuses it into one pass, torch runs it in place). Both
+  exact formula `kshim.backends.interface.random` gives (jax fuses it into one pass, torch runs it in place). Both
   backends compute these integer ops identically, so uniform numbers and dropout masks are bit-identical. Normal
   draws use Box-Muller on top; they agree to float32 rounding of ``log``/``cos`` (about 1 ulp), not always bit
   for bit.

@@ -1,7 +1,7 @@
 """Weight regularizers (L1, L2, L1L2, OrthogonalRegularizer) with Keras 3's formulas."""
 
 from kshim import ops
-from kshim.utils.suggest import resolve_object
+from kshim.registry import REGULARIZERS
 
 
 def _check_factor(cls, name, value):
@@ -86,10 +86,15 @@ _BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2, "L1": L1, "L2": L2,
 
 
 def serialize(regularizer):
-    return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
-            "config": regularizer.get_config(), "registered_name": None}
+    """The Keras 3 config of ``regularizer``."""
+    return REGULARIZERS.serialize(regularizer)
 
 
 def get(identifier):
     """The regularizer for a name, a config dict, an instance or a callable (None stays None)."""
-    return resolve_object("regularizer", identifier, _BY_NAME)
+    return REGULARIZERS.get(identifier)
+
+
+REGULARIZERS.register_all((), _BY_NAME)
+REGULARIZERS.bind(base=Regularizer, module="keras.regularizers", serialize=serialize,
+                  deserialize=lambda config, custom_objects=None: get(config), get=get)

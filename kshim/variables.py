@@ -5,9 +5,12 @@ stateless execution trivial: `swap_values` binds given values (for example jax t
 runs the frontend code, reads the new values back, and restores the old ones.
 """
 
+import contextlib
+
 import numpy as np
 
 from kshim import config, ops
+from kshim.registry import INITIALIZERS
 from kshim.utils.naming import uniquify
 
 
@@ -35,15 +38,13 @@ class Variable:
         self.aggregation = aggregation
         self.synchronization = synchronization
         if isinstance(initializer, str) or (callable(initializer) and not ops.is_tensor(initializer)):
-            from kshim import initializers
-
             if shape is None:
                 raise ValueError(
                     f"Variable '{self.name}': `shape` is required when `initializer` is a callable. "
                     f"Received: initializer={initializer!r}, shape=None"
                 )
             dtype = dtype or config.floatx()
-            value = initializers.get(initializer)(tuple(int(d) for d in shape), dtype=dtype)
+            value = INITIALIZERS.resolve(initializer)(tuple(int(d) for d in shape), dtype=dtype)
         else:
             value = initializer.value if getattr(initializer, "_kshim_variable", False) else initializer
             if dtype is None and isinstance(value, (float, np.floating)) or (
@@ -60,6 +61,8 @@ class Variable:
         self._value = value
         self._dtype = ops.dtype(value)
         self._shape = tuple(ops.shape(value))
+        for log in _creation_logs:
+            log.append((self, value))
 
     # -- value --------------------------------------------------------------------------------------------------
     @property
@@ -143,6 +146,25 @@ class Variable:
     def __bool__(self): return bool(self.numpy())
 
     __hash__ = object.__hash__
+
+
+_creation_logs = []  # one list per active `restore_state`: (variable, initial value) for each Variable created
+
+
+@contextlib.contextmanager
+def restore_state(variables):
+    """On exit, give ``variables`` back the values they have now, and every Variable created inside the block its
+    initial value: whatever the block assigned (an abstract evaluation's tracers, for example) is undone."""
+    log = []
+    _creation_logs.append(log)
+    old = [v._value for v in variables]
+    try:
+        yield
+    finally:
+        _creation_logs.remove(log)
+        swap_values(variables, old)
+        for v, value in log:
+            v._value = value
 
 
 def swap_values(variables, values):

@@ -6,11 +6,12 @@ cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh all,test
 mkdir -p reports
 status=0
-# Two workers (the CI machine has 2 cores); a test file stays on one worker.
+# Two workers (the CI machine has 2 cores); a test file stays on one worker. Tests marked `slow` (the deepest
+# application variants) are deselected: run them with `-m slow`.
 parallel="-n 2 --dist loadfile"
 for backend in jax torch; do
   echo "== unit tests, KSHIM_BACKEND=$backend"
-  KSHIM_BACKEND=$backend .venv/bin/python -m pytest tests -q -p no:cacheprovider $parallel \
+  KSHIM_BACKEND=$backend .venv/bin/python -m pytest tests -q -p no:cacheprovider $parallel -m "not slow" \
     --junitxml="reports/tests-$backend.xml" || status=1
 done
 echo "== conformance (jax vs torch vs numpy)"

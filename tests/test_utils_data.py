@@ -304,7 +304,7 @@ def test_image_dataset_from_directory(tmp_path):
     x, y = ds[0]
     assert x.shape == (2, 4, 4, 3) and x.dtype == np.float32 and y.tolist() == [0, 0]
     assert np.concatenate([b[1] for b in ds]).tolist() == [0, 0, 0, 1, 1]
-    from kshim.backends.image_weights import resize_numpy
+    from kshim.numerics.image_weights import resize_numpy
 
     first = np.asarray(utils.load_img(ds.file_paths[0]), "float32")
     np.testing.assert_allclose(x[0], resize_numpy(first, (4, 4)), rtol=1e-5, atol=1e-4)

@@ -18,6 +18,7 @@ import os
 from kshim import random as krandom
 from kshim.callbacks.callback import Callback
 from kshim.distribution.devices import is_chief
+from kshim.saving.atomic import atomic_write
 
 _METADATA = "training_metadata.json"
 _KERAS_WEIGHTS = "latest.weights.h5"
@@ -26,8 +27,6 @@ _SUFFIX = ".weights.h5"
 
 
 def _write_json_atomic(path, data):
-    from kshim.saving.atomic import atomic_write
-
     text = json.dumps(data).encode("utf-8")
     atomic_write(path, lambda f: f.write(text))
 

@@ -1,6 +1,11 @@
 """`CallbackList`: calls a hook on every callback; batch hooks nobody overrides cost nothing."""
 
 from kshim.callbacks.callback import Callback
+from kshim.callbacks.csv_logger import CSVLogger
+from kshim.callbacks.history import History
+from kshim.callbacks.progbar_logger import ProgbarLogger
+from kshim.callbacks.remote_monitor import RemoteMonitor
+from kshim.callbacks.tensorboard import TensorBoard
 from kshim.distribution.devices import is_chief
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin", "on_test_batch_end",
@@ -16,28 +21,20 @@ def _overrides(cb, hook):
     return old is not None and (old in vars(cb) or getattr(type(cb), old, None) is not getattr(Callback, old))
 
 
-def _file_loggers():
-    from kshim.callbacks.csv_logger import CSVLogger
-    from kshim.callbacks.remote_monitor import RemoteMonitor
-    from kshim.callbacks.tensorboard import TensorBoard
-
-    return CSVLogger, RemoteMonitor, TensorBoard
+_FILE_LOGGERS = (CSVLogger, RemoteMonitor, TensorBoard)
 
 
 class CallbackList:
     """A list of callbacks, called in order. ``add_history`` and ``add_progbar`` add Keras's defaults."""
 
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
-        from kshim.callbacks.history import History
-        from kshim.callbacks.progbar_logger import ProgbarLogger
-
         self.callbacks = list(callbacks or [])
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(f"`callbacks` must hold kshim Callback instances. Received: {cb!r} "
                                 f"of type {type(cb).__name__}")
         if not is_chief():  # data parallel: loggers that write files run on process 0 only
-            self.callbacks = [cb for cb in self.callbacks if not isinstance(cb, _file_loggers())]
+            self.callbacks = [cb for cb in self.callbacks if not isinstance(cb, _FILE_LOGGERS)]
         if add_progbar and not any(isinstance(cb, ProgbarLogger) for cb in self.callbacks):
             self.callbacks.append(ProgbarLogger())
         self.history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)

@@ -6,6 +6,7 @@ import numpy as np
 
 from kshim.callbacks.learning_rate_scheduler import learning_rate_float
 from kshim.callbacks.monitor_callback import MonitorCallback, print_msg, scalar_value
+from kshim.utils.suggest import unknown_name_error
 
 
 class ReduceLROnPlateau(MonitorCallback):
@@ -32,8 +33,6 @@ class ReduceLROnPlateau(MonitorCallback):
             warnings.warn("ReduceLROnPlateau: `epsilon` is the Keras 2 name of `min_delta`; use `min_delta`.",
                           DeprecationWarning, stacklevel=2)
         if kwargs:
-            from kshim.utils.suggest import unknown_name_error
-
             known = ["monitor", "factor", "patience", "verbose", "mode", "min_delta", "cooldown", "min_lr"]
             raise unknown_name_error("ReduceLROnPlateau argument", next(iter(kwargs)), known, arg="argument")
         super().__init__(monitor, mode, min_delta=min_delta)

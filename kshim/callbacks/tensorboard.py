@@ -21,9 +21,9 @@ from kshim.callbacks.callback import Callback
 
 
 def _require_tensorboard():
-    try:
+    try:  # tensorboard is an optional dependency (the `tensorboard` extra), imported when a writer is made
         from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
-        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter  # (optional, as above)
     except ImportError as e:
         raise ImportError("The TensorBoard callback needs the `tensorboard` package to write event files: "
                           "`pip install tensorboard` (or `pip install kshim[tensorboard]`). "

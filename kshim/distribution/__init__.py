@@ -17,7 +17,7 @@ global metrics. See docs/distribution.md for launch commands, batch-size rules a
 Layout: `devices` (devices and processes: `list_devices`, `initialize`), `device_mesh` (`DeviceMesh`),
 `data_parallel` (`DataParallel`, the current distribution), `hooks` (what the trainer calls). The framework code
 is in ``kshim.backends.<backend>.distribution``, behind the interface documented in
-`kshim.backends.distribution_interface`.
+`kshim.backends.interface.distribution`.
 """
 
 from kshim.distribution.data_parallel import (  # noqa: F401

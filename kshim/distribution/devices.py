@@ -1,15 +1,14 @@
 """Devices and processes: `list_devices`, `get_device_count`, `initialize`, `process_id`, `num_processes`.
 
-The framework work is done by ``kshim.backends.<backend>.distribution`` (see
-`kshim.backends.distribution_interface`); it is loaded on first use, so ``import kshim`` does not pay for it.
+The framework work is done by the backend's distribution family (see `kshim.backends.interface.distribution`);
+`kshim.backends.load_family` loads it on first use, so ``import kshim`` does not pay for it.
 """
 
-import importlib
 import os
 import re
 
-from kshim import config
 from kshim import random as krandom
+from kshim.backends import load_family
 
 _KINDS = ("cpu", "gpu", "tpu")
 _DEVICE_RE = re.compile(r"^(cpu|gpu|cuda|tpu)(?::(\d+))?$")
@@ -18,7 +17,7 @@ DEFAULT_TIMEOUT = 600  # seconds a collective waits for a peer before failing
 
 def backend():
     """The backend's distribution module."""
-    return importlib.import_module(f"kshim.backends.{config.backend()}.distribution")
+    return load_family("distribution")
 
 
 def _check_type(where, device_type):

@@ -10,6 +10,8 @@ import warnings
 import numpy as np
 
 from kshim import config, ops
+from kshim.losses import Loss
+from kshim.variables import read_values, swap_values
 
 
 class _Active:
@@ -47,8 +49,6 @@ def put_batch(x):
 
 def _losses(compile_loss):
     """The `Loss` objects held (directly or in lists/dicts) by a compiled loss."""
-    from kshim.losses import Loss
-
     found, todo = [], list(vars(compile_loss).values())
     while todo:
         item = todo.pop()
@@ -82,8 +82,6 @@ def prepare_fit(model):
     engine = ACTIVE.engine
     if engine is None:
         return
-    from kshim.variables import read_values, swap_values
-
     if engine.splits_loss and engine.num_replicas > 1 and model._compile_loss is not None:
         _check_loss_reductions(model)
     variables = list(model.trainable_variables) + list(model.non_trainable_variables)

@@ -8,7 +8,10 @@ from kshim.layers.input_spec import InputSpec
 from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer
 from kshim.layers.normalization import (BatchNormalization, GroupNormalization, LayerNormalization,
-                                        UnitNormalization)
+                                        RMSNormalization, UnitNormalization)
+from kshim.layers.einsum_dense import EinsumDense
+from kshim.layers.attention import (AdditiveAttention, Attention, GroupedQueryAttention, GroupQueryAttention,
+                                    MultiHeadAttention)
 from kshim.layers.embedding import Embedding, Masking
 from kshim.layers.reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, UpSampling2D,
                                     ZeroPadding1D, ZeroPadding2D)
@@ -83,3 +86,7 @@ from kshim.layers.preprocessing import (  # noqa: F401,E402
     StringLookup,
     TextVectorization,
 )
+
+from kshim.registry import LAYERS as _LAYERS  # noqa: E402
+
+_LAYERS.register_all(v for v in list(globals().values()) if isinstance(v, type) and issubclass(v, Layer))

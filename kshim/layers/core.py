@@ -5,11 +5,13 @@ import math
 
 import numpy as np
 
-from kshim import activations, config, ops
+from kshim import activations, config, constraints, initializers, ops, regularizers
 from kshim import random as krandom
 from kshim.layers.input_spec import InputSpec
 from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer
+from kshim.serialization import (deserialize_function, deserialize_keras_object, serialize_function,
+                                 serialize_keras_object)
 
 
 def _positive_int(cls, name, value):
@@ -72,8 +74,6 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        from kshim import constraints, initializers, regularizers
-
         ser = (lambda mod, v: None if v is None else (v if isinstance(v, str) else mod.serialize(mod.get(v))))
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
@@ -330,8 +330,6 @@ class Lambda(Layer):
         return shapes, out_dtypes
 
     def get_config(self):
-        from kshim.saving.serialization import serialize_function, serialize_keras_object
-
         cfg = {**super().get_config(), "function": serialize_function(self.function)}
         if self._output_shape is not None:
             shape = self._output_shape
@@ -346,8 +344,6 @@ class Lambda(Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         """Rebuild a Lambda from Keras 3's (or Keras 2's) config. Bytecode is refused in safe mode."""
-        from kshim.saving.serialization import deserialize_function, deserialize_keras_object
-
         config = dict(config)
         where = f"Lambda layer '{config.get('name', 'lambda')}'"
         for key in ("function_type", "module", "output_shape_type", "output_shape_module"):  # Keras 2 extras

@@ -6,7 +6,11 @@ class KerasTensor:
 
     ``shape`` is a tuple whose entries are ints or None (unknown, usually the batch axis). ``_keras_history`` is
     ``(layer, node_index, tensor_index)``: the layer that produced it, which of its calls, which of its outputs.
+    ``_keras_mask`` is the symbolic mask of the value (a bool KerasTensor), or None when it has none.
     """
+
+    _kshim_symbolic = True  # a spec for the backends' abstract evaluation (`kshim.ops.compute_output_spec`)
+    _keras_mask = None
 
     def __init__(self, shape, dtype="float32", name=None, history=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
@@ -41,3 +45,15 @@ def is_symbolic(x):
     if isinstance(x, dict):
         return any(is_symbolic(v) for v in x.values())
     return False
+
+
+def flatten_keras_tensors(structure):
+    """The KerasTensors of a nested structure (lists, tuples, dicts in insertion order), in order."""
+    if isinstance(structure, KerasTensor):
+        return [structure]
+    if isinstance(structure, dict):
+        return [t for v in structure.values() for t in flatten_keras_tensors(v)]
+    if isinstance(structure, (list, tuple)):
+        return [t for v in structure for t in flatten_keras_tensors(v)]
+    raise TypeError(f"Model: inputs and outputs must be KerasTensors (from `kshim.Input` or a layer call on one), "
+                    f"or lists/dicts of them. Received: {structure!r}")

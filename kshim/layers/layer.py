@@ -11,15 +11,18 @@ import warnings
 
 import numpy as np
 
-from kshim import config, ops
+from kshim import config, constraints, ops, regularizers
 from kshim import initializers as kinit
 from kshim.backends import B
 from kshim.layers.input_spec import InputSpec, check_input_spec
 from kshim.layers.keras_tensor import KerasTensor, is_symbolic
+from kshim.ops.core import ShapeDtype
 from kshim.random import SeedGenerator
+from kshim.registry import LAYERS
+from kshim.serialization import serialize_layer
 from kshim.utils import naming
 from kshim.utils.suggest import unknown_name_error
-from kshim.variables import Variable, read_values, swap_values
+from kshim.variables import Variable, read_values, restore_state, swap_values
 
 _LAYER_KWARGS = ("input_shape", "input_dim", "batch_size", "batch_input_shape", "input_length", "weights",
                  "input_dtype")
@@ -54,25 +57,31 @@ def _accepts(fn, arg):
     return arg in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
+_LayerBase = B.layer_base()
+
+
 class _StatelessDepth:
     """How many stateless calls are running: binding framework objects (see `Layer.__call__`) must not run there."""
 
     depth = 0
 
 
-class Layer(B.LayerBase):
+class Layer(_LayerBase):
     """The base layer. Subclasses implement ``build(input_shape)``, ``call(inputs, ...)`` and
     ``compute_output_shape(input_shape)``.
 
-    Its base class comes from the backend (`kshim.backends.interop_interface.LayerBase`): on torch every layer and
+    Its base class comes from the backend (`kshim.backends.interface.layer.layer_base`): on torch every layer and
     model is a ``torch.nn.Module`` whose ``parameters()`` are its trainable variables."""
 
     _call_takes_training = None  # per-class caches, filled on first call
     _call_takes_mask = None
+    # What a class is, for the modules below `kshim.models` that must tell (saving, summaries) without importing it.
+    _is_model = False  # a Model (compile config, optimizer)
+    _is_graph = False  # a Functional model (its layers come from the graph)
 
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None,
                  **kwargs):
-        B.LayerBase.__init__(self)
+        _LayerBase.__init__(self)
         object.__setattr__(self, "_tracked_layers", [])
         self._own_trainable = []
         self._own_non_trainable = []
@@ -86,8 +95,6 @@ class Layer(B.LayerBase):
         self.autocast = autocast
         self.input_spec = None
         self.supports_masking = False
-        from kshim import regularizers
-
         self.activity_regularizer = regularizers.get(activity_regularizer)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"{type(self).__name__}: `name` must be a string. Received: name={name!r}")
@@ -138,8 +145,6 @@ class Layer(B.LayerBase):
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, autocast=True, regularizer=None,
                    constraint=None, aggregation="none", name=None):
         """Create a Variable owned by this layer (Keras 3's signature)."""
-        from kshim import constraints, regularizers
-
         shape = () if shape is None else tuple(int(d) for d in shape)
         dtype = standardize_dtype(dtype or self._dtype)
         if initializer is None:
@@ -279,30 +284,57 @@ class Layer(B.LayerBase):
                 self._initial_weights = None
 
     def compute_output_shape(self, input_shape):
-        """The output shape for ``input_shape``. The default runs the layer once on a small concrete input."""
-        return self._probe_output_shape(input_shape)
+        """The output shape for ``input_shape``. The default evaluates ``call()`` abstractly (see
+        `compute_output_spec`): a dimension that cannot be known is None."""
+        spec = self.compute_output_spec(_map_shapes(lambda s: KerasTensor(s, self.compute_dtype), input_shape))
+        return _map_tensors(lambda t: t.shape, spec)
 
-    def _probe_output_shape(self, input_shape):
-        def concrete(shape):
-            return ops.zeros(tuple(1 if d is None else d for d in shape), dtype=self.compute_dtype)
+    def compute_output_spec(self, inputs, *args, **kwargs):
+        """The output KerasTensor(s) of calling the layer on the KerasTensor(s) given, with the call's other
+        arguments (more tensors, ``training``, ``mask``, nested structures).
 
-        single = isinstance(input_shape, tuple) and all(d is None or isinstance(d, int) for d in input_shape)
-        x = concrete(input_shape) if single else [concrete(s) for s in input_shape]
-        y = self.call(x)
-        batch_unknown = (input_shape[0] if single else input_shape[0][0]) is None
+        A layer that defines ``compute_output_shape`` gets its shape(s) with the layer's compute dtype. Otherwise
+        ``call()`` is evaluated abstractly through the backend (`kshim.ops.compute_output_spec`: jax
+        ``eval_shape`` with symbolic dimensions, torch meta tensors), on the real call signature, with the
+        inputs' symbolic mask when ``call`` takes ``mask`` and none is given. No data is touched, the layer's
+        Variables and losses are left as they were, and an unknown dimension stays None."""
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            shapes = [_map_tensors(lambda t: t.shape, inputs)]
+            shapes += [a.shape for a in args if isinstance(a, KerasTensor)]
+            out = self.compute_output_shape(*shapes)
+            return _map_shapes(lambda s: KerasTensor(s, self.compute_dtype), out)
+        takes_training, takes_mask = call_flags(type(self))
+        if not takes_training:
+            kwargs.pop("training", None)
+        if not takes_mask:
+            kwargs.pop("mask", None)
+        elif kwargs.get("mask") is None:
+            mask = _mask_of(inputs)
+            if mask is not None:
+                kwargs["mask"] = mask
+        if self.autocast:
+            inputs = _map_tensors(lambda t: KerasTensor(t.shape, self.compute_dtype)
+                                  if ops.is_float_dtype(t.dtype) and t.dtype != self.compute_dtype else t, inputs)
+        return self._abstract_eval(self.call, (inputs,) + args, kwargs)
 
-        def sym(t):
-            s = tuple(ops.shape(t))
-            return ((None,) + s[1:]) if batch_unknown and s else s
+    def _abstract_eval(self, fn, args, kwargs):
+        """``fn(*args, **kwargs)`` evaluated abstractly, with this layer's Variables given to the backend as
+        arguments (torch evaluates with meta copies) and restored afterwards, with the losses. KerasTensors out."""
+        variables = self.variables
+        layers = _all_layers(self)
+        losses = [list(layer._losses) for layer in layers]
 
-        return sym(y) if not isinstance(y, (list, tuple)) else [sym(t) for t in y]
+        def run(values, *a, **k):
+            swap_values(variables, values)
+            return fn(*a, **k)
 
-    def compute_output_spec(self, inputs_spec):
-        shapes = inputs_spec.shape if isinstance(inputs_spec, KerasTensor) else [t.shape for t in inputs_spec]
-        out = self.compute_output_shape(shapes)
-        if isinstance(out, list) or (isinstance(out, tuple) and out and isinstance(out[0], tuple)):
-            return [KerasTensor(s, self.compute_dtype) for s in out]
-        return KerasTensor(out, self.compute_dtype)
+        try:
+            with restore_state(variables):
+                out = ops.compute_output_spec(run, (read_values(variables),) + tuple(args), kwargs)
+        finally:
+            for layer, kept in zip(layers, losses):
+                layer._losses = kept
+        return _map_leaves(lambda x: KerasTensor(x.shape, x.dtype) if isinstance(x, ShapeDtype) else x, out)
 
     # -- calling -------------------------------------------------------------------------------------------------
     def call(self, inputs, *args, **kwargs):
@@ -352,11 +384,16 @@ class Layer(B.LayerBase):
     def _symbolic_call(self, inputs, *args, **kwargs):
         if kwargs.get("training", 0) is None:
             del kwargs["training"]  # an explicit True/False stays in the node, as in Keras 3 (Monte-Carlo dropout)
-        shapes = inputs.shape if isinstance(inputs, KerasTensor) else [t.shape for t in inputs]
-        self._maybe_build(shapes)
+        self._maybe_build(_map_tensors(lambda t: t.shape, inputs))
         if self.input_spec is not None:
             check_input_spec(self, inputs)
-        outputs = self.compute_output_spec(inputs)
+        if _spec_takes_arguments(type(self)):
+            outputs = self.compute_output_spec(inputs, *args, **dict(kwargs))
+        else:  # a subclass's `compute_output_spec(self, inputs_spec)`
+            outputs = self.compute_output_spec(inputs)
+        if isinstance(outputs, tuple):
+            outputs = list(outputs)
+        self._set_output_masks(inputs, outputs)
         node_index = len(self._inbound_nodes)
         flat = outputs if isinstance(outputs, list) else [outputs]
         for i, t in enumerate(flat):
@@ -364,6 +401,19 @@ class Layer(B.LayerBase):
             t.name = self.name if len(flat) == 1 else f"{self.name}_{i}"
         self._inbound_nodes.append(Node(self, inputs, outputs, args, kwargs))
         return outputs
+
+    def _set_output_masks(self, inputs, outputs):
+        """Give the outputs the symbolic mask that `compute_mask` gives at run time (as the Functional call does:
+        one mask goes to every output; a list of masks to none)."""
+        in_mask = _mask_of(inputs)
+        if type(self).compute_mask is Layer.compute_mask:
+            out_mask = in_mask if self.supports_masking else None
+        else:
+            out_mask = self._abstract_eval(self.compute_mask, (inputs, in_mask), {})
+        if isinstance(out_mask, KerasTensor):
+            for t in (outputs if isinstance(outputs, list) else [outputs]):
+                if isinstance(t, KerasTensor):
+                    t._keras_mask = out_mask
 
     def stateless_call(self, trainable_values, non_trainable_values, *args, return_losses=False, **kwargs):
         """Call the layer with the given variable values; return ``(outputs, new_non_trainable_values)``.
@@ -468,6 +518,70 @@ def _activity_loss(regularizer, output):
     return loss
 
 
+def _spec_takes_arguments(cls):
+    """True if ``cls.compute_output_spec`` takes the call's other arguments, not only the inputs."""
+    flag = cls.__dict__.get("_spec_flag")
+    if flag is None:
+        try:
+            params = list(inspect.signature(cls.compute_output_spec).parameters.values())[1:]
+        except (TypeError, ValueError):
+            params = []
+        flag = len(params) > 1 or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
+        cls._spec_flag = flag
+    return flag
+
+
+def _map_leaves(fn, tree):
+    if isinstance(tree, list):
+        return [_map_leaves(fn, v) for v in tree]
+    if isinstance(tree, tuple):
+        return tuple(_map_leaves(fn, v) for v in tree)
+    if isinstance(tree, dict):
+        return {k: _map_leaves(fn, v) for k, v in tree.items()}
+    return fn(tree)
+
+
+def _map_tensors(fn, tree):
+    """``tree`` with each KerasTensor ``t`` replaced by ``fn(t)``."""
+    return _map_leaves(lambda x: fn(x) if isinstance(x, KerasTensor) else x, tree)
+
+
+def _is_shape(x):
+    return isinstance(x, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer)) for d in x)
+
+
+def _map_shapes(fn, tree):
+    """``tree`` of shapes (tuples of ints and None, in lists, tuples and dicts) with each shape ``s`` as ``fn(s)``."""
+    if _is_shape(tree):
+        return fn(tuple(tree))
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_map_shapes(fn, v) for v in tree)
+    if isinstance(tree, dict):
+        return {k: _map_shapes(fn, v) for k, v in tree.items()}
+    return tree
+
+
+def _mask_of(inputs):
+    """The symbolic mask(s) of ``inputs``: one KerasTensor's mask, a list of them for several (None if none)."""
+    if isinstance(inputs, KerasTensor):
+        return inputs._keras_mask
+    if isinstance(inputs, (list, tuple)):
+        masks = [_mask_of(t) for t in inputs]
+        return masks if any(m is not None for m in masks) else None
+    return None
+
+
+def _all_layers(layer):
+    out, todo, seen = [], [layer], set()
+    while todo:
+        x = todo.pop()
+        if id(x) not in seen:
+            seen.add(id(x))
+            out.append(x)
+            todo.extend(x._sublayers())
+    return out
+
+
 def _shape_of(x):
     if isinstance(x, (list, tuple)):
         return [tuple(ops.shape(v)) for v in x]
@@ -477,3 +591,6 @@ def _shape_of(x):
 
 
 __all__ = ["Layer", "InputSpec", "Node", "standardize_dtype"]
+
+
+LAYERS.bind(base=Layer, module="keras.layers", serialize=serialize_layer)

@@ -1,6 +1,6 @@
 """Framework code inside kshim layers: `TorchModuleWrapper` (torch), `JaxLayer` and `FlaxLayer` (jax).
 
-The layers here are thin: the backend adapts the framework object (`kshim.backends.interop_interface`) and raises
+The layers here are thin: the backend adapts the framework object (`kshim.backends.interface.layer`) and raises
 a clear error on the other backend. Weights are kshim Variables, so ``fit``, ``get_weights``, ``.weights.h5`` and
 ``.keras`` files work as for any layer, with Keras 3's layout: a TorchModuleWrapper stores its module's
 ``state_dict`` keys, a JaxLayer its parameter leaves then state leaves as variables 0..n-1.
@@ -9,9 +9,11 @@ a clear error on the other backend. Weights are kshim Variables, so ``fit``, ``g
 import numpy as np
 
 from kshim.backends import B
+from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer
 from kshim.random import SeedGenerator, make_seed
-from kshim.variables import Variable, read_values, swap_values
+from kshim.registry import in_safe_mode
+from kshim.variables import Variable
 
 
 class TorchModuleWrapper(Layer):
@@ -46,10 +48,10 @@ class TorchModuleWrapper(Layer):
     def output_shape(self, value):
         object.__setattr__(self, "_output_shape", None if value is None else tuple(value))
 
-    def compute_output_shape(self, input_shape):
-        if self._output_shape is None:
-            return super().compute_output_shape(input_shape)
-        return self._output_shape
+    def compute_output_spec(self, inputs, *args, **kwargs):
+        if self._output_shape is None:  # the module is evaluated abstractly (torch meta tensors, or probes)
+            return super().compute_output_spec(inputs, *args, **kwargs)
+        return KerasTensor(self._output_shape, self.compute_dtype)
 
     def save_own_variables(self, store):
         """Keras 3's layout: one entry per ``state_dict`` key of the module."""
@@ -76,9 +78,6 @@ class TorchModuleWrapper(Layer):
 
     @classmethod
     def from_config(cls, config):
-        # Deserialization lives above layers; reading its safe-mode flag here keeps the import graph acyclic.
-        from kshim.saving.serialization import in_safe_mode
-
         config = dict(config)
         if isinstance(config.get("module"), str):
             if in_safe_mode():
@@ -140,15 +139,6 @@ class JaxLayer(Layer):
         for v, value in zip(self._state_vars, new_state):
             v.assign(value)
         return outputs
-
-    def compute_output_shape(self, input_shape):
-        # The shape probe runs the function once: the state it returns and the rng draw it made are not kept.
-        kept = self._state_vars + ([self.seed_generator.state] if self.seed_generator is not None else [])
-        old = read_values(kept)
-        try:
-            return super().compute_output_shape(input_shape)
-        finally:
-            swap_values(kept, old)
 
     def get_config(self):
         # Functions are not serialized: rebuild the layer in code and load the weights (as with a Lambda's

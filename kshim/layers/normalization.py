@@ -1,4 +1,5 @@
-"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization.
+"""Normalization layers: BatchNormalization, LayerNormalization, RMSNormalization, GroupNormalization,
+UnitNormalization.
 
 Formulas follow Keras 3 exactly: ``inv = rsqrt(variance + epsilon) * gamma``, ``out = x * inv + (beta - mean *
 inv)``; BatchNormalization's moving statistics are ``moving * momentum + batch * (1 - momentum)``, updated only in
@@ -345,6 +346,48 @@ class LayerNormalization(Layer):
                 "beta_constraint": _ser(constraints, self.beta_constraint),
                 "gamma_constraint": _ser(constraints, self.gamma_constraint)}
 
+
+
+class RMSNormalization(Layer):
+    """Root-mean-square normalization (Keras 3): ``x * rsqrt(mean(x**2, axis) + epsilon) * scale``. Weight:
+    ``scale`` (ones) of shape ``input_shape[axis]``."""
+
+    def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = _axis_list("RMSNormalization", axis)
+        self.epsilon = _number("RMSNormalization", "epsilon", epsilon, 0.0)
+        self.supports_masking = True
+        self.scale = None
+
+    def build(self, input_shape):
+        _check_axes_in_range(self, input_shape)
+        self.axis = sorted(self.axis) if isinstance(self.axis, (list, tuple)) else [self.axis]
+        shape = tuple(input_shape[a] for a in self.axis)
+        if any(d is None for d in shape):
+            raise ValueError(f"RMSNormalization '{self.name}': the normalized axes {self.axis} of the input must "
+                             f"be known. Received: input_shape={tuple(input_shape)}")
+        self.scale = self.add_weight(name="scale", shape=shape, initializer="ones")
+        self.built = True
+
+    def call(self, inputs):
+        x = inputs if ops.dtype(inputs) in ("float32", "float64") else ops.cast(inputs, "float32")
+        ndim = ops.ndim(x)
+        axes = tuple(sorted(a % ndim for a in self.axis))
+        scale = self.scale.value
+        if axes != tuple(range(ndim - len(axes), ndim)):
+            bshape = [1] * ndim
+            for a in axes:
+                bshape[a] = ops.shape(x)[a]
+            scale = ops.reshape(scale, tuple(bshape))
+        ms = ops.mean(ops.square(x), axis=axes, keepdims=True)
+        out = ops.multiply(ops.multiply(x, _rsqrt(ops.add(ms, self.epsilon))), scale)
+        return ops.cast(out, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return _check_axes_in_range(self, input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
 
 class GroupNormalization(Layer):
     """Splits the ``axis`` channels into ``groups`` and normalizes each group of each sample over the group's

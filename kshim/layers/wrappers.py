@@ -4,19 +4,16 @@ import warnings
 
 from kshim import ops
 from kshim.layers.layer import Layer, call_flags
+from kshim.serialization import deserialize_keras_object, serialize_keras_object
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
 def _serialize(layer):
-    from kshim.saving.serialization import serialize_keras_object
-
     return serialize_keras_object(layer)
 
 
 def _deserialize(config, custom_objects=None):
-    from kshim.saving.serialization import deserialize_keras_object
-
     return deserialize_keras_object(config, custom_objects=custom_objects)
 
 

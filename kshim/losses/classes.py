@@ -2,6 +2,7 @@
 
 from kshim.losses import functions as F
 from kshim.losses.loss import Loss, squeeze_or_expand_to_same_rank
+from kshim.losses.serialization import deserialize, serialize
 
 _SUM = "sum_over_batch_size"
 
@@ -28,8 +29,6 @@ class LossFunctionWrapper(Loss):
         return self._call_with_mask(y_true, y_pred)[0]
 
     def get_config(self):
-        from kshim.losses import serialize
-
         config = super().get_config()
         config["fn"] = serialize(self.fn)
         config.update(self._fn_kwargs)
@@ -39,8 +38,6 @@ class LossFunctionWrapper(Loss):
     def from_config(cls, config):
         config = dict(config)
         if "fn" in config and not callable(config["fn"]):
-            from kshim.losses import deserialize
-
             config["fn"] = deserialize(config["fn"])
         return cls(**config)
 

@@ -31,6 +31,8 @@ from kshim.metrics.regression_metrics import (
     mean_absolute_percentage_error, mean_squared_error, mean_squared_logarithmic_error,
 )
 from kshim.metrics.serialization import deserialize, serialize
+from kshim.registry import METRIC_FUNCTIONS, METRICS
+from kshim.serialization import with_registration
 from kshim.utils.naming import to_snake_case
 from kshim.utils.suggest import unknown_name_error
 
@@ -49,9 +51,8 @@ ALL_OBJECTS = (
 )
 
 # Names -> classes, as keras.metrics.get: class names, their snake_case forms, and the short aliases.
-ALL_OBJECTS_DICT = {cls.__name__: cls for cls in ALL_OBJECTS}
-ALL_OBJECTS_DICT.update({to_snake_case(cls.__name__): cls for cls in ALL_OBJECTS})
-ALL_OBJECTS_DICT.update({
+METRICS.register_all(ALL_OBJECTS, {to_snake_case(cls.__name__): cls for cls in ALL_OBJECTS})
+METRICS.register_all((), {
     "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
     "mse": MeanSquaredError, "MSE": MeanSquaredError,
     "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
@@ -61,19 +62,21 @@ ALL_OBJECTS_DICT.update({
 })
 
 # The function forms, by name (for MeanMetricWrapper configs).
-FUNCTIONS = {fn.__name__: fn for fn in (
+METRIC_FUNCTIONS.register_all((
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, top_k_categorical_accuracy,
     sparse_top_k_categorical_accuracy, mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
     mean_squared_logarithmic_error, log_cosh, cosine_similarity, binary_crossentropy, categorical_crossentropy,
     sparse_categorical_crossentropy, kl_divergence, poisson, hinge, squared_hinge, categorical_hinge,
-)}
+))
+ALL_OBJECTS_DICT = dict(METRICS.items())  # read-only views, kept for backward compatibility
+FUNCTIONS = dict(METRIC_FUNCTIONS.items())
 
 
 def _suggestion_names(identifier):
     """The registry names in the spelling the user chose: class names for CamelCase, snake_case otherwise
     (so each suggestion appears once)."""
     camel = identifier != identifier.lower()
-    return [k for k in ALL_OBJECTS_DICT if (k != k.lower()) == camel]
+    return [k for k in METRICS.names() if (k != k.lower()) == camel]
 
 
 def get(identifier):
@@ -87,7 +90,7 @@ def get(identifier):
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
-        cls = ALL_OBJECTS_DICT.get(identifier)
+        cls = METRICS.find(identifier)
         if cls is None:
             raise unknown_name_error("metric", identifier, _suggestion_names(identifier), arg="metrics")
         return cls()
@@ -155,6 +158,10 @@ def compile_metric(identifier, y_true_shape, y_pred_shape):
         metric = MeanMetricWrapper(metric)
     metric.name = name
     return metric
+
+
+METRICS.bind(base=Metric, module="keras.metrics", serialize=lambda metric: with_registration(serialize(metric), metric),
+             deserialize=deserialize, get=get)
 
 
 __all__ = [cls.__name__ for cls in ALL_OBJECTS] + list(FUNCTIONS) + [

@@ -11,7 +11,7 @@ it, the pure API is the stateful one run on swapped-in values (see `kshim.variab
 The metric's own variables are left exactly as they were.
 """
 
-from kshim import config, ops
+from kshim import config, initializers, ops
 from kshim.utils.naming import to_snake_case, uniquify
 from kshim.variables import Variable, read_values, swap_values
 
@@ -23,8 +23,6 @@ def _initial_value(initializer, shape, dtype):
     if initializer in ("ones", "Ones"):
         return ops.ones(shape, dtype=dtype)
     if isinstance(initializer, str):
-        from kshim import initializers
-
         initializer = initializers.get(initializer)
     if callable(initializer) and not ops.is_tensor(initializer):
         return ops.cast(ops.convert_to_tensor(initializer(shape, dtype=dtype)), dtype)

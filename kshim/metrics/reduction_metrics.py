@@ -2,6 +2,7 @@
 
 from kshim import ops
 from kshim.metrics.metric import Metric
+from kshim.metrics.serialization import deserialize_function, serialize_function
 from kshim.metrics.metrics_utils import divide_no_nan, squeeze_or_expand_to_same_rank, to_tensor
 
 
@@ -83,15 +84,11 @@ class MeanMetricWrapper(Mean):
         return super().update_state(values, sample_weight=sample_weight)
 
     def get_config(self):
-        from kshim.metrics.serialization import serialize_function
-
         return {"name": self.name, "dtype": self.dtype, "fn": serialize_function(self._fn), **self._fn_kwargs}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         if "fn" in config:
-            from kshim.metrics.serialization import deserialize_function
-
             config["fn"] = deserialize_function(config["fn"])
         return cls(**config)

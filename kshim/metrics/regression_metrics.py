@@ -1,11 +1,14 @@
 """Regression metrics: mean squared/absolute (percentage/logarithmic) error, RMSE, cosine similarity, log-cosh.
 
-The per-sample functions reduce over the last axis, as Keras 3's loss functions of the same names.
+The per-sample functions are Keras 3's loss functions of the same names (one home: `kshim.losses.functions`),
+except `cosine_similarity`: the metric is the positive similarity, normalized as Keras's metric does.
 """
 
-import math
-
 from kshim import config, ops
+from kshim.losses.functions import (  # noqa: F401  (re-exported: kshim.metrics.mean_squared_error, ...)
+    log_cosh, mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
+    mean_squared_logarithmic_error,
+)
 from kshim.metrics.metrics_utils import squeeze_or_expand_to_same_rank, to_tensor
 from kshim.metrics.reduction_metrics import Mean, MeanMetricWrapper
 
@@ -16,41 +19,6 @@ def _aligned(y_true, y_pred):
         y_pred = ops.cast(y_pred, config.floatx())
     y_true = to_tensor(y_true, ops.dtype(y_pred))
     return squeeze_or_expand_to_same_rank(y_true, y_pred)
-
-
-def mean_squared_error(y_true, y_pred):
-    """mean(square(y_true - y_pred), axis=-1)."""
-    y_true, y_pred = _aligned(y_true, y_pred)
-    return ops.mean(ops.square(ops.subtract(y_true, y_pred)), axis=-1)
-
-
-def mean_absolute_error(y_true, y_pred):
-    """mean(abs(y_true - y_pred), axis=-1)."""
-    y_true, y_pred = _aligned(y_true, y_pred)
-    return ops.mean(ops.abs(ops.subtract(y_true, y_pred)), axis=-1)
-
-
-def mean_absolute_percentage_error(y_true, y_pred):
-    """100 * mean(abs((y_true - y_pred) / maximum(abs(y_true), epsilon)), axis=-1)."""
-    y_true, y_pred = _aligned(y_true, y_pred)
-    diff = ops.abs(ops.divide(ops.subtract(y_true, y_pred), ops.maximum(ops.abs(y_true), config.epsilon())))
-    return ops.multiply(100.0, ops.mean(diff, axis=-1))
-
-
-def mean_squared_logarithmic_error(y_true, y_pred):
-    """mean(square(log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1)), axis=-1)."""
-    y_true, y_pred = _aligned(y_true, y_pred)
-    eps = config.epsilon()
-    first = ops.log(ops.add(ops.maximum(y_pred, eps), 1.0))
-    second = ops.log(ops.add(ops.maximum(y_true, eps), 1.0))
-    return ops.mean(ops.square(ops.subtract(first, second)), axis=-1)
-
-
-def log_cosh(y_true, y_pred):
-    """mean(log(cosh(y_pred - y_true)), axis=-1), computed as x + softplus(-2x) - log(2)."""
-    y_true, y_pred = _aligned(y_true, y_pred)
-    x = ops.subtract(y_pred, y_true)
-    return ops.mean(ops.subtract(ops.add(x, ops.softplus(ops.multiply(x, -2.0))), math.log(2.0)), axis=-1)
 
 
 def _l2_normalize(x, axis):

@@ -2,11 +2,8 @@
 
 import inspect
 
-
-def _registry():
-    from kshim.metrics import ALL_OBJECTS_DICT, FUNCTIONS
-
-    return ALL_OBJECTS_DICT, FUNCTIONS
+from kshim.registry import METRIC_FUNCTIONS, METRICS
+from kshim.utils.suggest import unknown_name_error
 
 
 def serialize_function(fn):
@@ -25,12 +22,7 @@ def deserialize_function(config, custom_objects=None):
     custom_objects = custom_objects or {}
     if name in custom_objects:
         return custom_objects[name]
-    _, functions = _registry()
-    if name in functions:
-        return functions[name]
-    from kshim.utils.suggest import unknown_name_error
-
-    raise unknown_name_error("metric function", name, list(functions) + list(custom_objects), arg="fn")
+    return METRIC_FUNCTIONS.lookup(name, custom_objects, arg="fn")
 
 
 def serialize(metric):
@@ -45,14 +37,9 @@ def serialize(metric):
 
 def deserialize(config, custom_objects=None):
     """A metric (or metric function) from `serialize`'s output or from a registered name."""
-    objects, _ = _registry()
     custom_objects = custom_objects or {}
     if isinstance(config, str):
-        cls = custom_objects.get(config) or objects.get(config)
-        if cls is None:
-            from kshim.utils.suggest import unknown_name_error
-
-            raise unknown_name_error("metric", config, list(objects) + list(custom_objects), arg="metrics")
+        cls = METRICS.lookup(config, custom_objects, arg="metrics")
         return cls() if inspect.isclass(cls) else cls
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(
@@ -62,13 +49,11 @@ def deserialize(config, custom_objects=None):
     class_name = config["class_name"]
     if class_name == "function":
         return deserialize_function(config, custom_objects)
-    cls = custom_objects.get(class_name) or objects.get(class_name)
+    cls = custom_objects.get(class_name) or METRICS.find(class_name)
     if cls is None and config.get("registered_name"):
         cls = custom_objects.get(config["registered_name"])
     if cls is None:
-        from kshim.utils.suggest import unknown_name_error
-
-        raise unknown_name_error("metric", class_name, list(objects) + list(custom_objects), arg="class_name")
+        raise unknown_name_error("metric", class_name, METRICS.names() + list(custom_objects), arg="class_name")
     inner = dict(config.get("config") or {})
     if "fn" in inner:
         inner["fn"] = deserialize_function(inner["fn"], custom_objects)

@@ -6,19 +6,11 @@ Calling the model replays the nodes in topological order on real tensors.
 
 from kshim.layers.input_layer import InputLayer
 from kshim.layers.keras_tensor import KerasTensor
+from kshim.layers.keras_tensor import flatten_keras_tensors as _flatten
 from kshim.layers.layer import Layer, call_flags
 from kshim.models.model import Model
-
-
-def _flatten(structure):
-    if isinstance(structure, KerasTensor):
-        return [structure]
-    if isinstance(structure, dict):
-        return [t for v in structure.values() for t in _flatten(v)]
-    if isinstance(structure, (list, tuple)):
-        return [t for v in structure for t in _flatten(v)]
-    raise TypeError(f"Model: inputs and outputs must be KerasTensors (from `kshim.Input` or a layer call on one), "
-                    f"or lists/dicts of them. Received: {structure!r}")
+from kshim.registry import LAYERS
+from kshim.serialization import deserialize_keras_object, serialize_keras_object
 
 
 def _pack(structure, values):
@@ -32,6 +24,11 @@ def _pack(structure, values):
 
 class Functional(Model):
     """A model over a directed acyclic graph of layers: several inputs and outputs, shared layers."""
+
+    _is_graph = True
+    _keras_config_exact = ("keras.src.models.functional", "Functional")  # this class only, not its subclasses
+    _keras_config_unbuilt = True  # the graph, not a build shape, says how to build it
+    _rebuild_by_call = False
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
@@ -54,8 +51,6 @@ class Functional(Model):
                 seen.add(id(node.layer))
                 layers.append(node.layer)
         self._graph_layers = layers
-        from kshim.saving.object_tree import keras_functional_order
-
         self._graph_layers = keras_functional_order(self)  # Keras's order: weights and summaries line up
         self.built = True
         self._build_shape = [t.shape for t in self._input_tensors]
@@ -162,6 +157,10 @@ class Functional(Model):
         shapes = [t.shape for t in self._output_tensors]
         return shapes[0] if isinstance(self._outputs_struct, KerasTensor) else shapes
 
+    def _saving_layers(self):
+        """The layers in the order Keras 3 saves them (see `keras_functional_order`)."""
+        return keras_functional_order(self)
+
     @property
     def _input_layer(self):
         if len(self._input_tensors) == 1:
@@ -170,8 +169,6 @@ class Functional(Model):
 
     def get_config(self):
         """Keras 3's functional config: every layer with its ``inbound_nodes``, plus input and output layers."""
-        from kshim.saving.serialization import serialize_keras_object
-
         node_ids = {}  # id(node) -> index of that node among the layer's nodes kept in this model
         for node in self._nodes:
             kept = [n for n in node.layer._inbound_nodes if id(n) in {id(m) for m in self._nodes}]
@@ -194,12 +191,22 @@ class Functional(Model):
                 return {k: args_config(v) for k, v in x.items()}
             return [args_config(v) for v in x]
 
+        def node_config(node):
+            # A layer whose call takes several tensors positionally (MultiHeadAttention(query, value, key)) packs
+            # them into one list for the graph; `_node_call_arguments` spreads them back as Keras 3 writes them.
+            spread = getattr(node.layer, "_node_call_arguments", None)
+            if spread is None:
+                return {"args": [args_config(node.inputs)], "kwargs": dict(node.kwargs)}
+            args, tensor_kwargs = spread(node.inputs)
+            return {"args": [args_config(a) for a in args],
+                    "kwargs": {**node.kwargs, **{k: args_config(v) for k, v in tensor_kwargs.items()}}}
+
         layer_configs = []
         for layer in self._graph_layers:
             cfg = serialize_keras_object(layer)
             cfg["name"] = layer.name
             nodes = [n for n in self._nodes if n.layer is layer]
-            cfg["inbound_nodes"] = [{"args": [args_config(n.inputs)], "kwargs": dict(n.kwargs)} for n in nodes]
+            cfg["inbound_nodes"] = [node_config(n) for n in nodes]
             layer_configs.append(cfg)
 
         def ends(structure):
@@ -215,8 +222,6 @@ class Functional(Model):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         """Rebuild the graph by calling each layer on the symbolic tensors its ``inbound_nodes`` name."""
-        from kshim.saving.serialization import deserialize_keras_object
-
         layers, outputs = {}, {}  # name -> layer; (name, node_index) -> outputs of that call
         for layer_cfg in config["layers"]:
             layers[layer_cfg["name"]] = deserialize_keras_object(layer_cfg, custom_objects=custom_objects)
@@ -243,10 +248,11 @@ class Functional(Model):
                 name, i, node = item
                 try:
                     args = resolve(node["args"])
+                    kwargs = resolve(node.get("kwargs", {}))
                 except KeyError:
                     continue
                 x = args[0] if len(args) == 1 else args
-                outputs[(name, i)] = layers[name](x, **node.get("kwargs", {}))
+                outputs[(name, i)] = layers[name](x, **kwargs)
                 pending.remove(item)
                 progress = True
             if not progress:
@@ -307,3 +313,60 @@ def _pack_masks(structure, masks):
         return masks.get(id(structure))
     flat = [masks.get(id(t)) for t in _flatten(structure)]
     return None if all(m is None for m in flat) else flat
+
+
+def _flat_tensors(structure):
+    """KerasTensors of a nested structure in Keras's ``tree.flatten`` order (dict keys sorted)."""
+    if isinstance(structure, dict):
+        return [t for k in sorted(structure) for t in _flat_tensors(structure[k])]
+    if isinstance(structure, (list, tuple)):
+        return [t for v in structure for t in _flat_tensors(v)]
+    return [structure]
+
+
+def keras_functional_order(model):
+    """The layers of a Functional model in Keras 3's order (``map_graph``): by decreasing depth from the outputs,
+    ties in the order a depth-first walk from the outputs first meets them. Layers of one class are numbered in
+    this order in the weights file (``dense``, ``dense_1``, ...), so it must be Keras's, not kshim's."""
+    index, depth_of_layer, depth_of_node = {}, {}, {}
+    parents, node_layer, post_order, finished = {}, {}, [], set()
+
+    def node_key(tensor):
+        layer, node_index, _ = tensor._keras_history
+        if isinstance(layer, InputLayer):
+            return ("input", id(layer)), layer, None
+        node = layer._inbound_nodes[node_index]
+        return ("node", id(node)), layer, node
+
+    def visit(tensor):  # Keras's _build_map_helper
+        key, layer, node = node_key(tensor)
+        if key in finished:
+            return
+        index.setdefault(id(layer), len(index))
+        node_layer[key] = layer
+        inputs = _flat_tensors(node.inputs) if node is not None else []
+        for t in inputs:
+            visit(t)
+        parents[key] = [node_key(t)[0] for t in inputs]
+        finished.add(key)
+        post_order.append(key)
+
+    for tensor in _flat_tensors(model._outputs_struct):
+        visit(tensor)
+    for key in reversed(post_order):
+        layer = node_layer[key]
+        depth = max(depth_of_node.setdefault(key, 0), depth_of_layer.get(id(layer), 0))
+        depth_of_layer[id(layer)] = depth_of_node[key] = depth
+        for parent in parents[key]:
+            depth_of_node[parent] = max(depth + 1, depth_of_node.get(parent, 0))
+    layers = {id(l): l for l in model.layers}
+    for tensor in model._input_tensors:  # inputs that no output depends on
+        layer = tensor._keras_history[0]
+        if id(layer) not in depth_of_layer:
+            depth_of_layer[id(layer)], index[id(layer)] = 0, -1
+    if set(depth_of_layer) != set(layers):
+        return model.layers  # a graph this walk does not understand: keep kshim's order
+    return sorted(layers.values(), key=lambda l: (-depth_of_layer[id(l)], index[id(l)]))
+
+
+LAYERS.register(Functional)

@@ -2,29 +2,45 @@
 
 import functools
 import inspect
+import json
 
+import numpy as np
+
+from kshim.export.onnx_export import export_model
 from kshim.layers.layer import Layer
+from kshim.registry import LAYERS
+from kshim.saving import compile_config as _compile_config
+from kshim.saving import keras_file, weights_file
+from kshim.serialization import serialize_keras_object
 from kshim.trainer.trainer import Trainer
+from kshim.utils.summary import print_summary
+from kshim.utils.suggest import unknown_name_error
+
+
+def _functional():
+    """The `Functional` class (defined in `kshim.models.functional`, a subclass of Model, so found by name)."""
+    return LAYERS.lookup("Functional")
 
 
 class Model(Trainer, Layer):
     """A trainable layer. ``Model(inputs, outputs)`` builds a functional model; subclasses define ``call``."""
 
+    _is_model = True
+    _keras_config_module = "keras"  # the public Keras module of a built-in model class
+    _rebuild_by_call = True  # a subclassed model is built from a saved shape by calling it (Sequential: False)
+
     def __new__(cls, *args, **kwargs):
         if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
-            from kshim.models.functional import Functional
-
-            return Functional.__new__(Functional)
+            functional = _functional()
+            return functional.__new__(functional)
         return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:
             # a subclass calling ``super().__init__(inputs, outputs)`` becomes a functional model, as in Keras 3
-            from kshim.models.functional import Functional
-
-            if not isinstance(self, Functional):
+            if not self._is_graph:
                 _inject_functional(type(self))
-            Functional.__init__(self, *args, **kwargs)
+            _functional().__init__(self, *args, **kwargs)
             return
         trainable = kwargs.pop("trainable", True)
         name = kwargs.pop("name", None)
@@ -35,8 +51,6 @@ class Model(Trainer, Layer):
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
                 layer_range=None):
         """Print a table of the layers with their output shapes and parameter counts."""
-        from kshim.utils.summary import print_summary
-
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
 
@@ -54,8 +68,6 @@ class Model(Trainer, Layer):
             for layer in layers:
                 if layer.name == name:
                     return layer
-            from kshim.utils.suggest import unknown_name_error
-
             raise unknown_name_error(f"layer in model '{self.name}'", name, [l.name for l in layers], arg="name")
         raise ValueError("get_layer: give a layer `name` or `index`. Received: name=None, index=None")
 
@@ -63,15 +75,17 @@ class Model(Trainer, Layer):
     def layers(self):
         return list(self._sublayers())
 
+    def export(self, filepath, format="onnx", verbose=True, input_signature=None, **kwargs):
+        """Write the model as an ONNX file that runs in onnxruntime, on either backend (see `kshim.export`)."""
+        export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
+
     @classmethod
     def from_config(cls, config, custom_objects=None):
         """A functional config (``layers``, ``input_layers``, ``output_layers``) rebuilds the graph, as in Keras 3;
         any other config is passed to ``cls(**config)`` (a subclassed model's own ``get_config``)."""
-        from kshim.models.functional import Functional
-
         functional_keys = ("name", "layers", "input_layers", "output_layers")
         if isinstance(config, dict) and all(k in config for k in functional_keys) and _takes_graph(cls):
-            return Functional.from_config.__func__(cls, config, custom_objects=custom_objects)
+            return _functional().from_config.__func__(cls, config, custom_objects=custom_objects)
         try:
             return super().from_config(config)
         except TypeError as e:
@@ -79,6 +93,18 @@ class Model(Trainer, Layer):
                 f"{cls.__name__}.from_config: cannot rebuild the model as `{cls.__name__}(**config)` ({e}). Make "
                 f"`get_config()` return every argument of `{cls.__name__}.__init__`, or define a `from_config` "
                 f"classmethod. Received: config keys {sorted(config)}") from e
+
+    def _build_from_saved_shape(self, shape):
+        """Build from the input shape a saved config recorded: a subclassed model is called once on zeros of that
+        shape (batch 1 for unknown sizes); Sequential and Functional models build from the shape."""
+        if not self._rebuild_by_call or self._is_graph:
+            self._maybe_build(shape)
+            return
+
+        def zeros(s):
+            return np.zeros(tuple(1 if d is None else d for d in s), dtype="float32")
+
+        self(zeros(shape) if isinstance(shape, tuple) else [zeros(s) for s in shape])
 
     def reset_states(self):
         """Reset the states of every stateful layer (stateful RNNs), at any depth, to zeros (Keras 2's API)."""
@@ -99,49 +125,33 @@ class Model(Trainer, Layer):
 
     def get_compile_config(self):
         """The arguments of ``compile`` in Keras 3's format (``{}`` when the model is not compiled)."""
-        from kshim.saving.compile_config import get_compile_config
-
-        return get_compile_config(self)
+        return _compile_config.get_compile_config(self)
 
     def compile_from_config(self, config):
         """Compile from `get_compile_config`'s dict, and create the optimizer's variables."""
-        from kshim.saving.compile_config import compile_from_config
-
-        compile_from_config(self, config)
+        _compile_config.compile_from_config(self, config)
 
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """Save the model (architecture, weights, compile arguments, optimizer state) as a ``.keras`` file."""
-        from kshim.saving.keras_file import save_model
-
-        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+        keras_file.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
         """Save the weights (and optimizer state) to a ``.weights.h5`` file in Keras 3's layout."""
-        from kshim.saving.weights_file import save_weights
-
-        save_weights(self, filepath, overwrite=overwrite, **kwargs)
+        weights_file.save_weights(self, filepath, overwrite=overwrite, **kwargs)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         """Load weights from a ``.weights.h5``, ``.keras`` or Keras 2 ``.h5`` file."""
-        from kshim.saving.weights_file import load_weights
-
-        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+        weights_file.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     def to_json(self, **kwargs):
         """The model's config as a JSON string (`kshim.models.model_from_json` rebuilds the model)."""
-        import json
-
-        from kshim.saving.serialization import serialize_keras_object
-
         return json.dumps(serialize_keras_object(self), **kwargs)
 
 
 def _takes_graph(cls):
     """True when ``cls(inputs, outputs, ...)`` builds a functional model: Model and Functional themselves, or a
     subclass whose ``__init__`` takes ``(inputs, outputs, ...)`` or ``(*args, **kwargs)``."""
-    from kshim.models.functional import Functional
-
-    if cls is Model or issubclass(cls, Functional):
+    if cls is Model or cls._is_graph:
         return True
     try:
         params = list(inspect.signature(cls.__init__).parameters.values())[1:]
@@ -157,11 +167,9 @@ def _takes_graph(cls):
 def _inject_functional(cls):
     """Put `Functional` in place of `Model` among the bases of ``cls`` (Keras 3 does the same), so a subclass of
     Model whose ``__init__`` passes ``(inputs, outputs)`` up gets the functional model's methods."""
-    from kshim.models.functional import Functional
-
     if cls is Model:
-        return Functional
-    if cls is object or not issubclass(cls, Model) or issubclass(cls, Functional):
+        return _functional()
+    if cls is object or not issubclass(cls, Model) or cls._is_graph:
         return cls
     cls.__bases__ = tuple(_inject_functional(base) for base in cls.__bases__)
     return cls

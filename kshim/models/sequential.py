@@ -4,10 +4,13 @@ from kshim.layers.input_layer import InputLayer
 from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer, call_flags
 from kshim.models.model import Model
+from kshim.serialization import deserialize_keras_object, serialize_keras_object
 
 
 class Sequential(Model):
     """A linear stack of layers: ``Sequential([Input((4,)), Dense(8), Dense(1)])`` or built with ``add()``."""
+
+    _rebuild_by_call = False  # a saved build shape builds it (see `Model._build_from_saved_shape`)
 
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(trainable=trainable, name=name)
@@ -164,9 +167,11 @@ class Sequential(Model):
         return self.outputs[0].shape
 
     # -- config --------------------------------------------------------------------------------------------------
-    def get_config(self):
-        from kshim.saving.serialization import serialize_keras_object
+    def _saving_layers(self):
+        """The layers in the order Keras 3 saves them."""
+        return self.layers
 
+    def get_config(self):
         layers = []
         if self._input_layer is not None:
             layers.append(serialize_keras_object(self._input_layer))
@@ -179,8 +184,6 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from kshim.saving.serialization import deserialize_keras_object
-
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for layer_cfg in config["layers"]:
             model.add(deserialize_keras_object(layer_cfg, custom_objects=custom_objects))

@@ -9,7 +9,7 @@ arithmetic that the layers' ``compute_output_shape`` uses lives here too (``*_ou
 
 from kshim import config
 from kshim.backends import B
-from kshim.backends import conv_shapes as _cs
+from kshim.numerics.conv_shapes import as_tuple, conv_output_size, conv_transpose_output_size
 
 _PADDINGS = ("valid", "same")
 _FORMATS = ("channels_last", "channels_first")
@@ -97,8 +97,8 @@ def conv_output_shape(input_shape, filters, kernel_size, strides=1, padding="val
     "same". Raises ValueError when a known output size would be zero or negative."""
     sizes = _spatial(input_shape, data_format)
     n = len(sizes)
-    k, s, d = _cs.as_tuple(kernel_size, n), _cs.as_tuple(strides, n), _cs.as_tuple(dilation_rate, n)
-    out = [_cs.conv_output_size(sz, ki, si, padding, di) for sz, ki, si, di in zip(sizes, k, s, d)]
+    k, s, d = as_tuple(kernel_size, n), as_tuple(strides, n), as_tuple(dilation_rate, n)
+    out = [conv_output_size(sz, ki, si, padding, di) for sz, ki, si, di in zip(sizes, k, s, d)]
     if any(o is not None and o <= 0 for o in out):
         raise ValueError(f"{what}: the computed output size would be zero or negative. Received: "
                          f"input_shape={tuple(input_shape)}, kernel_size={k}, strides={s}, "
@@ -116,12 +116,13 @@ def pool_output_shape(input_shape, pool_size, strides=None, padding="valid", dat
 
 def conv_transpose_output_shape(input_shape, filters, kernel_size, strides=1, padding="valid", output_padding=None,
                                 data_format="channels_last", dilation_rate=1):
-    """The output shape of `conv_transpose` (Keras 3's formula; see `kshim.backends.interface.conv_transpose`)."""
+    """The output shape of `conv_transpose` (Keras 3's formula; see
+    `kshim.backends.interface.convolution.conv_transpose`)."""
     sizes = _spatial(input_shape, data_format)
     n = len(sizes)
-    k, s, d = _cs.as_tuple(kernel_size, n), _cs.as_tuple(strides, n), _cs.as_tuple(dilation_rate, n)
-    op = (None,) * n if output_padding is None else _cs.as_tuple(output_padding, n)
-    out = [_cs.conv_transpose_output_size(sz, *args) for sz, args in zip(sizes, zip(k, s, (padding,) * n, op, d))]
+    k, s, d = as_tuple(kernel_size, n), as_tuple(strides, n), as_tuple(dilation_rate, n)
+    op = (None,) * n if output_padding is None else as_tuple(output_padding, n)
+    out = [conv_transpose_output_size(sz, *args) for sz, args in zip(sizes, zip(k, s, (padding,) * n, op, d))]
     return _assemble(input_shape, out, filters, data_format)
 
 

@@ -1,21 +1,30 @@
-"""Core ops: conversion, dtypes, differentiation and compilation."""
+"""Core ops: creation, conversion, dtypes, differentiation and compilation (the contract's core family)."""
 
 from kshim.backends import B
+from kshim.backends.abstract_eval import ShapeDtype  # noqa: F401  (what compute_output_spec returns per array)
 
 convert_to_tensor = B.convert_to_tensor
 convert_to_numpy = B.convert_to_numpy
 is_tensor = B.is_tensor
+standardize_dtype = B.standardize_dtype
 cast = B.cast
 shape = B.shape
+zeros = B.zeros
+ones = B.ones
+full = B.full
+zeros_like = B.zeros_like
+ones_like = B.ones_like
+full_like = B.full_like
+arange = B.arange
+eye = B.eye
 copy = B.copy
 stop_gradient = B.stop_gradient
 value_and_grad = B.value_and_grad
 compile_step = B.compile_step
 compile_multi_step = B.compile_multi_step
+auto_jit_compile = B.auto_jit_compile
 inference_mode = B.inference_mode
-scatter_update = B.scatter_update
-slice_along_axis = B.slice_along_axis
-unique_int = B.unique_int
+compute_output_spec = B.compute_output_spec
 
 
 def dtype(x):
@@ -44,9 +53,4 @@ def is_int_dtype(dtype_name):
     return str(dtype_name).startswith(("int", "uint"))
 
 
-__all__ = [
-    "convert_to_tensor", "convert_to_numpy", "is_tensor", "cast", "shape", "copy", "stop_gradient",
-    "value_and_grad", "compile_step", "compile_multi_step", "inference_mode", "scatter_update", "slice_along_axis",
-    "unique_int",
-    "dtype", "ndim", "size", "is_float_dtype", "is_int_dtype",
-]
+__all__ = [name for name, value in list(vars().items()) if not name.startswith("_") and callable(value)]

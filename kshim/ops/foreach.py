@@ -2,7 +2,7 @@
 
 ``foreach.add(xs, ys)`` is ``[ops.add(x, y) for x, y in zip(xs, ys)]`` (``ys`` may also be one scalar for all), bit
 for bit, in one call: torch runs its fused ``_foreach`` kernels. ``foreach.blocked(fn, lists, n)`` runs an in-place
-update made of such ops piece by piece (in cache on torch). See `kshim.backends.fused_interface`.
+update made of such ops piece by piece (in cache on torch). See `kshim.backends.interface.foreach`.
 """
 
 from kshim.backends import B

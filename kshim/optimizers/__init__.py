@@ -15,16 +15,18 @@ from kshim.optimizers.nadam import Nadam
 from kshim.optimizers.optimizer import Optimizer
 from kshim.optimizers.rmsprop import RMSprop
 from kshim.optimizers.sgd import SGD
-from kshim.utils.suggest import unknown_name_error
+from kshim.registry import OPTIMIZERS
+from kshim.serialization import with_registration
 
 ALL_OBJECTS = (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion)
-ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
+OPTIMIZERS.register_all(ALL_OBJECTS)
+ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}  # kept for backward compatibility
+_CLASS_NAMES = [c.__name__ for c in ALL_OBJECTS]
 
 
 def serialize(optimizer):
     """The optimizer as a Keras 3 config dict: ``{"module", "class_name", "config", "registered_name"}``."""
-    return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
-            "config": optimizer.get_config(), "registered_name": None}
+    return OPTIMIZERS.serialize(optimizer)
 
 
 def deserialize(config, custom_objects=None):
@@ -38,9 +40,7 @@ def deserialize(config, custom_objects=None):
     custom_objects = custom_objects or {}
     cls = custom_objects.get(name) or custom_objects.get(config.get("registered_name"))
     if cls is None:
-        cls = ALL_OBJECTS_DICT.get(str(name).lower())
-    if cls is None:
-        raise unknown_name_error("optimizer", name, [c.__name__ for c in ALL_OBJECTS], arg="class_name")
+        cls = OPTIMIZERS.lookup(str(name), arg="class_name", known=_CLASS_NAMES)
     return cls.from_config(dict(config.get("config") or {}), custom_objects=custom_objects)
 
 
@@ -49,10 +49,7 @@ def get(identifier):
     if identifier is None or isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
-        cls = ALL_OBJECTS_DICT.get(identifier.lower())
-        if cls is None:
-            raise unknown_name_error("optimizer", identifier, list(ALL_OBJECTS_DICT), arg="optimizer")
-        return cls()
+        return OPTIMIZERS.lookup(identifier, arg="optimizer")()
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Optimizer):
@@ -61,6 +58,11 @@ def get(identifier):
         "Could not interpret optimizer identifier: expected a name such as 'adam', a config dict or an "
         f"Optimizer instance. Received: optimizer={identifier!r}"
     )
+
+
+OPTIMIZERS.bind(base=Optimizer, module="keras.optimizers", get=get,
+                serialize=lambda optimizer: with_registration(serialize(optimizer), optimizer),
+                deserialize=deserialize)
 
 
 __all__ = ["Optimizer", "schedules", "serialize", "deserialize", "get"] + [c.__name__ for c in ALL_OBJECTS]

@@ -1,79 +1,56 @@
 """`Optimizer`: the base class every optimizer derives from, with Keras 3's API and numbers.
 
-An optimizer's math is written once, in ``update_step(gradient, variable, learning_rate)``, which updates the
-optimizer's slot variables and the model variable with ``Variable.assign`` (assign rebinds a value, it never
-mutates a tensor in place). The same code serves both ways of calling an optimizer:
+An optimizer's math is written once, as a pure function over lists of arrays of one dtype:
+``update(grads, params, state, learning_rate, step) -> (new params, new state)``, on `kshim.ops` and the fused
+list ops of `kshim.ops.foreach` (see `kshim.optimizers.fused_update` for how it runs). Everything else is here,
+once, for every optimizer: the shared constructor arguments, the variables, gradient clipping, weight decay,
+gradient accumulation, EMA, loss scaling, learning-rate schedules and Keras 2's ``lr``/``decay``, configs.
+Both ways of calling an optimizer run the same pure step (`Optimizer._step`):
 
-- stateful: ``apply_gradients(grads_and_vars)`` / ``apply(grads, trainable_variables)``;
-- pure: ``stateless_apply(optimizer_values, grads, trainable_values) -> (new_trainable, new_optimizer)``, which
-  binds the given arrays to the variables with `swap_values`, runs the same ``apply``, reads the new values back
-  and restores the old ones. It has no Python branching on tensor values, so it runs inside ``jax.jit``.
+- pure: ``stateless_apply(optimizer_values, grads, trainable_values) -> (new_trainable, new_optimizer)`` reads and
+  writes no variable and has no Python branch on a tensor value, so it runs inside ``jax.jit``;
+- stateful: ``apply_gradients(grads_and_vars)`` / ``apply(grads, trainable_variables)`` reads the variables,
+  runs the step and assigns the new values.
 
 ``variables`` are ordered as Keras 3 orders them (``iteration``, ``learning_rate`` when it is a variable, the
 EMA averages and gradient accumulators when asked for, then each optimizer's slots), with Keras 3's names, so
 saved optimizer state lines up with Keras files.
 """
 
-import difflib
-import inspect
 import numbers
-import os
 import re
-import sys
 import warnings
 
 from kshim import config, ops
 from kshim.optimizers import fused_update, schedules
+from kshim.optimizers.arguments import check_number, check_shared_arguments, keras2_arguments, user_stacklevel
 from kshim.optimizers.clipping import clip_by_global_norm, clip_by_norm
 from kshim.utils.naming import to_snake_case, uniquify
 from kshim.variables import Variable, read_values, swap_values
 
 _KERAS2_CONFIG_KEYS = ("jit_compile", "is_legacy_optimizer")
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def _user_stacklevel():
-    """The ``stacklevel`` that points a warning at the first caller outside kshim.optimizers."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
-        frame, level = frame.f_back, level + 1
-    return level
+def each(op, *lists):
+    """``[op(x, ...) for x, ... in zip(*lists)]``: a `kshim.ops` function over lists, for what `kshim.ops.foreach`
+    does not fuse."""
+    return [op(*xs) for xs in zip(*lists)]
 
 
-# ------------------------------------------------------------------------------------------------------------------
-# Argument checks shared by every optimizer. Errors name the class, the argument and the value received.
-
-
-def check_number(cls_name, arg, value, low=None, high=None, low_open=False, high_open=False):
-    """Raise ``ValueError`` unless ``value`` is a real number in the given (closed unless said) interval."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value == value
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if ok:
-        return
-    if low is not None and high is not None:
-        where = f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-    elif low is not None:
-        where = f"a number {'>' if low_open else '>='} {low}"
-    elif high is not None:
-        where = f"a number {'<' if high_open else '<='} {high}"
-    else:
-        where = "a number"
-    raise ValueError(f"{cls_name}: `{arg}` must be {where}. Received: {arg}={value!r}")
-
-
-def _check_optional(cls_name, arg, value, **kw):
-    if value is not None:
-        check_number(cls_name, arg, value, **kw)
+def local_step(step, dtype, offset=1):
+    """``step + offset`` as ``dtype`` (Keras's ``local_step`` is ``iterations + 1``)."""
+    return ops.cast(ops.add(step, offset), dtype)
 
 
 # ------------------------------------------------------------------------------------------------------------------
 
 
 class Optimizer:
-    """Base class of all optimizers; subclass it and override ``build``, ``update_step`` and ``get_config``.
+    """Base class of all optimizers: the Keras-shaped adapter around one pure `update`.
+
+    A subclass takes its own arguments and passes the rest (``**kwargs``) here, names them in ``hyperparameters``
+    (for `get_config`), lists its state in `slots` / `scalar_slots` and writes its math once, in `update`. A
+    subclass written the Keras way (``build`` plus ``update_step`` on variables) works too.
 
     Args (as Keras 3): learning_rate (a float, a `LearningRateSchedule`, or a callable with no arguments),
     weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency,
@@ -81,38 +58,17 @@ class Optimizer:
     ``decay`` for time-based decay ``lr / (1 + decay * iterations)`` (both warn with a DeprecationWarning).
     """
 
-    _valid_args_cache = {}
+    hyperparameters = ()  # a subclass's own constructor arguments, kept as attributes and written by get_config
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, **kwargs):
         cls_name = type(self).__name__
-        learning_rate, self.decay = self._keras2_kwargs(kwargs, learning_rate)
-        _check_optional(cls_name, "weight_decay", weight_decay, low=0)
-        _check_optional(cls_name, "clipnorm", clipnorm, low=0)
-        _check_optional(cls_name, "clipvalue", clipvalue, low=0)
-        _check_optional(cls_name, "global_clipnorm", global_clipnorm, low=0)
-        _check_optional(cls_name, "loss_scale_factor", loss_scale_factor, low=0, low_open=True)
-        n_clip = sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm))
-        if n_clip > 1:
-            raise ValueError(
-                f"{cls_name}: only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
-                f"clipnorm={clipnorm!r}, clipvalue={clipvalue!r}, global_clipnorm={global_clipnorm!r}"
-            )
-        if gradient_accumulation_steps is not None and (
-                not isinstance(gradient_accumulation_steps, numbers.Integral) or gradient_accumulation_steps < 2):
-            raise ValueError(
-                f"{cls_name}: `gradient_accumulation_steps` must be an integer >= 2. "
-                f"Received: gradient_accumulation_steps={gradient_accumulation_steps!r}"
-            )
-        if use_ema:
-            check_number(cls_name, "ema_momentum", ema_momentum, low=0, high=1)
-            if ema_overwrite_frequency is not None and (
-                    not isinstance(ema_overwrite_frequency, numbers.Integral) or ema_overwrite_frequency < 1):
-                raise ValueError(
-                    f"{cls_name}: `ema_overwrite_frequency` must be an integer >= 1 or None. "
-                    f"Received: ema_overwrite_frequency={ema_overwrite_frequency!r}"
-                )
+        learning_rate, self.decay = keras2_arguments(type(self), kwargs, learning_rate)
+        check_shared_arguments(cls_name, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
+                               global_clipnorm=global_clipnorm, use_ema=use_ema, ema_momentum=ema_momentum,
+                               ema_overwrite_frequency=ema_overwrite_frequency, loss_scale_factor=loss_scale_factor,
+                               gradient_accumulation_steps=gradient_accumulation_steps)
         self.name = name if name is not None else uniquify(to_snake_case(cls_name))
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
@@ -130,47 +86,19 @@ class Optimizer:
         self._exclude_from_weight_decay = set()
         self._exclude_from_weight_decay_pattern = None
         self._exclude_from_weight_decay_cache = {}
-        self._step_memo = None
         self._iterations = self.add_variable((), initializer="zeros", dtype="int32", name="iteration")
         self._learning_rate = self._make_learning_rate(learning_rate)
 
     # -- constructor helpers -------------------------------------------------------------------------------------
-    def _keras2_kwargs(self, kwargs, learning_rate):
-        """Handle Keras 2's ``lr`` and ``decay``; reject any other unknown keyword with a suggestion."""
-        cls_name = type(self).__name__
-        if "lr" in kwargs:
-            warnings.warn(f"{cls_name}: `lr` is deprecated; use `learning_rate` instead.", DeprecationWarning,
-                          stacklevel=_user_stacklevel())
-            learning_rate = kwargs.pop("lr")
-        decay = kwargs.pop("decay", None)
-        if decay is not None:
-            check_number(cls_name, "decay", decay, low=0)
-            warnings.warn(
-                f"{cls_name}: `decay` is deprecated (Keras 2). kshim applies it as Keras 2 did, "
-                "lr / (1 + decay * iterations); use a `keras.optimizers.schedules.InverseTimeDecay` instead.",
-                DeprecationWarning, stacklevel=_user_stacklevel(),
-            )
-            decay = float(decay) or None
-        if kwargs:
-            valid = self._valid_args()
-            bad = sorted(kwargs)[0]
-            close = difflib.get_close_matches(bad, valid, n=1, cutoff=0.6)
-            hint = f" Did you mean `{close[0]}`?" if close else ""
-            raise ValueError(
-                f"{cls_name}: unknown argument `{bad}`.{hint} Received: {bad}={kwargs[bad]!r}. "
-                f"Valid arguments: {', '.join(valid)}."
-            )
-        return learning_rate, decay
+    @staticmethod
+    def default_epsilon(epsilon):
+        """``epsilon``, or `kshim.config.epsilon()` for None (Keras 2 wrote ``epsilon=None``)."""
+        return config.epsilon() if epsilon is None else epsilon
 
-    @classmethod
-    def _valid_args(cls):
-        names = cls._valid_args_cache.get(cls)
-        if names is None:
-            params = inspect.signature(cls.__init__).parameters.values()
-            names = [p.name for p in params if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-            names = names + ["lr", "decay"]
-            cls._valid_args_cache[cls] = names
-        return names
+    @staticmethod
+    def cast(learning_rate, params):
+        """This step's learning rate as the dtype of ``params`` (a list of arrays of one dtype)."""
+        return ops.cast(learning_rate, ops.dtype(params[0]))
 
     def _make_learning_rate(self, learning_rate):
         if isinstance(learning_rate, schedules.LearningRateSchedule) or (
@@ -236,7 +164,10 @@ class Optimizer:
         return slots[0] if isinstance(name, str) else slots
 
     def build(self, variables):
-        """Create the optimizer state for ``variables``. Subclasses call ``super().build`` first."""
+        """Create the optimizer state for ``variables``: EMA averages and gradient accumulators when asked for,
+        then the groups of `slots` and the `scalar_slots`. A subclass written the Keras way may extend it."""
+        if self.built:
+            return
         variables = list(variables)
         if self.use_ema:
             self._model_variables_moving_average = self.add_optimizer_variables(variables, "average")
@@ -244,6 +175,14 @@ class Optimizer:
             self._accumulated_gradients = self.add_optimizer_variables(variables, "gradient_accumulator")
         self._trainable_variables = variables
         self._trainable_variables_indices = {id(v): i for i, v in enumerate(variables)}
+        self._slots = {}
+        for group in self.slots():
+            names = [g if isinstance(g, str) else g[0] for g in group]
+            inits = ["zeros" if isinstance(g, str) else g[1] for g in group]
+            self._slots.update(zip(names, self.add_optimizer_variables(variables, names, initializer=inits)))
+        dtype = variables[0].dtype if variables else config.floatx()
+        self._scalar_slots = {name: self.add_variable((), initializer=init, dtype=dtype, name=name)
+                              for name, init in self.scalar_slots()}
         self.built = True
 
     def _get_variable_index(self, variable):
@@ -284,15 +223,49 @@ class Optimizer:
             return lr
         return lr()
 
-    def _step_learning_rate(self):
-        """The learning rate this step uses, as a tensor: the schedule, then Keras 2's ``decay`` if given."""
-        lr = self._get_current_learning_rate()
-        if isinstance(lr, Variable):
-            lr = lr.value
+    def _step_learning_rate(self, state, iterations):
+        """The learning rate a step uses, as a tensor (``state``: optimizer variable id -> value): the schedule,
+        then Keras 2's ``decay`` if given."""
+        lr = self._learning_rate
+        if isinstance(lr, schedules.LearningRateSchedule):
+            lr = lr(iterations)
+        elif isinstance(lr, Variable):
+            lr = state[id(lr)]
+        else:
+            lr = lr()
         if self.decay:
-            step = ops.cast(self._iterations.value, ops.dtype(lr) if ops.is_tensor(lr) else config.floatx())
+            step = ops.cast(iterations, ops.dtype(lr) if ops.is_tensor(lr) else config.floatx())
             lr = ops.divide(lr, ops.add(1.0, ops.multiply(self.decay, step)))
         return lr
+
+    # -- the math: each optimizer writes it once, as a pure update over lists ------------------------------------
+    def slots(self):
+        """The optimizer's per-variable state, as groups made in Keras's order: each group is a list of names (or
+        ``(name, initializer)`` pairs); each name gets one slot per trainable variable, interleaved in a group."""
+        return []
+
+    def scalar_slots(self):
+        """``[(name, initial value)]``: one-value optimizer variables made after the slots (Nadam's product)."""
+        return []
+
+    def update(self, grads, params, state, learning_rate, step, inplace=False):
+        """The optimizer's math, pure: ``(new params, new state)`` from lists of arrays of one dtype.
+
+        ``grads`` and ``params`` are aligned lists; ``state`` maps each slot name to its list (aligned with
+        ``params``) and each scalar slot name to its value; ``learning_rate`` is this step's rate (a tensor) and
+        ``step`` the number of steps applied before this one (``iterations``, an int tensor). The math uses
+        `kshim.ops.foreach` where it can. ``inplace=True`` (only for classes with ``inplace_update``, inside a
+        compiled step that donates its inputs) lets it write each new value into the old one it replaces.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement `update` (or Keras's `update_step`).")
+
+    inplace_update = False  # whether `update` honours ``inplace`` (then it runs in pieces, see fused_update)
+
+    def update_step(self, gradient, variable, learning_rate):
+        """Keras's per-variable hook, for subclasses written the Keras way: when a subclass overrides it, each
+        step calls it once per variable, with the variables bound to the step's values (the built-in optimizers
+        define `update` instead)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `update` (or Keras's `update_step`).")
 
     # -- applying gradients --------------------------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars):
@@ -325,110 +298,24 @@ class Optimizer:
             trainable_variables = list(trainable_variables)
             if not self.built:
                 self.build(trainable_variables)
-                self.built = True
             for v in trainable_variables:
                 if id(v) not in self._trainable_variables_indices:
                     raise ValueError(
                         f"{type(self).__name__}: unknown variable {v!r}. This optimizer can only update the "
                         "variables it was built with; create a new optimizer for new variables."
                     )
-        self._apply(grads, trainable_variables)
-
-    def _apply(self, grads, trainable_variables):
-        if any(g is None for g in grads):
-            pairs = [(g, v) for g, v in zip(grads, trainable_variables) if g is not None]
-            if not pairs:
-                raise ValueError(f"{type(self).__name__}: no gradients provided for any variable.")
-            missing = [v.path for g, v in zip(grads, trainable_variables) if g is None]
-            warnings.warn(
-                f"Gradients do not exist for variables {missing} when minimizing the loss. If using "
-                "`model.compile()`, did you forget to provide a `loss` argument?", stacklevel=_user_stacklevel(),
-            )
-            grads = [g for g, _ in pairs]
-            trainable_variables = [v for _, v in pairs]
-        if self.loss_scale_factor is not None:
-            grads = [ops.divide(g, self.loss_scale_factor) for g in grads]
-        self._backend_apply_gradients(grads, trainable_variables)
-        for variable in trainable_variables:
-            if getattr(variable, "constraint", None) is not None:
-                variable.assign(variable.constraint(variable))
-        self._iterations.assign(ops.add(self._iterations.value, 1))
-
-    def _backend_apply_gradients(self, grads, trainable_variables):
-        """Clipping, weight decay and the update; gradient accumulation and EMA written without tensor branches
-        (both outcomes are computed and one is selected with ``where``), so the step stays traceable."""
-        learning_rate = self._step_learning_rate()
-        if self.gradient_accumulation_steps:
-            steps = self.gradient_accumulation_steps
-            is_update = ops.equal(ops.mod(ops.add(self._iterations.value, 1), steps), 0)
-            accumulators = [self._accumulated_gradients[self._get_variable_index(v)] for v in trainable_variables]
-            old_trainable = read_values(trainable_variables)
-            old_state = read_values(self._variables)
-            sums = [ops.add(g, a.value) for g, a in zip(grads, accumulators)]
-            grads = [ops.divide(s, steps) for s in sums]
-            self._update(grads, trainable_variables, learning_rate)
-            for v, old in zip(trainable_variables, old_trainable):
-                v.assign(ops.where(is_update, v.value, old))
-            for v, old in zip(self._variables, old_state):
-                if v.value is not old:
-                    v.assign(ops.where(is_update, v.value, old))
-            for a, s in zip(accumulators, sums):
-                a.assign(ops.where(is_update, ops.zeros_like(s), s))
-        else:
-            self._update(grads, trainable_variables, learning_rate)
-        if self.use_ema:
-            self._update_model_variables_moving_average(self._trainable_variables)
-            if self.ema_overwrite_frequency:
-                overwrite = ops.equal(ops.mod(ops.add(self._iterations_value(), 1), self.ema_overwrite_frequency), 0)
-                for var, average in zip(self._trainable_variables, self._model_variables_moving_average):
-                    var.assign(ops.where(overwrite, average.value, var.value))
-
-    def _update(self, grads, trainable_variables, learning_rate):
-        grads = self._clip_gradients(grads)
-        self._apply_weight_decay(trainable_variables, learning_rate)
-        self._step_memo = {}
-        try:
-            self._backend_update_step(grads, trainable_variables, learning_rate)
-        finally:
-            self._step_memo = None
-
-    def _backend_update_step(self, grads, trainable_variables, learning_rate):
-        if fused_update.applies(self, grads, trainable_variables):  # SGD, Adam, RMSprop: one list op per step
-            self._update_all(grads, trainable_variables, learning_rate)
-            return
-        for grad, variable in zip(grads, trainable_variables):
-            self.update_step(grad, variable, learning_rate)
-
-    def update_step(self, gradient, variable, learning_rate):
-        """Update ``variable`` (and this optimizer's slots for it) from ``gradient``. Subclasses implement it."""
-        raise NotImplementedError(f"{type(self).__name__} must implement `update_step`.")
-
-    def _step_constants(self, learning_rate, dtype):
-        """The per-step scalars of ``_compute_step_constants``, computed once per step and dtype (not once per
-        variable), so the eager path does not repeat the same scalar math for every variable."""
-        memo = self._step_memo
-        if memo is None:
-            return self._compute_step_constants(learning_rate, dtype)
-        constants = memo.get(dtype)
-        if constants is None:
-            constants = memo[dtype] = self._compute_step_constants(learning_rate, dtype)
-        return constants
-
-    def _compute_step_constants(self, learning_rate, dtype):
-        return (ops.cast(learning_rate, dtype),)
-
-    def _iterations_value(self):
-        it = self._iterations.value
-        return ops.floor_divide(it, self.gradient_accumulation_steps) if self.gradient_accumulation_steps else it
-
-    def _local_step(self, dtype, offset=1):
-        """``iterations + offset`` as ``dtype`` (Keras's ``local_step`` is ``iterations + 1``)."""
-        return ops.cast(ops.add(self._iterations_value(), offset), dtype)
+        indices = [self._trainable_variables_indices[id(v)] for v in trainable_variables]
+        params = read_values(self._trainable_variables)
+        new_params, new_values = self._step(read_values(self._variables), grads, params, indices)
+        swap_values(self._variables, new_values)
+        for variable, old, new in zip(self._trainable_variables, params, new_params):
+            if new is not old:
+                variable.assign(new)
 
     def stateless_apply(self, optimizer_variables, grads, trainable_variables):
         """The pure update: ``(optimizer values, grads, trainable values) -> (new trainable values, new optimizer
         values)``, all lists of arrays aligned with ``trainable_variables`` / ``variables`` of the built optimizer.
-        The optimizer's own variables and the model variables keep their values."""
+        Reads and writes no variable, and has no Python branch on a tensor value, so it runs inside ``jax.jit``."""
         if not self.built:
             raise ValueError(
                 f"{type(self).__name__}: to call `stateless_apply`, the optimizer must be built. Call "
@@ -444,26 +331,98 @@ class Optimizer:
                 f"{type(self).__name__}: `trainable_variables` must match the {len(self._trainable_variables)} "
                 f"variables the optimizer was built with. Received {len(trainable_variables)} values."
             )
-        model_vars, state_vars = self._trainable_variables, self._variables
-        old_model = swap_values(model_vars, trainable_variables)
-        old_state = swap_values(state_vars, optimizer_variables)
-        try:
-            self._apply(list(grads), model_vars)
-            return read_values(model_vars), read_values(state_vars)
-        finally:
-            swap_values(model_vars, old_model)
-            swap_values(state_vars, old_state)
+        grads = list(grads)
+        return self._step(list(optimizer_variables), grads, list(trainable_variables), list(range(len(grads))),
+                          donated=self._donated)
 
     _donated = False
 
     def _stateless_apply_donated(self, optimizer_variables, grads, trainable_variables):
-        """`stateless_apply` for a compiled train step that donates its inputs: the fused update may overwrite the
-        given trainable and optimizer values (see `kshim.optimizers.fused_update`). Same results."""
+        """`stateless_apply` for a compiled train step that donates its inputs: the update may overwrite the given
+        trainable and optimizer values (see `kshim.optimizers.fused_update`). Same results."""
         self._donated = True
         try:
             return self.stateless_apply(optimizer_variables, grads, trainable_variables)
         finally:
             self._donated = False
+
+    def _step(self, optimizer_values, grads, params, indices, donated=False):
+        """One optimizer step over values: ``grads[j]`` is for ``params[indices[j]]`` (``params``: the values of
+        all the variables it was built with). Returns (new params, new optimizer values); a value that did not
+        change is returned as is. Gradient accumulation and EMA are written without tensor branches (both outcomes
+        are computed and one is selected with ``where``), so the step stays traceable."""
+        state = dict(zip(map(id, self._variables), optimizer_values))
+        params = list(params)
+        if any(g is None for g in grads):
+            pairs = [(g, i) for g, i in zip(grads, indices) if g is not None]
+            if not pairs:
+                raise ValueError(f"{type(self).__name__}: no gradients provided for any variable.")
+            missing = [self._trainable_variables[i].path for g, i in zip(grads, indices) if g is None]
+            warnings.warn(
+                f"Gradients do not exist for variables {missing} when minimizing the loss. If using "
+                "`model.compile()`, did you forget to provide a `loss` argument?", stacklevel=user_stacklevel(),
+            )
+            grads, indices = [g for g, _ in pairs], [i for _, i in pairs]
+        if self.loss_scale_factor is not None:
+            grads = [ops.divide(g, self.loss_scale_factor) for g in grads]
+        iterations = state[id(self._iterations)]
+        steps = self.gradient_accumulation_steps
+        step = ops.floor_divide(iterations, steps) if steps else iterations
+        learning_rate = self._step_learning_rate(state, iterations)
+        if steps:
+            is_update = ops.equal(ops.mod(ops.add(iterations, 1), steps), 0)
+            accumulators = [self._accumulated_gradients[i] for i in indices]
+            sums = [ops.add(g, state[id(a)]) for g, a in zip(grads, accumulators)]
+            old_params, old_state = list(params), dict(state)
+            self._update(state, [ops.divide(s, steps) for s in sums], params, indices, learning_rate, step, False)
+            for i in indices:
+                params[i] = ops.where(is_update, params[i], old_params[i])
+            for key, old in old_state.items():
+                if state[key] is not old:
+                    state[key] = ops.where(is_update, state[key], old)
+            for a, s in zip(accumulators, sums):
+                state[id(a)] = ops.where(is_update, ops.zeros_like(s), s)
+        else:
+            self._update(state, grads, params, indices, learning_rate, step, donated)
+        if self.use_ema:
+            self._update_moving_averages(state, params, step)
+        for i in indices:
+            constraint = getattr(self._trainable_variables[i], "constraint", None)
+            if constraint is not None:
+                params[i] = ops.cast(constraint(params[i]), self._trainable_variables[i].dtype)
+        state[id(self._iterations)] = ops.add(iterations, 1)
+        return params, [state[id(v)] for v in self._variables]
+
+    def _update(self, state, grads, params, indices, learning_rate, step, donated):
+        """Clipping, weight decay, then the optimizer's math, on ``params`` and ``state`` (updated in the dict and
+        list given)."""
+        grads = self._clip_gradients(grads)
+        if self.weight_decay is not None:  # decoupled, before the update: w <- w - w * weight_decay * lr
+            for i in indices:
+                variable = self._trainable_variables[i]
+                if self._use_weight_decay(variable):
+                    lr = ops.cast(learning_rate, variable.dtype)
+                    params[i] = ops.subtract(params[i], ops.multiply(ops.multiply(params[i], self.weight_decay), lr))
+        if fused_update.has_own_update_step(self):
+            self._run_update_steps(state, grads, params, indices, learning_rate)
+        else:
+            fused_update.run(self, state, grads, params, indices, learning_rate, step, donated)
+
+    def _run_update_steps(self, state, grads, params, indices, learning_rate):
+        """A subclass's own ``update_step``, once per variable, with all variables bound to this step's values."""
+        variables = self._variables
+        trainables = [self._trainable_variables[i] for i in indices]
+        old_state = swap_values(variables, [state[id(v)] for v in variables])
+        old_params = swap_values(trainables, [params[i] for i in indices])
+        try:
+            for grad, variable in zip(grads, trainables):
+                self.update_step(grad, variable, learning_rate)
+            state.update(zip(map(id, variables), read_values(variables)))
+            for i, value in zip(indices, read_values(trainables)):
+                params[i] = value
+        finally:
+            swap_values(variables, old_state)
+            swap_values(trainables, old_params)
 
     # -- clipping, weight decay, EMA, loss scaling ----------------------------------------------------------------
     def _clip_gradients(self, grads):
@@ -492,22 +451,18 @@ class Optimizer:
             self._exclude_from_weight_decay_cache[key] = use
         return use
 
-    def _apply_weight_decay(self, variables, learning_rate):
-        """Decoupled weight decay, before the update: ``v <- v - v * weight_decay * lr``."""
-        if self.weight_decay is None:
-            return
-        for variable in variables:
-            if self._use_weight_decay(variable):
-                lr = ops.cast(learning_rate, variable.dtype)
-                variable.assign(ops.subtract(variable.value,
-                                             ops.multiply(ops.multiply(variable.value, self.weight_decay), lr)))
-
-    def _update_model_variables_moving_average(self, trainable_variables):
-        not_first_step = ops.not_equal(self._iterations_value(), 0)
-        for var, average in zip(trainable_variables, self._model_variables_moving_average):
-            momentum = ops.multiply(ops.cast(not_first_step, var.dtype), self.ema_momentum)
-            average.assign(ops.add(ops.multiply(momentum, average.value),
-                                   ops.multiply(ops.subtract(1, momentum), var.value)))
+    def _update_moving_averages(self, state, params, step):
+        """EMA of every model variable (its first step copies it), then the optional overwrite, on values."""
+        not_first_step = ops.not_equal(step, 0)
+        averages = self._model_variables_moving_average
+        for i, (variable, average) in enumerate(zip(self._trainable_variables, averages)):
+            momentum = ops.multiply(ops.cast(not_first_step, variable.dtype), self.ema_momentum)
+            state[id(average)] = ops.add(ops.multiply(momentum, state[id(average)]),
+                                         ops.multiply(ops.subtract(1, momentum), params[i]))
+        if self.ema_overwrite_frequency:
+            overwrite = ops.equal(ops.mod(ops.add(step, 1), self.ema_overwrite_frequency), 0)
+            for i, average in enumerate(averages):
+                params[i] = ops.where(overwrite, state[id(average)], params[i])
 
     def finalize_variable_values(self, var_list):
         """With ``use_ema``, overwrite the model variables with their moving averages (fit calls this at the
@@ -580,6 +535,7 @@ class Optimizer:
         }
         if self.decay:
             config_["decay"] = self.decay
+        config_.update({name: getattr(self, name) for name in self.hyperparameters})
         return config_
 
     @classmethod

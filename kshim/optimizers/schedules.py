@@ -9,7 +9,7 @@ import math
 import numbers
 
 from kshim import config, ops
-from kshim.utils.suggest import unknown_name_error
+from kshim.registry import SCHEDULES
 
 
 def _check_positive(cls_name, arg, value):
@@ -233,26 +233,22 @@ class CosineDecayRestarts(LearningRateSchedule):
                 "t_mul": self._t_mul, "m_mul": self._m_mul, "alpha": self.alpha, "name": self.name}
 
 
-_SCHEDULES = {cls.__name__: cls for cls in (
-    ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, PolynomialDecay, CosineDecay, CosineDecayRestarts,
-)}
+_SCHEDULES = (ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, PolynomialDecay, CosineDecay,
+              CosineDecayRestarts)
+SCHEDULES.register_all(_SCHEDULES)
 
 
 def serialize(learning_rate_schedule):
     """The schedule as a Keras 3 config dict: ``{"module", "class_name", "config", "registered_name"}``."""
-    return {"module": "keras.optimizers.schedules", "class_name": type(learning_rate_schedule).__name__,
-            "config": learning_rate_schedule.get_config(), "registered_name": None}
+    return SCHEDULES.serialize(learning_rate_schedule)
 
 
 def deserialize(config, custom_objects=None):
     """A schedule from `serialize`'s dict (or a plain ``{"class_name", "config"}``)."""
-    name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or _SCHEDULES.get(name)
-    if cls is None and config.get("registered_name"):
-        cls = (custom_objects or {}).get(config["registered_name"])
-    if cls is None:
-        raise unknown_name_error("learning rate schedule", name, list(_SCHEDULES), arg="class_name")
-    return cls.from_config(dict(config.get("config", {})))
+    return SCHEDULES.deserialize(config, custom_objects)
 
 
-__all__ = ["LearningRateSchedule", "serialize", "deserialize"] + list(_SCHEDULES)
+SCHEDULES.bind(base=LearningRateSchedule, module="keras.optimizers.schedules", serialize=serialize,
+               deserialize=deserialize)
+
+__all__ = ["LearningRateSchedule", "serialize", "deserialize"] + [cls.__name__ for cls in _SCHEDULES]

@@ -14,7 +14,7 @@ import numpy as np
 
 from kshim import config
 from kshim import random as krandom
-from kshim.preprocessing import image as _img
+from kshim.preprocessing import image_transforms as _img
 from kshim.utils.image_utils import array_to_img, img_to_array, load_img
 from kshim.utils.py_dataset import PyDataset
 

@@ -2,6 +2,11 @@
 
 import json
 
+from kshim.layers.input_layer import Input, InputLayer
+from kshim.layers.keras_tensor import KerasTensor
+from kshim.registry import LAYERS, loading_scope
+from kshim.serialization import deserialize_keras_object, serialize_keras_object
+
 
 def _default_clone(layer):
     return type(layer).from_config(layer.get_config())
@@ -13,10 +18,7 @@ def clone_model(model, input_tensors=None, clone_function=None, **kwargs):
     ``clone_function(layer)`` makes each new layer (default: ``type(layer).from_config(layer.get_config())``).
     ``input_tensors`` (Sequential and Functional models) are the new model's inputs. The clone is not compiled.
     """
-    from kshim.layers.input_layer import InputLayer
-    from kshim.models.functional import Functional
-    from kshim.models.sequential import Sequential
-
+    Functional, Sequential = LAYERS.lookup("Functional"), LAYERS.lookup("Sequential")  # kshim.models: above us
     if kwargs:
         raise ValueError(f"clone_model: unsupported argument(s) {sorted(kwargs)}. Supported: input_tensors, "
                          "clone_function.")
@@ -35,8 +37,6 @@ def clone_model(model, input_tensors=None, clone_function=None, **kwargs):
     if clone_function is not None or input_tensors is not None:
         raise ValueError("clone_model: `clone_function` and `input_tensors` only work with Sequential and "
                          f"Functional models; '{model.name}' is a subclassed {type(model).__name__}.")
-    from kshim.saving.serialization import deserialize_keras_object, loading_scope, serialize_keras_object
-
     config = json.loads(json.dumps(serialize_keras_object(model)))
     config.pop("compile_config", None)
     with loading_scope(None, True, False):
@@ -44,10 +44,6 @@ def clone_model(model, input_tensors=None, clone_function=None, **kwargs):
 
 
 def _clone_functional(model, input_tensors, clone_function):
-    from kshim.layers.input_layer import Input, InputLayer
-    from kshim.layers.keras_tensor import KerasTensor
-    from kshim.models.functional import Functional
-
     old_inputs = model._input_tensors
     if input_tensors is None:
         new_inputs = []
@@ -81,4 +77,4 @@ def _clone_functional(model, input_tensors, clone_function):
         for old, new in zip(old_out, new_out):
             values[id(old)] = new
     inputs = mapped(model._inputs_struct) if not isinstance(model._inputs_struct, KerasTensor) else new_inputs[0]
-    return Functional(inputs, mapped(model._outputs_struct), name=model.name, trainable=model.trainable)
+    return LAYERS.lookup("Functional")(inputs, mapped(model._outputs_struct), name=model.name, trainable=model.trainable)

@@ -7,12 +7,14 @@ configs and functions become ``{"class_name": "function", "config": <name>}``.
 
 import inspect
 
+from kshim import losses, metrics, optimizers
+from kshim.registry import _stack, get_registered_object
+from kshim.serialization import deserialize_keras_object, serialize_keras_object, with_registration
+
 _KEYS = ("loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile")
 
 
 def _serialize_value(value, kind):
-    from kshim import losses, metrics
-    from kshim.saving.serialization import serialize_keras_object
 
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
@@ -31,15 +33,13 @@ def _serialize_value(value, kind):
 
 def get_compile_config(model):
     """The ``compile_config`` of a compiled model (``{}`` when it was not compiled)."""
-    from kshim import optimizers
-    from kshim.saving.serialization import _with_registration
 
     args = getattr(model, "_compile_args", None)
     if not getattr(model, "compiled", False) or args is None:
         return {}
     optimizer = model.optimizer
-    config = {"optimizer": None if optimizer is None else _with_registration(optimizers.serialize(optimizer),
-                                                                             optimizer)}
+    config = {"optimizer": None if optimizer is None else with_registration(optimizers.serialize(optimizer),
+                                                                            optimizer)}
     config["loss"] = _serialize_value(args.get("loss"), "loss")
     config["loss_weights"] = _serialize_value(args.get("loss_weights"), "loss")
     config["metrics"] = _serialize_value(args.get("metrics"), "metric")
@@ -52,8 +52,6 @@ def get_compile_config(model):
 
 
 def _deserialize_value(value, kind, custom_objects):
-    from kshim import losses, metrics
-    from kshim.saving.serialization import get_registered_object
 
     if value is None or isinstance(value, (bool, int, float)):
         return value
@@ -80,8 +78,6 @@ def _deserialize_value(value, kind, custom_objects):
 
 def compile_args_from_config(config, custom_objects=None):
     """The keyword arguments of ``compile`` that ``config`` describes."""
-    from kshim import optimizers
-    from kshim.saving.serialization import deserialize_keras_object
 
     config = dict(config)
     optimizer = config.pop("optimizer", None)
@@ -108,7 +104,6 @@ def compile_args_from_config(config, custom_objects=None):
 
 def compile_from_config(model, config):
     """Compile ``model`` as ``config`` says, and create the optimizer's variables when the model is built."""
-    from kshim.saving.serialization import _stack
 
     custom = {}
     for objects in _stack("custom"):

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from kshim import ops
 from kshim.saving.object_tree import walk
 
 try:
@@ -140,5 +141,5 @@ def read_state(model, h5file, source, skip_mismatch=False, include_optimizer=Tru
 
 
 def _numpy_dtype(dtype):
-    name = str(dtype).replace("torch.", "")
+    name = ops.standardize_dtype(dtype)
     return "bool" if name == "bool" else name

@@ -15,8 +15,11 @@ import json
 import os
 import zipfile
 
-from kshim.saving import atomic, h5_store
-from kshim.saving.serialization import deserialize_keras_object, loading_scope, serialize_keras_object
+import kshim
+from kshim.layers.layer import Layer
+from kshim.registry import loading_scope
+from kshim.saving import atomic, h5_store, legacy_h5
+from kshim.serialization import deserialize_keras_object, serialize_keras_object
 
 CONFIG_FILENAME = "config.json"
 METADATA_FILENAME = "metadata.json"
@@ -36,8 +39,6 @@ def model_config_json(model):
 
 
 def _metadata_json():
-    import kshim
-
     return json.dumps({"keras_version": FORMAT_KERAS_VERSION, "kshim_version": kshim.__version__,
                        "backend": kshim.config.backend(),
                        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")})
@@ -61,8 +62,6 @@ def weights_bytes(model, include_optimizer=True):
 
 def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=True, **kwargs):
     """Save ``model`` (architecture, weights, compile arguments, optimizer state) as a ``.keras`` file."""
-    from kshim.layers.layer import Layer
-
     if not isinstance(model, Layer) or not hasattr(model, "compile"):
         raise ValueError(f"save_model: expected a kshim Model. Received: {model!r}")
     filepath = os.fspath(filepath)
@@ -130,8 +129,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     filepath = atomic.check_readable(filepath, "load_model")
     kind = atomic.sniff(filepath)
     if kind == "hdf5":
-        from kshim.saving import legacy_h5
-
         return legacy_h5.load_legacy_model(filepath, custom_objects=custom_objects, compile=compile,
                                            safe_mode=safe_mode)
     if kind != "zip":

@@ -13,7 +13,10 @@ import warnings
 
 import numpy as np
 
+from kshim.registry import loading_scope
 from kshim.saving import h5_store
+from kshim.saving.compile_config import compile_args_from_config
+from kshim.serialization import deserialize_keras_object
 
 _CONVERT_HINT = (
     "To convert the file, load it with Keras 3 (which reads Keras 2 .h5 files): "
@@ -94,8 +97,6 @@ def load_legacy_model(filepath, custom_objects=None, compile=True, safe_mode=Tru
             config = json.loads(_attr_text(f.attrs["model_config"]))
         except ValueError as e:
             raise ValueError(f"load_model: '{filepath}': the model_config attribute is not valid JSON ({e}).") from e
-        from kshim.saving.serialization import deserialize_keras_object, loading_scope
-
         with loading_scope(custom_objects, safe_mode, False), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # Keras 2 configs use batch_input_shape
             try:
@@ -166,8 +167,6 @@ def _compile_from_training_config(model, text, filepath, custom_objects):
                   "loss": training.get("loss"), "loss_weights": training.get("loss_weights"),
                   "metrics": _legacy_metrics(training.get("metrics")),
                   "weighted_metrics": _legacy_metrics(training.get("weighted_metrics"))}
-        from kshim.saving.compile_config import compile_args_from_config
-
         model.compile(**compile_args_from_config(config, custom_objects))
     except Exception as e:  # the model itself loaded; compiling is a convenience
         warnings.warn(f"'{filepath}': the model was loaded but not compiled; its training config could not be "

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from kshim.layers.layer import Layer
 from kshim.optimizers.optimizer import Optimizer
 from kshim.random import SeedGenerator
+from kshim.registry import LAYERS
 
 # Attributes kshim's own base classes keep (lists of sub-layers, graph bookkeeping): never saving paths.
 _GRAPH_ATTRS = frozenset({
@@ -68,8 +69,7 @@ def _base_attrs():
     """The instance attributes of a bare kshim Model: internal state, never part of a saving path."""
     global _BASE_ATTRS
     if _BASE_ATTRS is None:
-        from kshim.models.model import Model
-
+        Model = LAYERS.lookup("Model")
         probe = object.__new__(Model)
         Model.__init__(probe, name="kshim_saving_probe")  # a given name takes no automatic-name counter
         _BASE_ATTRS = frozenset(vars(probe)) | _GRAPH_ATTRS
@@ -96,26 +96,21 @@ def _holds_saveable(container, seen=None):
 
 def _children(obj):
     """``(attribute name, child)`` for the children Keras 3 visits, in its order."""
-    from kshim.models.functional import Functional
-    from kshim.models.model import Model
-    from kshim.models.sequential import Sequential
-
     if not isinstance(obj, Layer):
         return []  # optimizers: their variables only
     out = []
-    if isinstance(obj, Functional):
-        out.append(("layers", keras_functional_order(obj)))
-    elif isinstance(obj, Sequential):
-        out.append(("layers", obj.layers))
+    ordered = getattr(obj, "_saving_layers", None)  # Sequential and Functional: their layers, in Keras's order
+    if ordered is not None:
+        out.append(("layers", ordered()))
     attrs = dict(vars(obj))
     skip = _base_attrs()
     names = [n for n in attrs if n not in skip and not n.startswith("__")]
-    if isinstance(obj, Model):
+    if obj._is_model:
         names += ["optimizer"]
-        if not isinstance(obj, (Sequential, Functional)):
+        if ordered is None:
             names += ["layers"]
     for name in sorted(set(names), key=_name_key):
-        if name == "layers" and isinstance(obj, Model):
+        if name == "layers" and obj._is_model:
             child = obj.layers
         elif name == "optimizer":
             child = getattr(obj, "optimizer", None)
@@ -124,62 +119,6 @@ def _children(obj):
         if _is_saveable(child) or (isinstance(child, (list, tuple, dict)) and _holds_saveable(child)):
             out.append((name, child))
     return out
-
-
-def _flat_tensors(structure):
-    """KerasTensors of a nested structure in Keras's ``tree.flatten`` order (dict keys sorted)."""
-    if isinstance(structure, dict):
-        return [t for k in sorted(structure) for t in _flat_tensors(structure[k])]
-    if isinstance(structure, (list, tuple)):
-        return [t for v in structure for t in _flat_tensors(v)]
-    return [structure]
-
-
-def keras_functional_order(model):
-    """The layers of a Functional model in Keras 3's order (``map_graph``): by decreasing depth from the outputs,
-    ties in the order a depth-first walk from the outputs first meets them. Layers of one class are numbered in
-    this order in the weights file (``dense``, ``dense_1``, ...), so it must be Keras's, not kshim's."""
-    from kshim.layers.input_layer import InputLayer
-
-    index, depth_of_layer, depth_of_node = {}, {}, {}
-    parents, node_layer, post_order, finished = {}, {}, [], set()
-
-    def node_key(tensor):
-        layer, node_index, _ = tensor._keras_history
-        if isinstance(layer, InputLayer):
-            return ("input", id(layer)), layer, None
-        node = layer._inbound_nodes[node_index]
-        return ("node", id(node)), layer, node
-
-    def visit(tensor):  # Keras's _build_map_helper
-        key, layer, node = node_key(tensor)
-        if key in finished:
-            return
-        index.setdefault(id(layer), len(index))
-        node_layer[key] = layer
-        inputs = _flat_tensors(node.inputs) if node is not None else []
-        for t in inputs:
-            visit(t)
-        parents[key] = [node_key(t)[0] for t in inputs]
-        finished.add(key)
-        post_order.append(key)
-
-    for tensor in _flat_tensors(model._outputs_struct):
-        visit(tensor)
-    for key in reversed(post_order):
-        layer = node_layer[key]
-        depth = max(depth_of_node.setdefault(key, 0), depth_of_layer.get(id(layer), 0))
-        depth_of_layer[id(layer)] = depth_of_node[key] = depth
-        for parent in parents[key]:
-            depth_of_node[parent] = max(depth + 1, depth_of_node.get(parent, 0))
-    layers = {id(l): l for l in model.layers}
-    for tensor in model._input_tensors:  # inputs that no output depends on
-        layer = tensor._keras_history[0]
-        if id(layer) not in depth_of_layer:
-            depth_of_layer[id(layer)], index[id(layer)] = 0, -1
-    if set(depth_of_layer) != set(layers):
-        return model.layers  # a graph this walk does not understand: keep kshim's order
-    return sorted(layers.values(), key=lambda l: (-depth_of_layer[id(l)], index[id(l)]))
 
 
 def _seed_paths(layer, path):

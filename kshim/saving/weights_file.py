@@ -7,7 +7,9 @@ and Keras 2 ``.h5`` weights (``layer_names``/``weight_names`` layout), matched l
 
 import os
 
-from kshim.saving import atomic, h5_store
+from kshim.saving import atomic, h5_store, legacy_h5
+from kshim.saving.keras_file import (WEIGHTS_FILENAME, _open_zip, _prepare_optimizer, _read_member,
+                                     load_weights_bytes, weights_bytes)
 
 
 def save_weights(model, filepath, overwrite=True, **kwargs):
@@ -21,8 +23,6 @@ def save_weights(model, filepath, overwrite=True, **kwargs):
     if not model.built:
         raise ValueError(f"save_weights: model '{model.name}' is not built, so it has no weights yet. Call it on "
                          "data or build it first.")
-    from kshim.saving.keras_file import _prepare_optimizer, weights_bytes
-
     _prepare_optimizer(model)
     data = weights_bytes(model)
     atomic.atomic_write(filepath, lambda f: f.write(data), overwrite=overwrite)
@@ -36,8 +36,6 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
                          "Call it on data or build it first.")
     kind = atomic.sniff(filepath)
     if kind == "zip":
-        from kshim.saving.keras_file import WEIGHTS_FILENAME, _open_zip, _read_member, load_weights_bytes
-
         with _open_zip(filepath) as zf:
             data = _read_member(zf, WEIGHTS_FILENAME, filepath)
         _prepare_for_optimizer_state(model)
@@ -51,8 +49,6 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
     except OSError as e:
         raise ValueError(f"load_weights: '{filepath}' is a corrupt HDF5 file ({e}).") from e
     with f:
-        from kshim.saving import legacy_h5
-
         if legacy_h5.is_legacy_weights(f):
             legacy_h5.load_legacy_weights(model, f, filepath, skip_mismatch=skip_mismatch)
             return
@@ -62,7 +58,5 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
 
 def _prepare_for_optimizer_state(model):
     """A compiled model gets its optimizer variables now, so saved optimizer state can be restored into them."""
-    from kshim.saving.keras_file import _prepare_optimizer
-
     _prepare_optimizer(model)
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from kshim import ops
 from kshim import random as krandom
+from kshim.utils.py_dataset import PyDataset
 
 
 def _to_numpy(x):
@@ -241,8 +242,6 @@ def _with_class_weight(x, y, sw, class_weight):
 def get_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False, class_weight=None,
                 where="fit"):
     """The adapter for what the user passed."""
-    from kshim.utils.py_dataset import PyDataset
-
     if x is None:
         raise ValueError(f"{where}: `x` is required. Received: x=None")
     if isinstance(x, PyDataset) or (hasattr(x, "__getitem__") and hasattr(x, "__len__") and

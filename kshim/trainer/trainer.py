@@ -20,7 +20,9 @@ from kshim.callbacks.callback_list import CallbackList
 from kshim.distribution import hooks as distribution_hooks
 from kshim.trainer import data_adapter
 from kshim.trainer.compile_utils import CompileLoss, CompileMetrics, shape_of_batch
+from kshim.trainer.model_outputs import check_inputs, describe_outputs, is_structure
 from kshim.trainer.step import StepFunctions
+from kshim.utils.suggest import unknown_name_error
 from kshim.variables import read_values, swap_values
 
 _DIST = distribution_hooks.ACTIVE
@@ -102,8 +104,6 @@ class Trainer:
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True, **kwargs):
         """Configure training. Every name is checked now; a typo gets a "did you mean" ValueError."""
         if kwargs:
-            from kshim.utils.suggest import unknown_name_error
-
             known = ["optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
                      "steps_per_execution", "jit_compile", "auto_scale_loss"]
             raise unknown_name_error("compile() argument", next(iter(kwargs)), known, arg="argument")
@@ -120,7 +120,7 @@ class Trainer:
         if run_eagerly:
             jit = False
         elif jit_compile == "auto":
-            jit = None if config.backend() == "torch" else True
+            jit = ops.auto_jit_compile()
         else:
             jit = bool(jit_compile)
         self.jit_compile = jit
@@ -135,8 +135,6 @@ class Trainer:
 
     # -- building from the first batch ---------------------------------------------------------------------------
     def _check_input_shape(self, x, where):
-        from kshim.trainer.model_outputs import check_inputs, is_structure
-
         if is_structure(x) or len(getattr(self, "_input_tensors", None) or ()) > 1:
             check_inputs(self, x, where)  # several inputs: their number, names, shapes and batch sizes
             return
@@ -164,8 +162,6 @@ class Trainer:
                                  "Pass `loss=` to compile().")
             return
         if not self._compile_loss.built:
-            from kshim.trainer.model_outputs import describe_outputs
-
             # Line the losses and metrics up with the outputs, check `y` against them, then resolve the
             # shape-dependent names ("accuracy", "crossentropy") from each output's target shape.
             outputs = describe_outputs(self, shape_of_batch(x), lambda: self(xb))
@@ -406,7 +402,7 @@ class Trainer:
 
     def _predict_fn(self):
         if self._steps is None:
-            self._steps = StepFunctions(self, None if config.backend() == "torch" else True)
+            self._steps = StepFunctions(self, ops.auto_jit_compile())
         return self._steps.predict
 
     # -- single batches ------------------------------------------------------------------------------------------
@@ -551,7 +547,8 @@ def _bind_changed(variables, new_values, changed):
 
 
 def _own_changed(changed):
-    """Copy the changed values outside inference mode: torch refuses inference-mode tensors in a later fit."""
+    """Give the changed values buffers of their own, made outside inference mode (see
+    `kshim.backends.interface.core.inference_mode`), so a later fit may use them."""
     for v in changed.values():
         v._value = ops.copy(v._value)
 

@@ -23,6 +23,8 @@ _NAMES = {
     "image_dataset_from_directory": "kshim.utils.image_dataset",
     "text_dataset_from_directory": "kshim.utils.text_dataset",
     "get_file": "kshim.utils.file_utils",
+    "plot_model": "kshim.utils.model_visualization",
+    "model_to_dot": "kshim.utils.model_visualization",
 }
 
 __all__ = list(_NAMES)

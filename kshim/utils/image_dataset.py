@@ -4,8 +4,8 @@ import numpy as np
 
 from kshim import config
 from kshim import random as krandom
-from kshim.backends import image_weights
-from kshim.ops.image import RESIZE_INTERPOLATIONS
+from kshim.numerics import image_weights
+from kshim.ops.image import RESIZE_INTERPOLATIONS, aspect_crop_box
 from kshim.utils import dataset_utils
 from kshim.utils.image_utils import load_img
 
@@ -21,8 +21,6 @@ def _load_image(path, color_mode, image_size, interpolation, crop_to_aspect_rati
     height, width = img.shape[:2]
     th, tw = image_size
     if crop_to_aspect_ratio:
-        from kshim.ops.image import aspect_crop_box
-
         h0, w0, ch, cw = aspect_crop_box(height, width, th, tw)
         img = img[h0:h0 + ch, w0:w0 + cw]
     elif pad_to_aspect_ratio:

@@ -11,14 +11,14 @@ import warnings
 import numpy as np
 
 from kshim import config, ops
-from kshim.backends import image_weights
+from kshim.numerics import image_weights
 from kshim.ops.image import aspect_crop_box
 
 PIL_INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
 
 
 def _pil():
-    try:
+    try:  # Pillow is optional (the `image` extra)
         from PIL import Image
     except ImportError as e:
         raise ImportError("Reading and writing images needs Pillow: `pip install \"kshim[image]\"` (or "

@@ -10,6 +10,8 @@ import time
 
 import numpy as np
 
+from kshim import ops
+
 
 def _isatty():
     stream = sys.stdout
@@ -19,8 +21,6 @@ def _isatty():
 def _to_float(v):
     if isinstance(v, (int, float)):
         return float(v)
-    from kshim import ops
-
     if ops.is_tensor(v):
         v = ops.convert_to_numpy(v)
     return float(np.asarray(v).reshape(-1)[0]) if np.size(v) else float("nan")

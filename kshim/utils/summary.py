@@ -12,6 +12,8 @@ import re
 
 import numpy as np
 
+from kshim.layers.keras_tensor import KerasTensor, flatten_keras_tensors
+
 
 def _fmt_bytes(n):
     for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
@@ -34,8 +36,6 @@ def _bytes(weights):
 
 
 def _fmt_shapes(structure):
-    from kshim.layers.keras_tensor import KerasTensor
-
     if isinstance(structure, KerasTensor):
         return str(tuple(structure.shape))
     if isinstance(structure, tuple) and all(d is None or isinstance(d, int) for d in structure):
@@ -63,14 +63,12 @@ def _shape_str(layer):
 def _is_sequential_like(model):
     """Keras 3's test: Sequential and subclassed models, and functional graphs that are one chain of
     single-input calls (one call per depth) with each layer called once."""
-    from kshim.models.functional import Functional, _flatten
-
-    if not isinstance(model, Functional):
+    if not model._is_graph:
         return True
     input_ids = {id(t) for t in model._input_tensors}
     depths = {}  # id(node) -> longest path from the model's inputs
     for node in model._nodes:  # topological order: a node's producers come first
-        inputs = _flatten(node.inputs)
+        inputs = flatten_keras_tensors(node.inputs)
         if len(inputs) > 1:
             return False
         depth = 0
@@ -86,13 +84,11 @@ def _is_sequential_like(model):
 
 
 def _connections(layer, relevant):
-    from kshim.models.functional import _flatten
-
     parts = []
     for node in layer._inbound_nodes:
         if id(node) not in relevant:
             continue
-        for t in _flatten(node.inputs):
+        for t in flatten_keras_tensors(node.inputs):
             source, node_index, tensor_index = t._keras_history
             parts.append(f"{source.name}[{node_index}][{tensor_index}]")
     return ", ".join(parts) or "-"
@@ -140,8 +136,6 @@ def _layer_range(layers, layer_range):
 
 
 def _rows(model, expand_nested, show_trainable, connected, layer_range=None):
-    from kshim.models.model import Model
-
     relevant = {id(n) for n in getattr(model, "_nodes", ())} if connected else set()
 
     def fields(layer, level):
@@ -156,7 +150,7 @@ def _rows(model, expand_nested, show_trainable, connected, layer_range=None):
         if show_trainable:
             row.append(("Y" if layer.trainable else "N") if layer.weights else "-")
         rows = [row]
-        if expand_nested and isinstance(layer, Model) and layer.layers:
+        if expand_nested and layer._is_model and layer.layers:
             for inner in layer.layers:
                 rows.extend(fields(inner, level + 1))
         return rows

@@ -1,6 +1,7 @@
 """JAX backend: conversion helpers, creation, dtypes, devices, differentiation and compilation.
 
-The private helpers here (`_j`, `_a`, `_f`, `_dt`, `_ax`) are shared by the other modules of this package.
+The private helpers here (`_as_operand`, `_as_array`, `_as_float`, `_jax_dtype`, `_axis_arg`) are shared by the
+other modules of this package.
 """
 
 import contextlib
@@ -9,6 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kshim.backends import abstract_eval as _ae
+
 _Array = jax.Array  # tracers are instances of jax.Array too, so everything below works under jit
 _PY_SCALARS = (int, float, bool)
 _FLOAT32 = jnp.dtype("float32")
@@ -16,7 +19,7 @@ _INT32 = jnp.dtype("int32")
 _INEXACT = frozenset(jnp.dtype(n) for n in ("float16", "bfloat16", "float32", "float64", "complex64", "complex128"))
 
 
-def _j(x):
+def _as_operand(x):
     """``x`` as something every jnp function accepts. Python scalars pass through untouched so they stay weak."""
     if isinstance(x, _Array) or type(x) in _PY_SCALARS:
         return x
@@ -25,7 +28,7 @@ def _j(x):
     return jnp.asarray(x)
 
 
-def _a(x):
+def _as_array(x):
     """``x`` as a jax array (Python scalars become weakly typed 0-d arrays)."""
     if isinstance(x, _Array):
         return x
@@ -34,20 +37,20 @@ def _a(x):
     return jnp.asarray(x)
 
 
-def _f(x):
+def _as_float(x):
     """``x`` as a floating jax array: integer and bool input becomes float32."""
-    x = _a(x)
+    x = _as_array(x)
     return x if x.dtype in _INEXACT else x.astype(_FLOAT32)
 
 
-def _dt(dtype):
+def _jax_dtype(dtype):
     """A kshim dtype string (or numpy/jax dtype) as the jax dtype it is stored as (int64 -> int32 without x64)."""
     if dtype is None:
         return None
     return jax.dtypes.canonicalize_dtype(jnp.dtype(dtype))
 
 
-def _ax(axis):
+def _axis_arg(axis):
     """jnp wants a tuple, not a list, for several axes."""
     return tuple(axis) if type(axis) is list else axis
 
@@ -61,7 +64,7 @@ def convert_to_tensor(x, dtype=None):
         x = x.value
     if dtype is None:
         return x if isinstance(x, _Array) else jnp.asarray(x)
-    d = _dt(dtype)
+    d = _jax_dtype(dtype)
     if isinstance(x, _Array):
         return x if x.dtype == d else x.astype(d)
     return jnp.asarray(x, dtype=d)
@@ -88,9 +91,13 @@ def dtype(x):
     return jax.dtypes.canonicalize_dtype(jnp.dtype(d)).name
 
 
+def standardize_dtype(dtype):
+    return jnp.dtype(dtype).name
+
+
 def cast(x, dtype):
-    x = _a(x)
-    d = _dt(dtype)
+    x = _as_array(x)
+    d = _jax_dtype(dtype)
     return x if x.dtype == d else x.astype(d)
 
 
@@ -102,39 +109,39 @@ def shape(x):
 
 
 def zeros(shape, dtype="float32"):
-    return jnp.zeros(shape, dtype=_dt(dtype))
+    return jnp.zeros(shape, dtype=_jax_dtype(dtype))
 
 
 def ones(shape, dtype="float32"):
-    return jnp.ones(shape, dtype=_dt(dtype))
+    return jnp.ones(shape, dtype=_jax_dtype(dtype))
 
 
 def full(shape, fill_value, dtype=None):
-    return jnp.full(shape, _j(fill_value), dtype=_dt(dtype))
+    return jnp.full(shape, _as_operand(fill_value), dtype=_jax_dtype(dtype))
 
 
 def zeros_like(x, dtype=None):
-    return jnp.zeros_like(_j(x), dtype=_dt(dtype))
+    return jnp.zeros_like(_as_operand(x), dtype=_jax_dtype(dtype))
 
 
 def ones_like(x, dtype=None):
-    return jnp.ones_like(_j(x), dtype=_dt(dtype))
+    return jnp.ones_like(_as_operand(x), dtype=_jax_dtype(dtype))
 
 
 def full_like(x, fill_value, dtype=None):
-    return jnp.full_like(_j(x), _j(fill_value), dtype=_dt(dtype))
+    return jnp.full_like(_as_operand(x), _as_operand(fill_value), dtype=_jax_dtype(dtype))
 
 
 def arange(start, stop=None, step=1, dtype=None):
-    return jnp.arange(start, stop, step, dtype=_dt(dtype))
+    return jnp.arange(start, stop, step, dtype=_jax_dtype(dtype))
 
 
 def eye(N, M=None, k=0, dtype="float32"):
-    return jnp.eye(N, M, k, dtype=_dt(dtype))
+    return jnp.eye(N, M, k, dtype=_jax_dtype(dtype))
 
 
 def copy(x):
-    return jnp.array(_a(x), copy=True)
+    return jnp.array(_as_array(x), copy=True)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -145,14 +152,14 @@ def value_and_grad(fn, has_aux=False):
     vg = jax.value_and_grad(fn, argnums=0, has_aux=has_aux)
 
     def wrapped(params, *args, **kwargs):
-        out, grads = vg([_a(p) for p in params], *args, **kwargs)
+        out, grads = vg([_as_array(p) for p in params], *args, **kwargs)
         return out, list(grads)
 
     return wrapped
 
 
 def stop_gradient(x):
-    return jax.lax.stop_gradient(_j(x))
+    return jax.lax.stop_gradient(_as_operand(x))
 
 
 def compile_step(fn, donate_argnums=(), jit_compile=None):
@@ -185,6 +192,10 @@ def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=
     return eager
 
 
+def auto_jit_compile():
+    return True
+
+
 def inference_mode():
     return contextlib.nullcontext()
 
@@ -192,3 +203,47 @@ def inference_mode():
 def device_name():
     d = jax.devices()[0]
     return f"{d.platform}:{d.id}"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Abstract evaluation (documented in `kshim.backends.interface`, "Abstract evaluation")
+
+
+def compute_output_spec(fn, args=(), kwargs=None):
+    kwargs = {} if kwargs is None else kwargs
+    tree = (tuple(args), kwargs)
+    specs = _ae.specs_in(tree)
+
+    def call(*arrays):
+        a, k = _ae.replace_specs(tree, arrays)
+        with jax.ensure_compile_time_eval():  # a Variable created inside `fn` gets a concrete value, not a tracer
+            return fn(*a, **k)
+
+    errors = []
+    unknown = [(i, j) for i, s in enumerate(specs) for j, d in enumerate(s.shape) if d is None]
+    # First one symbol per unknown dimension (an output size that depends on no unknown is then certain), then one
+    # symbol shared by all (Keras 3's choice: it lets `a + b` broadcast two unknown batch axes).
+    for shared in (False, True) if len(unknown) > 1 else (True,):
+        try:
+            out = jax.eval_shape(call, *_symbolic_structs(specs, unknown, shared))
+        except Exception as e:  # noqa: BLE001  (any failure of the trace means: try the next method)
+            errors.append(e)
+            continue
+        return jax.tree_util.tree_map(
+            lambda s: _ae.ShapeDtype((d if type(d) is int else None for d in s.shape), s.dtype.name), out)
+    try:  # the two-probe method, on concrete zeros
+        outs = [call(*(jnp.zeros(_ae.probe_shape(s, n), _jax_dtype(s.dtype)) for s in specs)) for n in _ae.PROBE_SIZES]
+    except Exception as e:
+        raise e from errors[-1]
+    return _ae.merge_probes(outs[0], outs[1], lambda x: isinstance(x, _Array),
+                            lambda x: (tuple(x.shape), x.dtype.name))
+
+
+def _symbolic_structs(specs, unknown, shared):
+    """A `jax.ShapeDtypeStruct` per spec, each unknown dimension a symbol >= 2 (as in Keras 3, so that jax never
+    treats it as broadcastable or squeezable)."""
+    names = ["d"] if shared else [f"d{n}" for n in range(len(unknown))]
+    symbols = jax.export.symbolic_shape(f"({', '.join(names)})", constraints=[f"{n} >= 2" for n in names])
+    where = {pos: symbols[0 if shared else n] for n, pos in enumerate(unknown)}
+    return [jax.ShapeDtypeStruct(tuple(where.get((i, j), d) for j, d in enumerate(s.shape)), _jax_dtype(s.dtype))
+            for i, s in enumerate(specs)]

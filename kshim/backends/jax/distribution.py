@@ -1,4 +1,4 @@
-"""JAX half of `kshim.distribution` (the interface is documented in `kshim.backends.distribution_interface`).
+"""JAX half of `kshim.distribution` (the interface is documented in `kshim.backends.interface.distribution`).
 
 Data parallelism is JAX's own sharding: a `jax.sharding.Mesh` over the devices, each global batch placed with a
 `NamedSharding` split along the batch axis, the variables replicated. The compiled step is unchanged: jit sees a

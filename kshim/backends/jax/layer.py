@@ -179,3 +179,7 @@ def torch_module(module, owner="TorchModuleWrapper"):
 
 def torch_module_from_bytes(data):
     raise ValueError("TorchModuleWrapper needs the torch backend (KSHIM_BACKEND=torch); the current backend is jax.")
+
+
+def layer_base():
+    return LayerBase

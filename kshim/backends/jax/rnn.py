@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from kshim.backends.jax.core import _a
+from kshim.backends.jax.core import _as_array
 
 
 try:  # jax's own test for "this tracer holds a concrete value" (eager grad); private, so optional
@@ -117,8 +117,8 @@ def _lstm(inputs, h0, c0, kernel, recurrent_kernel, bias, go_backwards):
 
 
 def lstm(inputs, h0, c0, kernel, recurrent_kernel, bias, go_backwards=False):
-    return _lstm(_a(inputs), _a(h0), _a(c0), _a(kernel), _a(recurrent_kernel), _a(bias),
-                 go_backwards=bool(go_backwards))
+    return _lstm(_as_array(inputs), _as_array(h0), _as_array(c0), _as_array(kernel), _as_array(recurrent_kernel),
+                 _as_array(bias), go_backwards=bool(go_backwards))
 
 
 @functools.partial(jax.jit, static_argnames="go_backwards")
@@ -142,4 +142,5 @@ def _gru(inputs, h0, kernel, recurrent_kernel, bias, go_backwards):
 
 
 def gru(inputs, h0, kernel, recurrent_kernel, bias, go_backwards=False):
-    return _gru(_a(inputs), _a(h0), _a(kernel), _a(recurrent_kernel), _a(bias), go_backwards=bool(go_backwards))
+    return _gru(_as_array(inputs), _as_array(h0), _as_array(kernel), _as_array(recurrent_kernel), _as_array(bias),
+                go_backwards=bool(go_backwards))

@@ -1,7 +1,7 @@
 """PyTorch backend: creation, conversion, dtypes, differentiation, compilation and execution.
 
-Also holds the small helpers the other op families share: `_t` (anything to a tensor, the hot path),
-`_dt` (kshim dtype string to ``torch.dtype``) and `_bin` (two operands, Python scalars kept weak).
+Also holds the small helpers the other op families share: `_as_tensor` (anything to a tensor, the hot
+path), `_torch_dtype` (kshim dtype string to ``torch.dtype``) and `_bin` (two operands, Python scalars kept weak).
 """
 
 import contextlib
@@ -10,6 +10,7 @@ import functools
 import numpy as np
 import torch
 
+from kshim.backends import abstract_eval as _ae
 from kshim.backends.torch.replay import Replayed
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -36,7 +37,7 @@ _PY_DEFAULT = {np.dtype("float64"): torch.float32, np.dtype("int64"): torch.int3
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
 
-def _dt(dtype):
+def _torch_dtype(dtype):
     """``torch.dtype`` for a kshim dtype string (a ``torch.dtype`` or numpy dtype is accepted too)."""
     d = _DTYPES.get(dtype)
     if d is not None:
@@ -54,7 +55,7 @@ def _from_host(x):
     if isinstance(x, np.ndarray):
         arr, default = x, None
     elif isinstance(x, (list, tuple)) and x and isinstance(x[0], torch.Tensor):
-        return torch.stack([_t(v) for v in x])
+        return torch.stack([_as_tensor(v) for v in x])
     else:
         arr = np.asarray(x)
         default = None if isinstance(x, np.generic) else _PY_DEFAULT.get(arr.dtype)
@@ -74,12 +75,12 @@ def _from_host(x):
     return t.clone()
 
 
-def _t(x):
+def _as_tensor(x):
     """``x`` as a torch tensor on DEVICE. Tensors pass through untouched (the hot path)."""
     if type(x) is torch.Tensor:
         return x
     if getattr(type(x), "_kshim_variable", False):
-        return _t(x.value)
+        return _as_tensor(x.value)
     if isinstance(x, torch.Tensor):
         return x
     return _from_host(x)
@@ -93,13 +94,13 @@ def _bin(a, b):
     if tb is torch.Tensor and ta in _PYSCALAR:
         return a, b
     if ta not in _PYSCALAR:
-        a = _t(a)
+        a = _as_tensor(a)
         if tb not in _PYSCALAR:
-            b = _t(b)
+            b = _as_tensor(b)
         return a, b
     if tb in _PYSCALAR:
-        return _t(a), _t(b)
-    return a, _t(b)
+        return _as_tensor(a), _as_tensor(b)
+    return a, _as_tensor(b)
 
 
 def _scalar_as(s, other):
@@ -124,7 +125,7 @@ def _tensors(a, b):
 
 def _promote(*xs):
     """Tensors cast to their common dtype (for ops such as matmul that require equal dtypes)."""
-    xs = [_t(x) for x in xs]
+    xs = [_as_tensor(x) for x in xs]
     d = xs[0].dtype
     for x in xs[1:]:
         if x.dtype != d:
@@ -141,8 +142,14 @@ def _linalg(*xs):
     return [x.to(torch.float64) for x in xs], d
 
 
+def _dim(d):
+    """A size as an int, except a symbolic one (a SymInt under torch.export), which stays symbolic so that an
+    exported graph keeps its dynamic batch dimension."""
+    return d if type(d) is int or isinstance(d, torch.SymInt) else int(d)
+
+
 def _shape(shape):
-    return (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    return (shape,) if isinstance(shape, (int, torch.SymInt)) else tuple(_dim(s) for s in shape)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -150,17 +157,17 @@ def _shape(shape):
 
 
 def convert_to_tensor(x, dtype=None):
-    x = _t(x)
+    x = _as_tensor(x)
     if dtype is None:
         return x
-    d = _dt(dtype)
+    d = _torch_dtype(dtype)
     return x if x.dtype == d else x.to(d)
 
 
 def convert_to_numpy(x):
     if isinstance(x, np.ndarray):
         return x
-    x = _t(x)
+    x = _as_tensor(x)
     if x.requires_grad:
         x = x.detach()
     if x.dtype == torch.bfloat16:
@@ -173,12 +180,16 @@ def is_tensor(x):
 
 
 def dtype(x):
-    return _NAMES[_t(x).dtype]
+    return _NAMES[_as_tensor(x).dtype]
+
+
+def standardize_dtype(dtype):
+    return _NAMES[_torch_dtype(dtype)]
 
 
 def cast(x, dtype):
-    x = _t(x)
-    d = _dt(dtype)
+    x = _as_tensor(x)
+    d = _torch_dtype(dtype)
     return x if x.dtype == d else x.to(d)
 
 
@@ -186,20 +197,20 @@ def shape(x):
     if getattr(type(x), "_kshim_variable", False):
         x = x.value
     s = getattr(x, "shape", None)
-    return tuple(int(d) for d in s) if s is not None else np.shape(x)
+    return tuple(_dim(d) for d in s) if s is not None else np.shape(x)
 
 
 def zeros(shape, dtype="float32"):
-    return torch.zeros(_shape(shape), dtype=_dt(dtype), device=DEVICE)
+    return torch.zeros(_shape(shape), dtype=_torch_dtype(dtype), device=DEVICE)
 
 
 def ones(shape, dtype="float32"):
-    return torch.ones(_shape(shape), dtype=_dt(dtype), device=DEVICE)
+    return torch.ones(_shape(shape), dtype=_torch_dtype(dtype), device=DEVICE)
 
 
 def _fill_dtype(fill_value, dtype):
     if dtype is not None:
-        return _dt(dtype)
+        return _torch_dtype(dtype)
     tv = type(fill_value)
     if tv is bool:
         return torch.bool
@@ -207,30 +218,30 @@ def _fill_dtype(fill_value, dtype):
         return torch.int32
     if tv is float:
         return torch.float32
-    return _t(fill_value).dtype
+    return _as_tensor(fill_value).dtype
 
 
 def full(shape, fill_value, dtype=None):
     d = _fill_dtype(fill_value, dtype)
     if type(fill_value) in _PYSCALAR:
         return torch.full(_shape(shape), fill_value, dtype=d, device=DEVICE)
-    return torch.broadcast_to(_t(fill_value).to(d), _shape(shape)).clone()
+    return torch.broadcast_to(_as_tensor(fill_value).to(d), _shape(shape)).clone()
 
 
 def zeros_like(x, dtype=None):
-    return torch.zeros_like(_t(x), dtype=None if dtype is None else _dt(dtype))
+    return torch.zeros_like(_as_tensor(x), dtype=None if dtype is None else _torch_dtype(dtype))
 
 
 def ones_like(x, dtype=None):
-    return torch.ones_like(_t(x), dtype=None if dtype is None else _dt(dtype))
+    return torch.ones_like(_as_tensor(x), dtype=None if dtype is None else _torch_dtype(dtype))
 
 
 def full_like(x, fill_value, dtype=None):
-    x = _t(x)
-    d = x.dtype if dtype is None else _dt(dtype)
+    x = _as_tensor(x)
+    d = x.dtype if dtype is None else _torch_dtype(dtype)
     if type(fill_value) in _PYSCALAR:
         return torch.full_like(x, fill_value, dtype=d)
-    return torch.broadcast_to(_t(fill_value).to(d), x.shape).clone()
+    return torch.broadcast_to(_as_tensor(fill_value).to(d), x.shape).clone()
 
 
 def arange(start, stop=None, step=1, dtype=None):
@@ -240,7 +251,7 @@ def arange(start, stop=None, step=1, dtype=None):
         vals = [v.item() if isinstance(v, (torch.Tensor, np.ndarray, np.generic)) else v for v in (start, stop, step)]
         d = torch.float32 if any(isinstance(v, float) for v in vals) else torch.int32
     else:
-        d = _dt(dtype)
+        d = _torch_dtype(dtype)
     return torch.arange(start, stop, step, dtype=d, device=DEVICE)
 
 
@@ -248,11 +259,11 @@ def eye(N, M=None, k=0, dtype="float32"):
     M = N if M is None else M
     rows = torch.arange(N, device=DEVICE)[:, None]
     cols = torch.arange(M, device=DEVICE)[None, :]
-    return (rows + k == cols).to(_dt(dtype))
+    return (rows + k == cols).to(_torch_dtype(dtype))
 
 
 def copy(x):
-    return _t(x).clone()
+    return _as_tensor(x).clone()
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -290,7 +301,7 @@ def _deterministic_backward():
 def value_and_grad(fn, has_aux=False):
     def wrapped(params, *args):
         with torch.enable_grad():
-            ps = [_t(p).detach().requires_grad_(True) for p in params]
+            ps = [_as_tensor(p).detach().requires_grad_(True) for p in params]
             out = fn(ps, *args)
             loss, aux = out if has_aux else (out, None)
             if loss.requires_grad:
@@ -308,7 +319,7 @@ def value_and_grad(fn, has_aux=False):
 
 
 def stop_gradient(x):
-    return _t(x).detach()
+    return _as_tensor(x).detach()
 
 
 def _compiled(fn, jit_compile):
@@ -317,7 +328,7 @@ def _compiled(fn, jit_compile):
     if jit_compile is True:
         return torch.compile(fn)
     if jit_compile is None:
-        return Replayed(fn, _t)
+        return Replayed(fn, _as_tensor)
     return fn
 
 
@@ -371,9 +382,45 @@ def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=
     return multi
 
 
+def auto_jit_compile():
+    return None  # compile_step's default: eager for the first calls, then recorded and replayed
+
+
 def inference_mode():
     return torch.inference_mode()
 
 
 def device_name():
     return str(DEVICE)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Abstract evaluation (documented in `kshim.backends.interface`, "Abstract evaluation")
+
+
+def compute_output_spec(fn, args=(), kwargs=None):
+    kwargs = {} if kwargs is None else kwargs
+    tree = (tuple(args), kwargs)
+    specs = _ae.specs_in(tree)
+    sizes = _ae.PROBE_SIZES if _ae.has_unknown(specs) else _ae.PROBE_SIZES[:1]
+
+    def probe(size, device):
+        inputs = [torch.zeros(_ae.probe_shape(s, size), dtype=_torch_dtype(s.dtype), device=device) for s in specs]
+        a, k = _ae.replace_specs(tree, inputs)
+        if device.type == "meta":  # concrete tensors among the arguments (variable values) become meta too
+            a, k = _ae.map_leaves(lambda x: x.to(device) if isinstance(x, torch.Tensor) else x, (a, k))
+        return fn(*a, **k)
+
+    with torch.no_grad():
+        try:  # meta tensors: shapes and dtypes only, no memory and no arithmetic
+            outs = [probe(n, _META) for n in sizes]
+        except Exception as e:  # noqa: BLE001  (an op without a meta kernel, or a real tensor made inside fn)
+            try:
+                outs = [probe(n, DEVICE) for n in sizes]
+            except Exception as e2:
+                raise e2 from e
+    return _ae.merge_probes(outs[0], outs[-1], lambda x: isinstance(x, torch.Tensor),
+                            lambda x: (tuple(x.shape), _NAMES[x.dtype]))
+
+
+_META = torch.device("meta")

@@ -1,4 +1,4 @@
-"""PyTorch half of `kshim.distribution` (the interface is documented in `kshim.backends.distribution_interface`).
+"""PyTorch half of `kshim.distribution` (the interface is documented in `kshim.backends.interface.distribution`).
 
 Data parallelism is ``torch.distributed``: one process per device (gloo on CPU, nccl on CUDA), launched by
 ``torchrun``, whose environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) `initialize` reads.

@@ -1,16 +1,16 @@
 """PyTorch backend: image primitives (resizing), with ``jax.image.resize``'s semantics.
 
-The weights come from `kshim.backends.image_weights`, so both backends resize with the same numbers.
+The weights come from `kshim.numerics.image_weights`, so both backends resize with the same numbers.
 """
 
 import torch
 
-from kshim.backends import image_weights
-from kshim.backends.torch.core import _t
+from kshim.numerics import image_weights
+from kshim.backends.torch.core import _as_tensor
 
 
 def resize(images, size, interpolation="bilinear", antialias=False, data_format="channels_last"):
-    x = _t(images)
+    x = _as_tensor(images)
     nd = x.ndim
     axes = (nd - 3, nd - 2) if data_format == "channels_last" else (nd - 2, nd - 1)
     if interpolation == "nearest":

@@ -245,3 +245,7 @@ def jax_function(call_fn, init_fn=None, owner="JaxLayer"):
 
 def flax_module(module, method=None, owner="FlaxLayer"):
     raise ValueError(f"{owner} needs the jax backend (KSHIM_BACKEND=jax); the current backend is torch.")
+
+
+def layer_base():
+    return LayerBase

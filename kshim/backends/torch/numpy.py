@@ -6,7 +6,7 @@ top-k ties, sum dtype); each primitive below restores numpy's (and Keras 3's) se
 
 import torch
 
-from kshim.backends.torch.core import _PYSCALAR, _bin, _linalg, _scalar_as, _t, _tensors
+from kshim.backends.torch.core import _PYSCALAR, _bin, _linalg, _scalar_as, _as_tensor, _tensors
 
 # Integer sums/products follow JAX/Keras: small ints accumulate as int32, int32 stays int32 (wrapping).
 _INT_ACC = {
@@ -68,81 +68,81 @@ def power(x1, x2):
 
 
 def negative(x):
-    return torch.neg(_t(x))
+    return torch.neg(_as_tensor(x))
 
 
 def abs(x):
-    return torch.abs(_t(x))
+    return torch.abs(_as_tensor(x))
 
 
 def sign(x):
-    return torch.sign(_t(x))
+    return torch.sign(_as_tensor(x))
 
 
 def sqrt(x):
-    return torch.sqrt(_t(x))
+    return torch.sqrt(_as_tensor(x))
 
 
 def square(x):
-    return torch.square(_t(x))
+    return torch.square(_as_tensor(x))
 
 
 def reciprocal(x):
-    return torch.reciprocal(_t(x))
+    return torch.reciprocal(_as_tensor(x))
 
 
 def exp(x):
-    return torch.exp(_t(x))
+    return torch.exp(_as_tensor(x))
 
 
 def expm1(x):
-    return torch.expm1(_t(x))
+    return torch.expm1(_as_tensor(x))
 
 
 def log(x):
-    return torch.log(_t(x))
+    return torch.log(_as_tensor(x))
 
 
 def log1p(x):
-    return torch.log1p(_t(x))
+    return torch.log1p(_as_tensor(x))
 
 
 def sin(x):
-    return torch.sin(_t(x))
+    return torch.sin(_as_tensor(x))
 
 
 def cos(x):
-    return torch.cos(_t(x))
+    return torch.cos(_as_tensor(x))
 
 
 def tan(x):
-    return torch.tan(_t(x))
+    return torch.tan(_as_tensor(x))
 
 
 def tanh(x):
-    return torch.tanh(_t(x))
+    return torch.tanh(_as_tensor(x))
 
 
 def arctan(x):
-    return torch.arctan(_t(x))
+    return torch.arctan(_as_tensor(x))
 
 
 def erf(x):
-    return torch.erf(_t(x))
+    return torch.erf(_as_tensor(x))
 
 
 def floor(x):
-    x = _t(x)
+    x = _as_tensor(x)
     return torch.floor(x) if x.is_floating_point() else x
 
 
 def ceil(x):
-    x = _t(x)
+    x = _as_tensor(x)
     return torch.ceil(x) if x.is_floating_point() else x
 
 
 def round(x, decimals=0):
-    x = _t(x)
+    x = _as_tensor(x)
     if x.is_floating_point():
         return torch.round(x, decimals=decimals) if decimals else torch.round(x)
     if decimals >= 0:
@@ -152,13 +152,13 @@ def round(x, decimals=0):
 
 
 def clip(x, x_min, x_max):
-    x = _t(x)
+    x = _as_tensor(x)
     if x.dtype == torch.bool:
         x = x.to(torch.int32)
     if type(x_min) not in _PYSCALAR and x_min is not None:
-        x_min = _t(x_min)
+        x_min = _as_tensor(x_min)
     if type(x_max) not in _PYSCALAR and x_max is not None:
-        x_max = _t(x_max)
+        x_max = _as_tensor(x_max)
     if isinstance(x_min, torch.Tensor) or isinstance(x_max, torch.Tensor):
         if type(x_min) in _PYSCALAR:  # torch.clamp takes two numbers or two tensors, not one of each
             x_min = _scalar_as(x_min, x)
@@ -214,23 +214,23 @@ def logical_or(x1, x2):
 
 
 def logical_not(x):
-    return torch.logical_not(_t(x))
+    return torch.logical_not(_as_tensor(x))
 
 
 def isnan(x):
-    return torch.isnan(_t(x))
+    return torch.isnan(_as_tensor(x))
 
 
 def isinf(x):
-    return torch.isinf(_t(x))
+    return torch.isinf(_as_tensor(x))
 
 
 def isfinite(x):
-    return torch.isfinite(_t(x))
+    return torch.isfinite(_as_tensor(x))
 
 
 def where(condition, x1, x2):
-    c = _t(condition)
+    c = _as_tensor(condition)
     if c.dtype != torch.bool:
         c = c.to(torch.bool)
     x1, x2 = _bin(x1, x2)
@@ -284,26 +284,26 @@ def _no_axes(axis, x):
 
 
 def sum(x, axis=None, keepdims=False):
-    x = _t(x)
+    x = _as_tensor(x)
     if x.is_floating_point():
         return _reduce(torch.sum, x, axis, keepdims)
     return _reduce(torch.sum, x, axis, keepdims, dtype=_INT_ACC.get(x.dtype, x.dtype))
 
 
 def mean(x, axis=None, keepdims=False):
-    return _reduce(torch.mean, _float(_t(x)), axis, keepdims)
+    return _reduce(torch.mean, _float(_as_tensor(x)), axis, keepdims)
 
 
 def max(x, axis=None, keepdims=False):
-    return _reduce(torch.amax, _t(x), axis, keepdims)
+    return _reduce(torch.amax, _as_tensor(x), axis, keepdims)
 
 
 def min(x, axis=None, keepdims=False):
-    return _reduce(torch.amin, _t(x), axis, keepdims)
+    return _reduce(torch.amin, _as_tensor(x), axis, keepdims)
 
 
 def prod(x, axis=None, keepdims=False):
-    x = _t(x)
+    x = _as_tensor(x)
     d = x.dtype if x.is_floating_point() else _INT_ACC.get(x.dtype, x.dtype)
     if axis is None:
         r = torch.prod(x, dtype=d)
@@ -318,31 +318,31 @@ def prod(x, axis=None, keepdims=False):
 
 
 def var(x, axis=None, keepdims=False):
-    x = _float(_t(x))
+    x = _float(_as_tensor(x))
     if _no_axes(axis, x):
         return torch.zeros_like(x)
     return _reduce(torch.var, x, axis, keepdims, correction=0)
 
 
 def std(x, axis=None, keepdims=False):
-    x = _float(_t(x))
+    x = _float(_as_tensor(x))
     if _no_axes(axis, x):
         return torch.zeros_like(x)
     return _reduce(torch.std, x, axis, keepdims, correction=0)
 
 
 def any(x, axis=None, keepdims=False):
-    x = _t(x)
+    x = _as_tensor(x)
     return _reduce(torch.any, x if x.dtype == torch.bool else x.to(torch.bool), axis, keepdims)
 
 
 def all(x, axis=None, keepdims=False):
-    x = _t(x)
+    x = _as_tensor(x)
     return _reduce(torch.all, x if x.dtype == torch.bool else x.to(torch.bool), axis, keepdims)
 
 
 def _arg(f, x, axis, keepdims):
-    x = _t(x)
+    x = _as_tensor(x)
     if x.dtype == torch.bool:
         x = x.to(torch.uint8)
     if axis is None:
@@ -360,14 +360,14 @@ def argmin(x, axis=None, keepdims=False):
 
 
 def logsumexp(x, axis=None, keepdims=False):
-    x = _float(_t(x))
+    x = _float(_as_tensor(x))
     if axis is None:
         axis = tuple(range(x.ndim))
     return torch.logsumexp(x, dim=axis, keepdim=keepdims)
 
 
 def _cum(f, x, axis):
-    x = _t(x)
+    x = _as_tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
     if x.is_floating_point():
@@ -384,7 +384,7 @@ def cumprod(x, axis=None):
 
 
 def sort(x, axis=-1):
-    x = _t(x)
+    x = _as_tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
     if x.dtype == torch.bool:
@@ -393,7 +393,7 @@ def sort(x, axis=-1):
 
 
 def argsort(x, axis=-1):
-    x = _t(x)
+    x = _as_tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
     if x.dtype == torch.bool:
@@ -403,7 +403,7 @@ def argsort(x, axis=-1):
 
 def top_k(x, k, sorted=True):
     # torch.topk does not promise that ties go to the lower index; a stable descending sort does.
-    x = _t(x)
+    x = _as_tensor(x)
     values, indices = torch.sort(x, dim=-1, descending=True, stable=True)
     return values[..., :k], indices[..., :k].to(torch.int32)
 
@@ -442,3 +442,7 @@ def einsum(subscripts, *operands):
     xs, d = _linalg(*operands)
     r = torch.einsum(subscripts, *xs)
     return r if d is None else r.to(d)
+
+
+# The family's shapes and indexing primitives live in shapes.py, so that neither file passes ~600 lines.
+from kshim.backends.torch.shapes import *  # noqa: E402,F401,F403

@@ -6,7 +6,7 @@ import warnings
 
 import torch
 
-from kshim.backends.torch.core import _t
+from kshim.backends.torch.core import _as_tensor
 
 # Keras-layout weights are passed as fresh (transposed) tensors on every call, so cuDNN cannot see one flat
 # buffer; it compacts them itself, which is what we want.
@@ -24,7 +24,7 @@ def _pack(like, leaves):
 
 
 def scan(fn, init, xs, reverse=False):
-    xs_flat = [_t(x) for x in _flat(xs)]
+    xs_flat = [_as_tensor(x) for x in _flat(xs)]
     n = xs_flat[0].shape[0]
     carry = init
     ys = [None] * n
@@ -44,12 +44,12 @@ def _bias_pair(b):
 
 
 def lstm(inputs, h0, c0, kernel, recurrent_kernel, bias, go_backwards=False):
-    x = _t(inputs)
+    x = _as_tensor(inputs)
     if go_backwards:
         x = torch.flip(x, (1,))
-    b_ih, b_hh = _bias_pair(_t(bias))
-    params = [_t(kernel).t(), _t(recurrent_kernel).t(), b_ih, b_hh]
-    out, h, c = torch.lstm(x, (_t(h0).unsqueeze(0), _t(c0).unsqueeze(0)), params, True, 1, 0.0,
+    b_ih, b_hh = _bias_pair(_as_tensor(bias))
+    params = [_as_tensor(kernel).t(), _as_tensor(recurrent_kernel).t(), b_ih, b_hh]
+    out, h, c = torch.lstm(x, (_as_tensor(h0).unsqueeze(0), _as_tensor(c0).unsqueeze(0)), params, True, 1, 0.0,
                            torch.is_grad_enabled(), False, True)
     return out, h[0], c[0]
 
@@ -60,12 +60,12 @@ def _zrh_to_rzn(w, u):
 
 
 def gru(inputs, h0, kernel, recurrent_kernel, bias, go_backwards=False):
-    x = _t(inputs)
+    x = _as_tensor(inputs)
     if go_backwards:
         x = torch.flip(x, (1,))
-    rk = _t(recurrent_kernel)
+    rk = _as_tensor(recurrent_kernel)
     u = rk.shape[0]
-    b = _zrh_to_rzn(_t(bias), u)
-    params = [_zrh_to_rzn(_t(kernel), u).t(), _zrh_to_rzn(rk, u).t(), b[0], b[1]]
-    out, h = torch.gru(x, _t(h0).unsqueeze(0), params, True, 1, 0.0, torch.is_grad_enabled(), False, True)
+    b = _zrh_to_rzn(_as_tensor(bias), u)
+    params = [_zrh_to_rzn(_as_tensor(kernel), u).t(), _zrh_to_rzn(rk, u).t(), b[0], b[1]]
+    out, h = torch.gru(x, _as_tensor(h0).unsqueeze(0), params, True, 1, 0.0, torch.is_grad_enabled(), False, True)
     return out, h[0]

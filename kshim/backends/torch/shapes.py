@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from kshim.backends.torch.core import _dt, _t
+from kshim.backends.torch.core import _torch_dtype, _as_tensor
 
 
 def _axis(a, ndim):
@@ -11,18 +11,18 @@ def _axis(a, ndim):
 
 
 def reshape(x, newshape):
-    return torch.reshape(_t(x), (newshape,) if isinstance(newshape, int) else tuple(newshape))
+    return torch.reshape(_as_tensor(x), (newshape,) if isinstance(newshape, int) else tuple(newshape))
 
 
 def transpose(x, axes=None):
-    x = _t(x)
+    x = _as_tensor(x)
     if axes is None:
         return x.permute(tuple(range(x.ndim - 1, -1, -1)))
     return x.permute(tuple(axes))
 
 
 def expand_dims(x, axis):
-    x = _t(x)
+    x = _as_tensor(x)
     if isinstance(axis, int):
         return torch.unsqueeze(x, axis)
     out_ndim = x.ndim + len(axis)
@@ -32,7 +32,7 @@ def expand_dims(x, axis):
 
 
 def squeeze(x, axis=None):
-    x = _t(x)
+    x = _as_tensor(x)
     if axis is None:
         return torch.squeeze(x)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
@@ -43,15 +43,15 @@ def squeeze(x, axis=None):
 
 
 def concatenate(xs, axis=0):
-    return torch.cat([_t(x) for x in xs], dim=axis)
+    return torch.cat([_as_tensor(x) for x in xs], dim=axis)
 
 
 def stack(xs, axis=0):
-    return torch.stack([_t(x) for x in xs], dim=axis)
+    return torch.stack([_as_tensor(x) for x in xs], dim=axis)
 
 
 def split(x, indices_or_sections, axis=0):
-    x = _t(x)
+    x = _as_tensor(x)
     if isinstance(indices_or_sections, int):
         n = x.shape[axis]
         if n % indices_or_sections:
@@ -64,34 +64,34 @@ def split(x, indices_or_sections, axis=0):
 
 
 def tile(x, repeats):
-    return torch.tile(_t(x), (repeats,) if isinstance(repeats, int) else tuple(int(r) for r in repeats))
+    return torch.tile(_as_tensor(x), (repeats,) if isinstance(repeats, int) else tuple(int(r) for r in repeats))
 
 
 def repeat(x, repeats, axis=None):
-    x = _t(x)
+    x = _as_tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
     if not isinstance(repeats, int):
-        repeats = _t(repeats).to(torch.int64)
+        repeats = _as_tensor(repeats).to(torch.int64)
         if repeats.numel() == 1:
             repeats = int(repeats.reshape(()))
     return torch.repeat_interleave(x, repeats, dim=axis)
 
 
 def broadcast_to(x, shape):
-    return torch.broadcast_to(_t(x), (shape,) if isinstance(shape, int) else tuple(shape))
+    return torch.broadcast_to(_as_tensor(x), (shape,) if isinstance(shape, int) else tuple(shape))
 
 
 def flip(x, axis=None):
-    x = _t(x)
+    x = _as_tensor(x)
     if axis is None:
         axis = tuple(range(x.ndim))
     return torch.flip(x, (axis,) if isinstance(axis, int) else tuple(axis))
 
 
 def take(x, indices, axis=None):
-    x = _t(x)
-    idx = _t(indices)
+    x = _as_tensor(x)
+    idx = _as_tensor(indices)
     if idx.dtype != torch.int64:
         idx = idx.to(torch.int64)
     if axis is None:
@@ -100,8 +100,8 @@ def take(x, indices, axis=None):
 
 
 def take_along_axis(x, indices, axis=None):
-    x = _t(x)
-    idx = _t(indices).to(torch.int64)
+    x = _as_tensor(x)
+    idx = _as_tensor(indices).to(torch.int64)
     if axis is None:
         x, idx, axis = x.reshape(-1), idx.reshape(-1), 0
     idx = torch.where(idx < 0, idx + x.shape[axis], idx)  # numpy wraps negative indices
@@ -109,9 +109,9 @@ def take_along_axis(x, indices, axis=None):
 
 
 def one_hot(x, num_classes, axis=-1, dtype="float32"):
-    x = _t(x)
+    x = _as_tensor(x)
     # A comparison, not F.one_hot: negative and out-of-range indices give all-zero rows instead of raising.
-    out = (x.unsqueeze(-1) == torch.arange(num_classes, device=x.device, dtype=x.dtype)).to(_dt(dtype))
+    out = (x.unsqueeze(-1) == torch.arange(num_classes, device=x.device, dtype=x.dtype)).to(_torch_dtype(dtype))
     return out if axis in (-1, out.ndim - 1) else torch.movedim(out, -1, axis)
 
 
@@ -130,7 +130,7 @@ def _pad_index(n, before, after, mode):
 
 
 def pad(x, pad_width, mode="constant", constant_values=0):
-    x = _t(x)
+    x = _as_tensor(x)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
     if mode == "constant":
         flat = [int(v) for pair in widths[::-1] for v in pair]
@@ -152,29 +152,29 @@ def pad(x, pad_width, mode="constant", constant_values=0):
 
 
 def tril(x, k=0):
-    return torch.tril(_t(x), diagonal=k)
+    return torch.tril(_as_tensor(x), diagonal=k)
 
 
 def triu(x, k=0):
-    return torch.triu(_t(x), diagonal=k)
+    return torch.triu(_as_tensor(x), diagonal=k)
 
 
 def diag(x, k=0):
-    return torch.diag(_t(x), diagonal=k)
+    return torch.diag(_as_tensor(x), diagonal=k)
 
 
 def slice_along_axis(x, start, stop, axis):
-    x = _t(x)
+    x = _as_tensor(x)
     return x[(slice(None),) * _axis(axis, x.ndim) + (slice(start, stop),)]
 
 
 def scatter_update(x, indices, updates):
-    x = _t(x)
-    updates = _t(updates).to(x.dtype)
-    idx = _t(indices).to(torch.int64)
+    x = _as_tensor(x)
+    updates = _as_tensor(updates).to(x.dtype)
+    idx = _as_tensor(indices).to(torch.int64)
     return x.clone().index_put_(tuple(idx.T), updates)
 
 
 def unique_int(x):
-    return torch.unique(_t(x), sorted=True)
+    return torch.unique(_as_tensor(x), sorted=True)
 

@@ -3,6 +3,7 @@
 import numpy as np
 
 from kshim import ops
+from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer
 from kshim.layers.preprocessing.category_encoding import (check_not_sparse, check_output_mode, encode_categorical,
                                                           encoded_shape)
@@ -101,8 +102,6 @@ class Discretization(Layer):
         return encoded_shape(input_shape, self.output_mode, depth)
 
     def compute_output_spec(self, inputs_spec):
-        from kshim.layers.keras_tensor import KerasTensor
-
         return KerasTensor(self.compute_output_shape(inputs_spec.shape), self.output_dtype)
 
     def get_config(self):

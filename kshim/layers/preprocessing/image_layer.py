@@ -16,6 +16,7 @@ from kshim import ops
 from kshim import random as krandom
 from kshim.layers.core import _data_format
 from kshim.layers.layer import Layer
+from kshim.ops import image as image_ops
 
 
 def check_number(cls, name, value):
@@ -126,8 +127,6 @@ class RandomImageLayer(ImagePreprocessingLayer):
 
 def affine(layer, images, matrices):
     """``ops.image.affine_transform`` with the layer's interpolation and fill settings."""
-    from kshim.ops import image as image_ops
-
     return image_ops.affine_transform(images, matrices, interpolation=layer.interpolation,
                                       fill_mode=layer.fill_mode, fill_value=layer.fill_value,
                                       data_format=layer.data_format)

@@ -21,6 +21,8 @@ from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer
 from kshim.layers.preprocessing.category_encoding import check_not_sparse, check_output_mode, encode_categorical
 from kshim.layers.preprocessing.hashing import hash_buckets
+from kshim.layers.preprocessing.normalization import first_of
+from kshim.utils.py_dataset import PyDataset
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
@@ -242,9 +244,6 @@ class IndexLookup(Layer):
     def adapt(self, data, steps=None):
         """Build the vocabulary from ``data``: an array or list of values (one batch), or an iterable of
         batches (a generator, a PyDataset; ``(x, y)`` batches use ``x``)."""
-        from kshim.layers.preprocessing.normalization import first_of
-        from kshim.utils.py_dataset import PyDataset
-
         self.reset_state()
         if isinstance(data, (list, tuple, np.ndarray)) or ops.is_tensor(data):
             batch = ops.convert_to_numpy(data) if ops.is_tensor(data) else np.asarray(data, dtype=object)

@@ -11,6 +11,7 @@ import numpy as np
 
 from kshim import config, ops
 from kshim.layers.layer import Layer
+from kshim.utils.py_dataset import PyDataset
 
 
 def first_of(batch):
@@ -21,8 +22,6 @@ def first_of(batch):
 def adapt_batches(data, what):
     """``(first batch, iterator over all batches as numpy)`` for what ``adapt`` accepts: an array or tensor (one
     batch), a `PyDataset`, or any iterable of batches (``(x, y)`` batches use ``x``)."""
-    from kshim.utils.py_dataset import PyDataset
-
     def as_numpy(b):
         b = first_of(b)
         return ops.convert_to_numpy(b) if ops.is_tensor(b) else np.asarray(b)

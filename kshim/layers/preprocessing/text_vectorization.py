@@ -21,6 +21,7 @@ from kshim.layers.preprocessing.category_encoding import check_not_sparse, check
 from kshim.layers.preprocessing.hashing import host_array
 from kshim.layers.preprocessing.normalization import first_of
 from kshim.layers.preprocessing.string_lookup import StringLookup
+from kshim.utils.py_dataset import PyDataset
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
@@ -140,8 +141,6 @@ class TextVectorization(Layer):
             for start in range(0, len(arr), size):
                 self.update_state(arr[start:start + size])
         else:
-            from kshim.utils.py_dataset import PyDataset
-
             batches = (data[i] for i in range(len(data))) if isinstance(data, PyDataset) else iter(data)
             for i, batch in enumerate(batches):
                 if steps is not None and i >= steps:

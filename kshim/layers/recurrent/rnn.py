@@ -13,6 +13,7 @@ import numpy as np
 from kshim import activations, constraints, initializers, ops, regularizers
 from kshim import random as krandom
 from kshim.layers.layer import Layer, call_flags
+from kshim.serialization import deserialize_keras_object, serialize_keras_object
 from kshim.variables import Variable
 
 
@@ -333,14 +334,10 @@ class RNN(Layer):
                 "activity_regularizer": serialize(regularizers, self.activity_regularizer)}
 
     def get_config(self):
-        from kshim.saving.serialization import serialize_keras_object
-
         return {**super().get_config(), **self._rnn_config(), "cell": serialize_keras_object(self.cell)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from kshim.saving.serialization import deserialize_keras_object
-
         config = dict(config)
         if "cell" in config:
             config["cell"] = deserialize_keras_object(config["cell"], custom_objects=custom_objects)

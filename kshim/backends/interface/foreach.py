@@ -1,4 +1,6 @@
-"""The backend interface, fused section: primitives that exist so a backend can run a hot path in fewer passes.
+"""The contract's foreach family: elementwise ops over lists of tensors, for optimizer updates.
+Implemented by ``kshim/backends/<backend>/foreach.py``; bound (without the ``foreach_`` prefix) by
+`kshim.ops.foreach`.
 
 `kshim.backends.interface` lists these among its primitives; they follow its conventions. Each one is defined by
 an exact formula that the two backends compute bit for bit alike; a backend differs only in how many kernels and
@@ -59,19 +61,3 @@ def foreach_blocked(fn, lists, num_outputs):
     streaming every tensor through memory a dozen times; jax calls it once on the whole lists (XLA fuses the
     update into one pass anyway) and returns its result. Each element goes through the same ops either way: the
     same numbers, bit for bit. Pass only tensors nothing else reads (the donated inputs of a compiled step)."""
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# In-step random bits (dropout, noise, augmentation; `kshim.random` builds its draws on it)
-
-
-def counter_bits(state, n):
-    """``n`` int32 bit patterns of kshim's counter-based generator, for the int32 tensor ``state = (seed, counter)``:
-
-        mix(x):  x ^= x >>> 16;  x *= 0x7FEB352D;  x ^= x >>> 15;  x *= 0x846CA68B;  x ^= x >>> 16
-        key     = mix(mix(counter + 0x632BE5AB) ^ seed)
-        bits[i] = mix(mix(i * 0x9E3779B9 ^ key) + key)          for i in [0, n)
-
-    in wrapping 32-bit arithmetic, ``>>>`` the logical shift, the results read as int32. jax: the expression (XLA
-    fuses it into one pass under jit); torch: in place on one buffer with ``i * 0x9E3779B9`` cached per ``n``, and
-    the key computed on the host when ``state`` lives there (a 0-d mix is ten tiny kernels otherwise)."""

@@ -1,4 +1,4 @@
-"""The backend half of `kshim.distribution`, documented once.
+"""The contract's distribution family: the backend half of `kshim.distribution`, documented once.
 
 Each backend has a module ``kshim.backends.<backend>.distribution`` with these names. `kshim.distribution` (the
 Keras-shaped frontend) is the only caller; the trainer reaches the engine through ``kshim.distribution.hooks``.

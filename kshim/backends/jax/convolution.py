@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from kshim.backends.conv_shapes import as_tuple, conv_transpose_pads, same_pads, window_counts
-from kshim.backends.jax.core import _a
+from kshim.numerics.conv_shapes import as_tuple, conv_transpose_pads, same_pads, window_counts
+from kshim.backends.jax.core import _as_array
 
 _SPATIAL = {1: "W", 2: "HW", 3: "DHW"}
 
@@ -21,7 +21,7 @@ def _dimension_numbers(n, data_format):
 
 
 def _operands(inputs, kernel):
-    x, w = _a(inputs), _a(kernel)
+    x, w = _as_array(inputs), _as_array(kernel)
     if x.dtype != w.dtype:
         dt = jnp.result_type(x.dtype, w.dtype)
         x, w = x.astype(dt), w.astype(dt)
@@ -35,7 +35,7 @@ def _channels(x, data_format):
 def _add_bias(y, bias, data_format):
     if bias is None:
         return y
-    b = _a(bias).astype(y.dtype)
+    b = _as_array(bias).astype(y.dtype)
     return y + (b if data_format == "channels_last" else b.reshape((-1,) + (1,) * (y.ndim - 2)))
 
 
@@ -91,7 +91,7 @@ def _window(x, pool_size, strides, data_format):
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format="channels_last"):
-    x = _a(inputs)
+    x = _as_array(inputs)
     _, _, dims, steps, _ = _window(x, pool_size, strides, data_format)
     init = -np.inf if jnp.issubdtype(x.dtype, jnp.floating) else jnp.iinfo(x.dtype).min
     # The init value must be a concrete (numpy) scalar, even under jit: then lax recognises the max monoid and
@@ -100,7 +100,7 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format="chan
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format="channels_last"):
-    x = _a(inputs)
+    x = _as_array(inputs)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.float32)
     k, s, dims, steps, sizes = _window(x, pool_size, strides, data_format)

@@ -10,14 +10,14 @@ padded explicitly first.
 import torch
 import torch.nn.functional as F
 
-from kshim.backends.conv_shapes import (
+from kshim.numerics.conv_shapes import (
     as_tuple,
     conv_transpose_pads,
     effective_size,
     same_pads,
     window_counts,
 )
-from kshim.backends.torch.core import _t
+from kshim.backends.torch.core import _as_tensor
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
@@ -37,7 +37,7 @@ def _rank(x, what):
 
 
 def _operands(inputs, kernel):
-    x, w = _t(inputs), _t(kernel)
+    x, w = _as_tensor(inputs), _as_tensor(kernel)
     if x.dtype != w.dtype:
         dt = torch.promote_types(x.dtype, w.dtype)
         x, w = x.to(dt), w.to(dt)
@@ -48,7 +48,7 @@ def _bias(bias, w):
     """The bias as a tensor of the kernel's dtype, or None (torch's kernels add it in the same pass)."""
     if bias is None:
         return None
-    b = _t(bias)
+    b = _as_tensor(bias)
     return b if b.dtype == w.dtype else b.to(w.dtype)
 
 
@@ -70,7 +70,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format="channels_last"
     c = x.shape[1]
     if c % w.shape[-2]:
         raise ValueError(f"conv: the input's {c} channels must be a multiple of the kernel's input channels "
-                         f"(kernel.shape[-2]). Received: input shape {tuple(_t(inputs).shape)}, "
+                         f"(kernel.shape[-2]). Received: input shape {tuple(_as_tensor(inputs).shape)}, "
                          f"kernel shape {tuple(w.shape)}")
     groups = c // w.shape[-2]
     w = w.permute(_KERNEL[n])
@@ -92,7 +92,7 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format="chan
     c = x.shape[1]
     if w.shape[-2] != c:
         raise ValueError(f"depthwise_conv: kernel.shape[-2] must equal the input's {c} channels. "
-                         f"Received: input shape {tuple(_t(inputs).shape)}, kernel shape {tuple(w.shape)}")
+                         f"Received: input shape {tuple(_as_tensor(inputs).shape)}, kernel shape {tuple(w.shape)}")
     # (spatial..., c, m) -> (spatial..., 1, c * m) -> (c * m, 1, spatial...): output channel c * m + j.
     w = w.reshape(tuple(w.shape[:-2]) + (1, c * w.shape[-1])).permute(_KERNEL[n])
     s, d = as_tuple(strides, n), as_tuple(dilation_rate, n)
@@ -141,7 +141,7 @@ def _pool_args(x, pool_size, strides, data_format, what):
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format="channels_last"):
-    x, n, last, k, s = _pool_args(_t(inputs), pool_size, strides, data_format, "max_pool")
+    x, n, last, k, s = _pool_args(_as_tensor(inputs), pool_size, strides, data_format, "max_pool")
     pad = 0
     if padding == "same":
         x, pad = _same(x, k, s, (1,) * n, float("-inf"))
@@ -150,7 +150,7 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format="chan
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format="channels_last"):
-    x = _t(inputs)
+    x = _as_tensor(inputs)
     if not x.is_floating_point():
         x = x.to(torch.float32)
     x, n, last, k, s = _pool_args(x, pool_size, strides, data_format, "average_pool")
