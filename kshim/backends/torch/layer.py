@@ -13,7 +13,8 @@ optimizer therefore updates the variable in place, and a value kshim installed (
 (``parameters``, ``named_parameters``, ``buffers``, ``state_dict``, ``load_state_dict``, ``to``/``cuda``/``float``,
 ``zero_grad``, ``train``/``eval``) and on each eager call under autograd (outside kshim's stateless calls), so
 that ``loss.backward()`` reaches the parameters: as in Keras 3 on torch, ``model(x)`` under autograd returns a
-tensor that requires grad. Non-trainable variables are buffers (BatchNormalization's moving statistics, as in torch).
+tensor that requires grad. Non-trainable variables are buffers (BatchNormalization's moving statistics, as in
+torch).
 """
 
 import base64
@@ -29,7 +30,8 @@ def _bind(variable):
     param = variable._native
     value = variable._value
     if param is None:
-        param = torch.nn.Parameter(value.detach() if value.requires_grad else value, requires_grad=True)
+        param = torch.nn.Parameter(value.detach() if value.requires_grad else value,
+                                   requires_grad=value.is_floating_point() or value.is_complex())
         variable._native = param
         variable._value = param
     elif value is not param:
