@@ -25,6 +25,8 @@ class Variable:
 
     _kshim_variable = True
     __array_priority__ = 100
+    _native = None  # the backend's framework object for this variable, once framework code asked for one
+    #                 (torch: the persistent nn.Parameter that `Layer.parameters()` hands out; see backends/*/layer.py)
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None, regularizer=None,
                  constraint=None, autocast=True, aggregation="none", synchronization="auto"):

@@ -12,13 +12,14 @@ from kshim.ops import foreach
 from kshim.backends import B, BACKENDS, interface
 
 KSHIM = os.path.dirname(os.path.dirname(os.path.dirname(interface.__file__)))
-# The families whose frontend is not in kshim.ops: kshim/random.py, kshim/distribution/ and kshim/export/.
-FRONTEND_OUTSIDE_OPS = {"random": "kshim.random", "distribution": "kshim.distribution", "export": "kshim.export"}
+# The families whose frontend is not in kshim.ops: kshim/random.py, kshim/distribution/, kshim/export/, kshim/layers/.
+FRONTEND_OUTSIDE_OPS = {"random": "kshim.random", "distribution": "kshim.distribution", "export": "kshim.export",
+                        "layer": "kshim.layers.layer"}
 
 
 def test_the_contract_has_the_families_of_kshim_ops():
-    assert interface.FAMILIES == ("convolution", "core", "distribution", "export", "foreach", "image", "nn", "numpy",
-                                  "random", "rnn")
+    assert interface.FAMILIES == ("convolution", "core", "distribution", "export", "foreach", "image", "layer",
+                                  "nn", "numpy", "random", "rnn")
 
 
 @pytest.mark.parametrize("name", sorted(BACKENDS))

@@ -21,6 +21,7 @@ from kshim.layers.regularization import (ActivityRegularization, AlphaDropout, G
 from kshim.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from kshim.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from kshim.layers.wrappers import Bidirectional, TimeDistributed
+from kshim.layers.native import FlaxLayer, JaxLayer, TorchModuleWrapper
 from kshim.layers.convolutional import (  # noqa: F401
     Conv1D,
     Conv1DTranspose,

@@ -13,17 +13,19 @@ import numpy as np
 
 from kshim import config, constraints, ops, regularizers
 from kshim import initializers as kinit
+from kshim.backends import B
 from kshim.layers.input_spec import InputSpec, check_input_spec
 from kshim.layers.keras_tensor import KerasTensor, is_symbolic
 from kshim.layers.node import Node
-from kshim.ops.core import ShapeDtype
+from kshim.layers import symbolic_call
+from kshim.layers.symbolic_call import call_flags
 from kshim.random import SeedGenerator
 from kshim.registry import LAYERS
 from kshim.serialization import serialize_layer
 from kshim.common import naming
 from kshim.common.properties import read_only
 from kshim.common.suggest import unknown_name_error
-from kshim.variables import Variable, read_values, restore_state, swap_values, values_lock
+from kshim.variables import Variable, read_values, swap_values, values_lock
 
 _LAYER_KWARGS = ("input_shape", "input_dim", "batch_size", "batch_input_shape", "input_length", "weights",
                  "input_dtype")
@@ -40,28 +42,9 @@ def standardize_dtype(dtype):
     return str(name)
 
 
-def call_flags(cls):
-    """(call takes ``training``, call takes ``mask``) for a layer class, computed once per class."""
-    flags = cls.__dict__.get("_call_flags")
-    if flags is None:
-        flags = (_accepts(cls.call, "training"), _accepts(cls.call, "mask"))
-        cls._call_flags = flags
-        cls._call_takes_training, cls._call_takes_mask = flags
-    return flags
-
-
-
 def _shapes(tensors):
     """The shape of one KerasTensor, or the list of shapes of several."""
     return tensors.shape if isinstance(tensors, KerasTensor) else [t.shape for t in tensors]
-
-def _accepts(fn, arg):
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return arg in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
-
 
 class _Calls:
     """The depth of the current eager layer call, and the layers holding ``add_loss`` losses: an outermost call
@@ -75,9 +58,21 @@ class _Calls:
 _CALLS = _Calls()
 
 
-class Layer:
+_LayerBase = B.layer_base()
+
+
+class _StatelessDepth:
+    """How many stateless calls are running: binding framework objects (see `Layer.__call__`) must not run there."""
+
+    depth = 0
+
+
+class Layer(_LayerBase):
     """The base layer. Subclasses implement ``build(input_shape)``, ``call(inputs, ...)`` and
-    ``compute_output_shape(input_shape)``."""
+    ``compute_output_shape(input_shape)``.
+
+    Its base class comes from the backend (`kshim.backends.interface.layer.layer_base`): on torch every layer and
+    model is a ``torch.nn.Module`` whose ``parameters()`` are its trainable variables."""
 
     _call_takes_training = None  # per-class caches, filled on first call
     _call_takes_mask = None
@@ -88,6 +83,7 @@ class Layer:
 
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None,
                  **kwargs):
+        _LayerBase.__init__(self)
         object.__setattr__(self, "_tracked_layers", [])
         self._own_trainable = []
         self._own_non_trainable = []
@@ -295,8 +291,9 @@ class Layer:
     def compute_output_shape(self, input_shape):
         """The output shape for ``input_shape``. The default evaluates ``call()`` abstractly (see
         `compute_output_spec`): a dimension that cannot be known is None."""
-        spec = self.compute_output_spec(_map_shapes(lambda s: KerasTensor(s, self.compute_dtype), input_shape))
-        return _map_tensors(lambda t: t.shape, spec)
+        spec = self.compute_output_spec(
+            symbolic_call.map_shapes(lambda s: KerasTensor(s, self.compute_dtype), input_shape))
+        return symbolic_call.map_tensors(lambda t: t.shape, spec)
 
     def compute_output_spec(self, inputs, *args, **kwargs):
         """The output KerasTensor(s) of calling the layer on the KerasTensor(s) given, with the call's other
@@ -307,43 +304,8 @@ class Layer:
         ``eval_shape`` with symbolic dimensions, torch meta tensors), on the real call signature, with the
         inputs' symbolic mask when ``call`` takes ``mask`` and none is given. No data is touched, the layer's
         Variables and losses are left as they were, and an unknown dimension stays None."""
-        if type(self).compute_output_shape is not Layer.compute_output_shape:
-            shapes = [_map_tensors(lambda t: t.shape, inputs)]
-            shapes += [a.shape for a in args if isinstance(a, KerasTensor)]
-            out = self.compute_output_shape(*shapes)
-            return _map_shapes(lambda s: KerasTensor(s, self.compute_dtype), out)
-        takes_training, takes_mask = call_flags(type(self))
-        if not takes_training:
-            kwargs.pop("training", None)
-        if not takes_mask:
-            kwargs.pop("mask", None)
-        elif kwargs.get("mask") is None:
-            mask = _mask_of(inputs)
-            if mask is not None:
-                kwargs["mask"] = mask
-        if self.autocast:
-            inputs = _map_tensors(lambda t: KerasTensor(t.shape, self.compute_dtype)
-                                  if ops.is_float_dtype(t.dtype) and t.dtype != self.compute_dtype else t, inputs)
-        return self._abstract_eval(self.call, (inputs,) + args, kwargs)
-
-    def _abstract_eval(self, fn, args, kwargs):
-        """``fn(*args, **kwargs)`` evaluated abstractly, with this layer's Variables given to the backend as
-        arguments (torch evaluates with meta copies) and restored afterwards, with the losses. KerasTensors out."""
-        variables = self.variables
-        layers = _all_layers(self)
-        losses = [list(layer._losses) for layer in layers]
-
-        def run(values, *a, **k):
-            swap_values(variables, values)
-            return fn(*a, **k)
-
-        try:
-            with restore_state(variables):
-                out = ops.compute_output_spec(run, (read_values(variables),) + tuple(args), kwargs)
-        finally:
-            for layer, kept in zip(layers, losses):
-                layer._losses = kept
-        return _map_leaves(lambda x: KerasTensor(x.shape, x.dtype) if isinstance(x, ShapeDtype) else x, out)
+        own_shape = type(self).compute_output_shape is not Layer.compute_output_shape
+        return symbolic_call.output_spec(self, inputs, args, kwargs, own_shape)
 
     # -- calling -------------------------------------------------------------------------------------------------
     def call(self, inputs, *args, **kwargs):
@@ -365,6 +327,8 @@ class Layer:
             kwargs.pop("training", None)
         if not takes_mask:
             kwargs.pop("mask", None)
+        if self._native_sync_on_call and not _StatelessDepth.depth:
+            self._native_call_sync()  # torch: a call under autograd runs on the variables' nn.Parameters
         inputs = self._convert_inputs(inputs)
         if not self.built:
             self._maybe_build(_shape_of(inputs))
@@ -403,41 +367,8 @@ class Layer:
         return ops.convert_to_tensor(arr)
 
     def _symbolic_call(self, inputs, *args, **kwargs):
-        if kwargs.get("training", 0) is None:
-            del kwargs["training"]  # an explicit True/False stays in the node, as in Keras 3 (Monte-Carlo dropout)
-        self._maybe_build(_map_tensors(lambda t: t.shape, inputs))
-        if self.input_spec is not None:
-            check_input_spec(self, inputs)
-        if _spec_takes_arguments(type(self)):
-            outputs = self.compute_output_spec(inputs, *args, **dict(kwargs))
-        else:  # a subclass's `compute_output_spec(self, inputs_spec)`
-            outputs = self.compute_output_spec(inputs)
-        if isinstance(outputs, tuple):
-            outputs = list(outputs)
-        self._set_output_masks(inputs, outputs)
-        node_index = len(self._inbound_nodes)
-        flat = outputs if isinstance(outputs, list) else [outputs]
-        for i, t in enumerate(flat):
-            t._keras_history = (self, node_index, i)
-            t.name = self.name if len(flat) == 1 else f"{self.name}_{i}"
-        self._inbound_nodes.append(Node(self, inputs, outputs, args, kwargs))
-        return outputs
-
-    def _set_output_masks(self, inputs, outputs):
-        """Give the outputs the symbolic mask that `compute_mask` gives at run time (as the Functional call does:
-        one mask goes to every output; a list of masks, one per output, to each its own)."""
-        in_mask = _mask_of(inputs)
-        if type(self).compute_mask is Layer.compute_mask:
-            out_mask = in_mask if self.supports_masking else None
-        else:
-            out_mask = self._abstract_eval(self.compute_mask, (inputs, in_mask), {})
-        flat = outputs if isinstance(outputs, list) else [outputs]
-        if isinstance(out_mask, KerasTensor):
-            out_mask = [out_mask] * len(flat)
-        if isinstance(out_mask, (list, tuple)) and len(out_mask) == len(flat):  # one mask per output
-            for t, m in zip(flat, out_mask):
-                if isinstance(t, KerasTensor) and isinstance(m, KerasTensor):
-                    t._keras_mask = m
+        own_mask = type(self).compute_mask is not Layer.compute_mask
+        return symbolic_call.call(self, inputs, args, kwargs, own_mask)
 
     def stateless_call(self, trainable_values, non_trainable_values, *args, return_losses=False, **kwargs):
         """Call the layer with the given variable values; return ``(outputs, new_non_trainable_values)``.
@@ -448,11 +379,13 @@ class Layer:
         with values_lock:  # the swapped-in values (tracers on jax) stay private to this call
             old_t = swap_values(trainable, trainable_values)
             old_n = swap_values(non_trainable, non_trainable_values)
+            _StatelessDepth.depth += 1
             try:
                 outputs = self(*args, **kwargs)
                 new_non_trainable = read_values(non_trainable)
                 losses = self.losses if return_losses else None
             finally:
+                _StatelessDepth.depth -= 1
                 swap_values(trainable, old_t)
                 swap_values(non_trainable, old_n)
                 self._clear_losses()
@@ -547,70 +480,6 @@ def _activity_loss(regularizer, output):
     if ops.ndim(output) > 0 and ops.shape(output)[0]:
         loss = ops.divide(loss, float(ops.shape(output)[0]))
     return loss
-
-
-def _spec_takes_arguments(cls):
-    """True if ``cls.compute_output_spec`` takes the call's other arguments, not only the inputs."""
-    flag = cls.__dict__.get("_spec_flag")
-    if flag is None:
-        try:
-            params = list(inspect.signature(cls.compute_output_spec).parameters.values())[1:]
-        except (TypeError, ValueError):
-            params = []
-        flag = len(params) > 1 or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
-        cls._spec_flag = flag
-    return flag
-
-
-def _map_leaves(fn, tree):
-    if isinstance(tree, list):
-        return [_map_leaves(fn, v) for v in tree]
-    if isinstance(tree, tuple):
-        return tuple(_map_leaves(fn, v) for v in tree)
-    if isinstance(tree, dict):
-        return {k: _map_leaves(fn, v) for k, v in tree.items()}
-    return fn(tree)
-
-
-def _map_tensors(fn, tree):
-    """``tree`` with each KerasTensor ``t`` replaced by ``fn(t)``."""
-    return _map_leaves(lambda x: fn(x) if isinstance(x, KerasTensor) else x, tree)
-
-
-def _is_shape(x):
-    return isinstance(x, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer)) for d in x)
-
-
-def _map_shapes(fn, tree):
-    """``tree`` of shapes (tuples of ints and None, in lists, tuples and dicts) with each shape ``s`` as ``fn(s)``."""
-    if _is_shape(tree):
-        return fn(tuple(tree))
-    if isinstance(tree, (list, tuple)):
-        return type(tree)(_map_shapes(fn, v) for v in tree)
-    if isinstance(tree, dict):
-        return {k: _map_shapes(fn, v) for k, v in tree.items()}
-    return tree
-
-
-def _mask_of(inputs):
-    """The symbolic mask(s) of ``inputs``: one KerasTensor's mask, a list of them for several (None if none)."""
-    if isinstance(inputs, KerasTensor):
-        return inputs._keras_mask
-    if isinstance(inputs, (list, tuple)):
-        masks = [_mask_of(t) for t in inputs]
-        return masks if any(m is not None for m in masks) else None
-    return None
-
-
-def _all_layers(layer):
-    out, todo, seen = [], [layer], set()
-    while todo:
-        x = todo.pop()
-        if id(x) not in seen:
-            seen.add(id(x))
-            out.append(x)
-            todo.extend(x._sublayers())
-    return out
 
 
 def _shape_of(x):

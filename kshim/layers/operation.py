@@ -13,6 +13,7 @@ import inspect
 
 from kshim import ops
 from kshim.layers.layer import Layer
+from kshim.layers import symbolic_call
 from kshim.ops import symbolic
 from kshim.registry import family
 from kshim.common import naming
@@ -59,7 +60,7 @@ class Operation(Layer):
         return self._fn(*args, **self.arguments, **kwargs)
 
     def compute_output_spec(self, *args, **kwargs):
-        return self._abstract_eval(self.call, args, kwargs)
+        return symbolic_call.abstract_eval(self, self.call, args, kwargs)
 
     def get_config(self):
         return {"name": self.name, **self.arguments}

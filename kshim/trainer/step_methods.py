@@ -187,13 +187,6 @@ class StepMethods:
         self.__dict__["_kshim_predict_method"] = (self._steps, fn)
         return fn
 
-    def zero_grad(self, set_to_none=True):
-        """Forget the gradients of the last ``loss.backward()`` (stateful steps): each trainable value becomes a
-        fresh leaf that records its gradient in ``.grad``."""
-        del set_to_none
-        for v in self.trainable_variables:
-            v._value = ops.trainable_leaf(ops.stop_gradient(v._value))
-
     def _train_state_variables(self):
         return (self.trainable_variables, self.non_trainable_variables, self.optimizer.variables,
                 self.metrics_variables)
