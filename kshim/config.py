@@ -99,3 +99,32 @@ def set_image_data_format(data_format):
             f"Received: data_format={data_format!r}"
         )
     _IMAGE_DATA_FORMAT = fmt
+
+
+_LABEL_CHECKS = False
+
+
+def enable_label_checks():
+    """Check sparse labels inside compiled steps too (off by default).
+
+    Integer labels a sparse loss (``sparse_categorical_crossentropy``) receives must lie in ``[0, num_classes)``.
+    Labels given as numpy arrays are always checked on the host, before a step runs. Labels that reach a
+    compiled step as tensors (a generator or dataset of tensors, or labels a custom ``train_step`` computes) are
+    not: a compiled step cannot raise on a value, and an out-of-range label silently gives a loss of 0. With this
+    guard on, the step also returns the smallest and largest label each sparse loss saw, and ``fit``/``evaluate``
+    read them after every step and raise a ``ValueError`` naming the loss, the label and the range. Reading them
+    costs a host sync per step (and turns off buffer donation and ``steps_per_execution`` grouping while on), so
+    use it to find a data bug, not in production runs."""
+    global _LABEL_CHECKS
+    _LABEL_CHECKS = True
+
+
+def disable_label_checks():
+    """Turn the in-step label guard of `enable_label_checks` off again (the default)."""
+    global _LABEL_CHECKS
+    _LABEL_CHECKS = False
+
+
+def label_checks_enabled():
+    """True while `enable_label_checks` is in effect."""
+    return _LABEL_CHECKS
