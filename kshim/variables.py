@@ -183,5 +183,15 @@ def swap_values(variables, values):
     return old
 
 
+def values_of(values):
+    """``values`` as a list, each kshim Variable among them replaced by its value: the stateless APIs
+    (``stateless_call``, ``stateless_update_state``, ...) take Variables where they take values, as Keras 3 does
+    (the JAX guides pass ``model.trainable_variables`` themselves)."""
+    values = list(values)
+    if any(isinstance(v, Variable) for v in values):
+        return [v.value if isinstance(v, Variable) else v for v in values]
+    return values
+
+
 def read_values(variables):
     return [v._value for v in variables]
