@@ -20,7 +20,7 @@ import types
 
 EXCLUDED = frozenset({"applications", "datasets", "export", "mixed_precision", "dtype_policies", "quantizers",
                       "distillation", "legacy", "wrappers", "src", "_tf_keras", "api"})
-NOT_PROVIDED = "kshim does not provide"
+from kshim.common.absent import NOT_PROVIDED  # the prefix of a deliberate omission's message
 
 
 def namespaces(root):
