@@ -26,6 +26,7 @@ DEFAULT_MODULES = (
     "conformance.cases_conv",
     "conformance.cases_layers_misc",
     "conformance.cases_losses",
+    "conformance.cases_losses_new",
     "conformance.cases_metrics",
     "conformance.cases_optimizers",
     "conformance.cases_training",
