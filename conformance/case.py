@@ -28,6 +28,7 @@ DEFAULT_MODULES = (
     "conformance.cases_losses",
     "conformance.cases_losses_new",
     "conformance.cases_metrics",
+    "conformance.cases_metrics_new",
     "conformance.cases_optimizers",
     "conformance.cases_training",
     "conformance.cases_custom_steps",
