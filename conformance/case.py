@@ -30,6 +30,7 @@ DEFAULT_MODULES = (
     "conformance.cases_metrics",
     "conformance.cases_metrics_new",
     "conformance.cases_optimizers",
+    "conformance.cases_optimizers_new",
     "conformance.cases_training",
     "conformance.cases_custom_steps",
     "conformance.cases_saving",
