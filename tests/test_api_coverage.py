@@ -47,6 +47,7 @@ def test_arithmetic_on_a_fake_pair():
     assert top["not_provided"] == {"Pool": f"{api_coverage.NOT_PROVIDED} cand.Pool: no pooling here"}
     assert (nn["names"], nn["present"], nn["missing"]) == (2, 1, ["gelu"])
     assert (result["total"], result["present"], result["percent"]) == (5, 2, 40.0)
+    assert (result["not_provided"], result["percent_without_not_provided"]) == (1, 50.0)
     text = api_coverage.format_report(result)
     assert "ref.nn" in text and "- gelu" in text and "40.0%" in text
 
