@@ -48,3 +48,30 @@ optimizer_case("adafactor", "Adafactor", lambda: O.Adafactor(0.01), adafactor(),
 optimizer_case("adafactor.args", "Adafactor",
                lambda: O.Adafactor(0.5, beta_2_decay=-0.5, epsilon_2=1e-2, clip_threshold=0.5, relative_step=False),
                adafactor(-0.5, 1e-30, 1e-2, 0.5), lr=_const(0.5))
+
+
+def muon(momentum=0.95, a=3.4445, b=-4.7750, c=2.0315, steps=5, rms_rate=0.2, beta_1=0.9, beta_2=0.999,
+         epsilon=1e-7):
+    """Muon on the (3, 4) kernel, AdamW on the bias (a vector), as Keras 3."""
+    def step(w, g, s, t, lr):
+        if w.ndim != 2:
+            alpha = lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+            m = s["m"] = s.get("m", 0.0) + (g - s.get("m", 0.0)) * (1 - beta_1)
+            v = s["v"] = s.get("v", 0.0) + (g * g - s.get("v", 0.0)) * (1 - beta_2)
+            return w - m * alpha / (np.sqrt(v) + epsilon)
+        m = s["m"] = s.get("m", 0.0) + g + s.get("m", 0.0) * (momentum - 1)
+        x = g + momentum * m
+        tall = x.shape[0] > x.shape[1]
+        x = x.T if tall else x
+        x = x / (np.linalg.norm(x) + 1e-7)
+        for _ in range(steps):
+            xa = x @ x.T
+            x = a * x + (b * xa + c * xa @ xa) @ x
+        x = x.T if tall else x
+        return w - lr * x * np.sqrt(max(w.shape)) * rms_rate
+
+    return step
+
+
+optimizer_case("muon", "Muon", lambda: O.Muon(0.01, weight_decay=None, adam_weight_decay=None), muon(),
+               lr=_const(0.01))

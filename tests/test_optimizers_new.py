@@ -12,15 +12,19 @@ from kshim.variables import Variable
 
 _rng = np.random.default_rng(7)
 W0 = [_rng.normal(size=(3, 4)).astype("float32"), _rng.normal(size=(4,)).astype("float32"),
-      _rng.normal(size=(2, 3, 2)).astype("float32")]
+      _rng.normal(size=(2, 3, 2)).astype("float32"), _rng.normal(size=(5, 2)).astype("float32")]
 GRADS = [[_rng.normal(size=w.shape).astype("float32") for w in W0] for _ in range(3)]
-NAMES = ["kernel", "bias", "cube"]
+NAMES = ["kernel", "bias", "cube", "tall"]
 
 CASES = {
     "lamb": ("Lamb", {"learning_rate": 0.01}),
     "lamb.args": ("Lamb", {"learning_rate": 0.05, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-5,
                            "weight_decay": 0.01}),
     "adafactor": ("Adafactor", {"learning_rate": 0.01}),
+    "muon": ("Muon", {"learning_rate": 0.01}),
+    "muon.args": ("Muon", {"learning_rate": 0.05, "nesterov": False, "ns_steps": 3, "rms_rate": None,
+                           "adam_lr_ratio": 0.5, "weight_decay": 0.1, "adam_weight_decay": None,
+                           "exclude_layers": ["cube"]}),
     "adafactor.args": ("Adafactor", {"learning_rate": 0.5, "beta_2_decay": -0.5, "epsilon_2": 1e-2,
                                      "clip_threshold": 0.5, "relative_step": False, "clipnorm": 1.0}),
 }
