@@ -128,3 +128,71 @@ def disable_label_checks():
 def label_checks_enabled():
     """True while `enable_label_checks` is in effect."""
     return _LABEL_CHECKS
+
+
+# -- switches of Keras 3's keras.config ------------------------------------------------------------------------------
+_SWITCHES = {"unsafe_deserialization": False, "flash_attention": None}
+
+
+def enable_unsafe_deserialization():
+    """Turn safe mode off for the whole process: configs may then rebuild lambdas (`Lambda` layers, functions
+    saved by bytecode), even where a loader asks for ``safe_mode=True``, as in Keras 3."""
+    _SWITCHES["unsafe_deserialization"] = True
+
+
+def unsafe_deserialization_enabled():
+    return _SWITCHES["unsafe_deserialization"]
+
+
+def enable_flash_attention():
+    """Attention layers built afterwards with ``flash_attention=None`` ask for the framework's fused kernel
+    (Keras 3's global switch)."""
+    _SWITCHES["flash_attention"] = True
+
+
+def disable_flash_attention():
+    _SWITCHES["flash_attention"] = False
+
+
+def is_flash_attention_enabled():
+    """True or False once set with `enable_flash_attention`/`disable_flash_attention`; None (the default) lets
+    each call decide, as in Keras 3."""
+    return _SWITCHES["flash_attention"]
+
+
+def is_traceback_filtering_enabled():
+    """Always False: kshim never trims tracebacks, so every frame shows."""
+    return False
+
+
+def disable_traceback_filtering():
+    """Nothing to do: kshim never trims tracebacks."""
+
+
+def enable_traceback_filtering():
+    raise NotImplementedError("enable_traceback_filtering: kshim does not filter tracebacks; every frame of an "
+                              "error shows, which is what `disable_traceback_filtering` would give in Keras 3.")
+
+
+def is_nnx_enabled():
+    """Always False: kshim has no Flax NNX mode."""
+    return False
+
+
+_NO_LOGGING_SWITCH = "kshim's progress bars and logs always print to stdout (no switch to Python logging)"
+_ABSENT = {
+    "enable_interactive_logging": _NO_LOGGING_SWITCH,
+    "disable_interactive_logging": _NO_LOGGING_SWITCH,
+    "is_interactive_logging_enabled": _NO_LOGGING_SWITCH,
+    "set_backend": "the backend is chosen once, at import, by KSHIM_BACKEND; start a new process to change it",
+    "max_epochs": "kshim has no global cap on `fit`'s epochs; pass `epochs`",
+    "set_max_epochs": "kshim has no global cap on `fit`'s epochs; pass `epochs`",
+    "max_steps_per_epoch": "kshim has no global cap on steps; pass `steps_per_epoch`",
+    "set_max_steps_per_epoch": "kshim has no global cap on steps; pass `steps_per_epoch`",
+}
+
+
+def __getattr__(name):
+    if name in _ABSENT:
+        raise AttributeError(f"kshim does not provide kshim.config.{name} (Keras 3 has it): {_ABSENT[name]}")
+    raise AttributeError(f"module 'kshim.config' has no attribute {name!r}")
