@@ -26,6 +26,7 @@ import pytest
 import kshim as keras
 from applications_parity import HERE, check, check_seeded_weights_on_the_other_backend, cross, default_params, \
     needs_keras, parity_pass, parity_runs
+from kshim.applications import imagenet_utils
 
 pytestmark = needs_keras
 
@@ -127,8 +128,15 @@ def test_nasnet_mobile_has_keras_layers_weights_and_order():
     assert model.name == "nasnet_mobile" and model.output.shape == (None, 5)
 
 
-def test_nasnet_arguments_follow_keras():
+def test_nasnet_arguments_follow_keras(tmp_path, monkeypatch):
     apps = keras.applications
+    # weights="imagenet" offline with an empty cache: the error names Keras's file and the folder it goes in
+    monkeypatch.delenv("KSHIM_HOME", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(imagenet_utils, "_network_answers", lambda origin, timeout=None: False)
+    with pytest.raises(OSError, match="nasnet_mobile_no_top.h5") as info:
+        apps.NASNetMobile(weights="imagenet", include_top=False, input_shape=(32, 32, 3))
+    assert str(tmp_path / "models") in str(info.value) and "NASNet-mobile-no-top.h5" in str(info.value)
     assert apps.NASNetMobile is apps.nasnet.NASNetMobile and apps.NASNetLarge is apps.nasnet.NASNetLarge
     assert callable(apps.nasnet.preprocess_input) and callable(apps.nasnet.decode_predictions)
     # without the classifier and an input_shape, NASNetMobile's input is 224x224x3 (Keras's rule)
