@@ -3,7 +3,8 @@ default 224x224) and NASNetLarge (6 @ 4032, default 331x331).
 
 Layer names, weight shapes and weight order are Keras 3's, so ``.weights.h5`` files move both ways. Like Keras,
 the family is channels_last only. Inputs are preprocessed with ``preprocess_input`` (pixels scaled to [-1, 1]);
-the smallest input is 32x32.
+the smallest input is 32x32. (Keras 3 refuses NASNetMobile on its torch backend, citing an open bug; kshim builds
+both models on both backends, and its tests compare them with Keras's jax backend.)
 
 The network is a stem convolution, two stem reduction cells, then three stacks of ``num_blocks`` normal cells
 separated by reduction cells. Every cell takes the current tensor ``x`` and the previous cell's input ``p``, first
