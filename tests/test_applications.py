@@ -1,43 +1,27 @@
 """Applications, first half: VGG, ResNet (V1 and V2), MobileNet (V1, V2, V3) and DenseNet, checked against Keras 3
-itself, plus the shared `imagenet_utils` (preprocessing, decoding, input shapes, argument checks, weights).
-
-For each model, at its smallest input size (32x32):
-- Keras 3 (in a subprocess, ``KERAS_BACKEND=torch``: eager, no compile for a single predict) builds the same
-  application, perturbs every weight (so batch statistics, gammas and biases are not their trivial initial values),
-  writes a ``.weights.h5`` and predicts; kshim loads the file and must predict the same numbers (rtol 1e-4);
-- kshim builds the model from a seed, perturbs it the same way and writes a ``.weights.h5``; Keras 3 loads it and
-  must predict kshim's numbers (rtol 1e-4);
-- the seeded ``weights=None`` model is bit-identical on the other backend (one subprocess for all families).
+itself (`applications_parity`: weights move both ways through ``.weights.h5`` files, predictions equal at rtol
+1e-4; here Keras also writes the Keras 2 ``.h5`` layout of its ImageNet files, which the constructor's
+``weights=`` must read), plus the shared `imagenet_utils` (preprocessing, decoding, input shapes, argument checks,
+weights). Models are built at their smallest input size (32x32).
 
 CI cost: one model per family runs by default, and each family's Keras parity runs in one of the two backend passes
 (alternating: the first family on jax, the second on torch, ...); one Keras subprocess per pass does every family
-of that pass. The cross-backend digest test runs in the first pass only. ``-m slow`` runs every family's parity on
-the current backend (run it with both backends for the full matrix) and the deeper variants.
+of that pass. The cross-backend digest test (seeded ``weights=None`` models bit-identical on the other backend)
+runs in the first pass only. ``-m slow`` runs every family's parity on the current backend (run it with both
+backends for the full matrix) and the deeper variants.
 """
 
-import hashlib
-import importlib
 import importlib.util
 import json
 import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 
 import kshim as keras
+from applications_parity import HERE, ROOT, check, check_seeded_weights_on_the_other_backend, cross, default_params, \
+    needs_keras, parity_pass, parity_runs, perturb
 from kshim.applications import imagenet_utils
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HAS_KERAS = importlib.util.find_spec("keras") is not None
-needs_keras = pytest.mark.skipif(not HAS_KERAS, reason="needs Keras 3 (test extra)")
-HERE = keras.config.backend()
-INSTALLED = [b for b in ("jax", "torch") if importlib.util.find_spec(b) is not None]
-cross = pytest.mark.skipif(
-    len(INSTALLED) < 2 or HERE != INSTALLED[0],
-    reason=f"runs the other backend in a subprocess: once per CI run, in the {INSTALLED[:1]} pass, with two installed")
 
 # (module, function, input side, kwargs). One of each family runs by default.
 DEFAULT = [
@@ -62,205 +46,36 @@ SLOW = [
 ]
 
 
-def parity_pass(index):
-    """The backend whose CI pass checks DEFAULT[index] against Keras: families alternate between the passes."""
-    return INSTALLED[index % len(INSTALLED)] if HERE in INSTALLED else HERE
-
-
-KERAS_SCRIPT = textwrap.dedent("""
-    import json, sys, traceback
-    import numpy as np
-    import h5py
-    import keras
-    from keras.src.legacy.saving import legacy_h5_format
-
-    def run(spec):
-        def build():
-            fn = getattr(keras.applications, spec["fn"])
-            return fn(weights=None, input_shape=(spec["size"], spec["size"], 3), classes=spec["classes"],
-                      classifier_activation=None, **spec["kwargs"])
-
-        x = np.load(spec["x"])
-        model = build()
-        rng = np.random.default_rng(spec["seed"])
-        for v in model.weights:
-            w = np.asarray(v.numpy())
-            if v.name == "moving_variance":
-                w = rng.uniform(0.5, 1.5, size=w.shape)
-            else:
-                w = w + rng.normal(0.0, 0.05, size=w.shape)
-            v.assign(w.astype("float32"))
-        model.save_weights(spec["keras_file"])
-        with h5py.File(spec["legacy_file"], "w") as f:  # the Keras 2 layout of Keras's ImageNet files
-            legacy_h5_format.save_weights_to_hdf5_group(f, model)
-        np.save(spec["keras_pred"], np.asarray(model.predict(x, verbose=0)))
-        model.load_weights(spec["kshim_file"])  # every value changes: a weight the file missed would show
-        np.save(spec["kshim_pred"], np.asarray(model.predict(x, verbose=0)))
-        keras.utils.clear_session()
-
-    for spec in json.loads(open(sys.argv[1]).read()):
-        try:
-            run(spec)
-        except Exception:  # reported by that family's test
-            with open(spec["error"], "w") as f:
-                f.write(traceback.format_exc())
-""")
-
-
-def _build(module, fn, size, kwargs, classes=5):
-    kwargs = dict({"weights": None}, **kwargs)
-    return getattr(importlib.import_module(f"kshim.applications.{module}"), fn)(
-        input_shape=(size, size, 3), classes=classes, classifier_activation=None, **kwargs)
-
-
-def _perturb(model, seed):
-    rng = np.random.default_rng(seed)
-    values = []
-    for v in model.weights:
-        w = np.asarray(v.numpy())
-        if v.name == "moving_variance":
-            w = rng.uniform(0.5, 1.5, size=w.shape)
-        else:
-            w = w + rng.normal(0.0, 0.05, size=w.shape)
-        values.append(w.astype("float32"))
-    model.set_weights(values)
-
-
-def _close(actual, expected, what):
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert actual.shape == expected.shape, what
-    assert np.all(np.isfinite(expected)), what
-    scale = float(np.max(np.abs(expected)))
-    assert scale > 1e-3, f"{what}: predictions are all ~0, the comparison would prove nothing"
-    np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-4 * scale, err_msg=what)
-
-
-def _digests(model):
-    return [hashlib.sha256(np.ascontiguousarray(w).tobytes()).hexdigest() for w in model.get_weights()]
-
-
-SEEDED_DIGESTS = {}  # case -> digests of the seeded model, recorded by whichever test builds it first
-
-
-def _kshim_side(workdir, key, case):
-    """Builds the seeded model (recording its digests), perturbs it, writes its weights and predicts."""
-    module, fn, size, kwargs = case
-    keras.utils.set_random_seed(7)
-    model = _build(module, fn, size, kwargs)
-    SEEDED_DIGESTS.setdefault((module, fn, size, json.dumps(kwargs, sort_keys=True)), _digests(model))
-    _perturb(model, 11)
-    x = np.random.default_rng(1).uniform(-1, 1, size=(2, size, size, 3)).astype("float32")
-    files = {k: os.path.join(workdir, f"{key}.{k}{ext}") for k, ext in (
-        ("x", ".npy"), ("keras_file", ".weights.h5"), ("kshim_file", ".weights.h5"), ("keras_pred", ".npy"),
-        ("kshim_pred", ".npy"), ("legacy_file", ".h5"), ("error", ".txt"))}
-    np.save(files["x"], x)
-    model.save_weights(files["kshim_file"])
-    ours = model.predict(x, verbose=0)
-    spec = dict(files, module=module, fn=fn, size=size, kwargs=kwargs, classes=5, seed=3)
-    return spec, {"model": model, "x": x, "ours": ours, "case": case, "files": files}
-
-
-def _keras_side(workdir, specs):
-    """One Keras 3 subprocess for every spec."""
-    with open(os.path.join(workdir, "specs.json"), "w") as f:
-        json.dump(specs, f)
-    script = os.path.join(workdir, "keras_side.py")
-    with open(script, "w") as f:
-        f.write(KERAS_SCRIPT)
-    env = {k: v for k, v in os.environ.items() if k not in ("KSHIM_BACKEND", "PYTHONPATH")}
-    env["KERAS_BACKEND"] = "torch"  # eager: no compile for a single predict
-    proc = subprocess.run([sys.executable, script, os.path.join(workdir, "specs.json")], env=env,
-                          capture_output=True, text=True, timeout=900, cwd=workdir)
-    assert proc.returncode == 0, f"Keras side failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-
-
-def _parity_runs(workdir, cases):
-    """kshim side, then one Keras subprocess for all `cases`; returns each case's material for `_check`."""
-    specs, runs = [], []
-    for i, case in enumerate(cases):
-        spec, run = _kshim_side(str(workdir), f"case{i}", case)
-        specs.append(spec)
-        runs.append(run)
-    _keras_side(str(workdir), specs)
-    return runs
-
-
-def _check(run):
-    module, fn, size, kwargs = run["case"]
-    files, x, model = run["files"], run["x"], run["model"]
-    if os.path.exists(files["error"]):
-        with open(files["error"]) as f:
-            pytest.fail(f"{fn}: the Keras side failed:\n{f.read()[-3000:]}")
-    _close(np.load(files["kshim_pred"]), run["ours"], f"{fn}: Keras 3 with kshim's weights")
-    # every value changes (Keras perturbed its own initial weights): a weight the loader missed would show
-    model.load_weights(files["keras_file"])
-    _close(model.predict(x, verbose=0), np.load(files["keras_pred"]), f"{fn}: kshim with Keras 3's weights")
-    # the constructor's `weights=` takes the Keras 2 layout (that of the ImageNet files) and the .weights.h5
-    legacy = _build(module, fn, size, dict(kwargs, weights=files["legacy_file"]))
-    _close(legacy.predict(x, verbose=0), np.load(files["keras_pred"]), f"{fn}: kshim with a Keras 2 layout file")
+def _runs(workdir, cases):
+    """Keras 3 writes the Keras 2 layout of its ImageNet files too: the constructor's `weights=` must take it."""
+    return parity_runs(workdir, cases, x_range=(-1.0, 1.0), legacy=True)
 
 
 @pytest.fixture(scope="module")
 def parity(tmp_path_factory):
     """Every DEFAULT family whose parity runs in this pass, with one Keras subprocess for all of them."""
     mine = [i for i in range(len(DEFAULT)) if parity_pass(i) == HERE]
-    runs = _parity_runs(tmp_path_factory.mktemp("applications_parity"), [DEFAULT[i] for i in mine])
+    runs = _runs(tmp_path_factory.mktemp("applications_parity"), [DEFAULT[i] for i in mine])
     return dict(zip(mine, runs))
 
 
 @needs_keras
-@pytest.mark.parametrize("index", [
-    pytest.param(i, marks=pytest.mark.skipif(
-        parity_pass(i) != HERE,
-        reason=f"{c[1]}: its Keras parity runs in the {parity_pass(i)} pass (families alternate between the CI "
-               f"passes); `-m slow` runs it on every backend"))
-    for i, c in enumerate(DEFAULT)], ids=[c[1] for c in DEFAULT])
+@pytest.mark.parametrize("index", default_params(DEFAULT))
 def test_weights_move_both_ways(parity, index):
-    _check(parity[index])
+    check(parity[index])
 
 
 @needs_keras
 @pytest.mark.slow
 @pytest.mark.parametrize("case", DEFAULT + SLOW, ids=[c[1] for c in DEFAULT + SLOW])
 def test_weights_move_both_ways_every_family_on_this_backend(tmp_path, case):
-    (run,) = _parity_runs(tmp_path, [case])
-    _check(run)
-
-
-DIGEST_SCRIPT = textwrap.dedent("""
-    import hashlib, importlib, json, sys
-    import numpy as np
-    import kshim as keras
-
-    out = {}
-    for module, fn, size, kwargs in json.loads(sys.argv[1]):
-        keras.utils.set_random_seed(7)
-        model = getattr(importlib.import_module("kshim.applications." + module), fn)(
-            weights=None, input_shape=(size, size, 3), classes=5, classifier_activation=None, **kwargs)
-        out[fn] = [hashlib.sha256(np.ascontiguousarray(w).tobytes()).hexdigest() for w in model.get_weights()]
-    print(json.dumps({"backend": keras.config.backend(), "digests": out}))
-""")
+    (run,) = _runs(tmp_path, [case])
+    check(run)
 
 
 @cross
 def test_seeded_weights_are_bit_identical_on_the_other_backend(tmp_path):
-    other = {"jax": "torch", "torch": "jax"}[HERE]
-    script = tmp_path / "digests.py"
-    script.write_text(DIGEST_SCRIPT)
-    env = dict(os.environ, KSHIM_BACKEND=other, PYTHONPATH=ROOT)
-    proc = subprocess.run([sys.executable, str(script), json.dumps(DEFAULT)], env=env, capture_output=True,
-                          text=True, timeout=600, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    theirs = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert theirs["backend"] == other
-    for module, fn, size, kwargs in DEFAULT:
-        key = (module, fn, size, json.dumps(kwargs, sort_keys=True))
-        if key not in SEEDED_DIGESTS:  # not built by a parity test in this process
-            keras.utils.set_random_seed(7)
-            SEEDED_DIGESTS[key] = _digests(_build(module, fn, size, kwargs))
-        digests = SEEDED_DIGESTS[key]
-        assert len(digests) > 10, fn
-        assert theirs["digests"][fn] == digests, f"{fn}: seeded weights differ between {HERE} and {other}"
+    check_seeded_weights_on_the_other_backend(tmp_path, DEFAULT)
 
 
 # -- imagenet_utils -------------------------------------------------------------------------------------------------
@@ -334,7 +149,7 @@ def test_imagenet_weights_are_read_from_the_keras_cache(keras_home, monkeypatch)
     monkeypatch.setattr(imagenet_utils, "_network_answers", lambda origin, timeout=None: False)
     keras.utils.set_random_seed(1)
     source = keras.applications.MobileNetV3Small(weights=None, include_top=False, input_shape=(32, 32, 3))
-    _perturb(source, 2)
+    perturb(source, 2)
     (keras_home / "models").mkdir(parents=True)
     saved = keras_home / "models" / "source.weights.h5"
     source.save_weights(str(saved))
@@ -394,3 +209,18 @@ def test_input_tensor_and_keras_paths():
     assert model.output.shape == (None, 256)
     x = np.random.default_rng(0).uniform(0, 255, size=(2, 40, 40, 3)).astype("float32")
     assert model.predict(x, verbose=0).shape == (2, 256)
+
+
+@pytest.mark.slow
+def test_transfer_learning_example_trains_a_head_on_the_frozen_base(monkeypatch):
+    """examples/transfer_learning_applications.py (a frozen MobileNetV2 base with weights=None and a new head, on
+    the digits at 32x32): the head learns (chance is 0.1) and the base stays frozen (the example exits otherwise).
+    Slow: a minute of CPU per backend."""
+    pytest.importorskip("sklearn")
+    folder = os.path.join(ROOT, "examples")
+    monkeypatch.syspath_prepend(folder)
+    spec = importlib.util.spec_from_file_location("transfer_learning_applications_example",
+                                                  os.path.join(folder, "transfer_learning_applications.py"))
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    assert example.main(epochs=2) > 0.4

@@ -25,3 +25,4 @@ from kshim.applications.inception_resnet_v2 import InceptionResNetV2  # noqa: F4
 from kshim.applications.xception import Xception  # noqa: F401
 from kshim.applications.convnext import (ConvNeXtBase, ConvNeXtLarge, ConvNeXtSmall, ConvNeXtTiny,  # noqa: F401
                                          ConvNeXtXLarge)
+from kshim.applications.nasnet import NASNetLarge, NASNetMobile  # noqa: F401
