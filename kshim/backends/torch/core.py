@@ -411,6 +411,10 @@ def auto_jit_compile():
     return None  # compile_step's default: eager for the first calls, then recorded and replayed
 
 
+def compiled_eager_call(fn):
+    return None  # eager torch is fast already, and a call must keep its autograd graph for loss.backward()
+
+
 def inference_mode():
     return torch.inference_mode()
 
