@@ -28,6 +28,7 @@ import numpy as np
 
 from kshim import ops
 from kshim.layers.layer import _CALLS, _StatelessDepth
+from kshim.variables import values_lock
 
 _MAX_KEYS = 8  # per model; further signatures run eagerly
 EAGER_CALLS = 3  # calls of a key that run eagerly before the compiled forward: a few calls never pay a trace
@@ -111,8 +112,10 @@ class EagerCalls:
             first = True
         else:
             first = False
+        with values_lock:  # no other thread's trace has its tracers swapped in while the values are read
+            values = [v.value for v in trainable], [v.value for v in non_trainable]
         try:
-            result = entry([v.value for v in trainable], [v.value for v in non_trainable], inputs, training)
+            result = entry(*values, inputs, training)
         except Exception:
             if not first:
                 raise
