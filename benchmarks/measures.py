@@ -23,8 +23,9 @@ from benchmarks import models
 
 
 def per_call(fn, rounds=5, min_time=0.15):
-    """Median seconds per call of ``fn`` over ``rounds`` rounds of at least ``min_time`` seconds each."""
-    for _ in range(3):
+    """Median seconds per call of ``fn`` over ``rounds`` rounds of at least ``min_time`` seconds each, after 10
+    warm-up calls (the steady state of a loop: compiled steps and forwards are in place)."""
+    for _ in range(10):
         fn()
     n = 1
     t0 = time.perf_counter()

@@ -15,6 +15,7 @@ for inference); jax a jitted step with donated buffers and Adam written out, opt
 inference).
 """
 
+import functools
 import time
 
 import numpy as np
@@ -168,13 +169,13 @@ def _TorchLstm(nn):
 
 
 class JaxLoop:
-    def __init__(self, name):
+    def __init__(self, name, model_fn=None):
         import jax
         import jax.numpy as jnp
 
         self.jax, self.jnp = jax, jnp
         self.rng = np.random.default_rng(0)
-        params, forward = _jax_model(name, jax, jnp, self.rng)
+        params, forward = (model_fn or functools.partial(_jax_model, name))(jax, jnp, self.rng)
         self.forward = forward
 
         def loss_fn(p, xb, yb, key):
@@ -189,6 +190,7 @@ class JaxLoop:
             v = [0.999 * a + 0.001 * g * g for a, g in zip(v, grads)]
             return [q - lr * a / (jnp.sqrt(b) + 1e-7) for q, a, b in zip(p, m, v)], m, v, t
 
+        self.step_fn = step  # the step itself, for the scanned anchor (`benchmarks.anchors`)
         self.step = jax.jit(step, donate_argnums=(0, 1, 2))
         self.infer = jax.jit(lambda p, xb: forward(p, xb, None))
         zeros = [jnp.zeros_like(q) for q in params]

@@ -5,9 +5,11 @@ numpy, prints the report table and exits with status 1 on any failure (2 when no
 """
 
 import argparse
+import os
 import sys
 
 from conformance import case as case_mod
+from conformance import device
 from conformance import report, runner
 
 
@@ -24,6 +26,9 @@ def build_parser():
     p.add_argument("--module", action="append", default=[],
                    help="an extra case module to load (importable from the current directory); repeatable")
     p.add_argument("--timeout", type=float, default=900, help="seconds allowed for each backend's worker")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="cuda: fail unless each backend runs on a GPU; cpu: hide GPUs from the workers; auto: the "
+                        "framework's choice (default)")
     return p
 
 
@@ -43,6 +48,11 @@ def main(argv=None):
         print(f"{len(selected)} cases")
         return 0
     backends = [b.strip() for b in args.backends.split(",") if b.strip()] if args.backends else None
+    try:  # the workers inherit this process's environment
+        os.environ.update(device.environment(args.device, backends or list(runner.BACKENDS)))
+    except device.DeviceError as exc:
+        print(f"conformance: {exc}", file=sys.stderr)
+        return 2
     try:
         result = runner.run(backends=backends, pattern=args.pattern, modules=modules, extra_paths=extra_paths,
                             timeout=args.timeout)

@@ -349,3 +349,31 @@ def test_an_embedding_gradient_is_the_same_on_every_run():
     for run in runs[1:]:
         _same(run, runs[0], "weights")
     assert not torch.are_deterministic_algorithms_enabled()  # switched on for the backward pass only
+
+
+def test_fused_attention_without_dropout_is_replayed_and_bit_identical():
+    # torch tags its fused attention kernel as seeded (it has a dropout_p argument); kshim calls it with
+    # dropout_p=0 (its attention dropout is its own hash), so the call draws nothing and can be replayed
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(24, 6, 8)).astype("float32")
+    y = rng.integers(0, 2, 24).astype("int32")
+
+    def build(jit_compile):
+        inp = kshim.Input((6, 8))
+        a = layers.MultiHeadAttention(num_heads=2, key_dim=4)(inp, inp)
+        h = layers.LayerNormalization()(layers.Add()([inp, a]))
+        m = kshim.Model(inp, layers.Dense(2)(layers.GlobalAveragePooling1D()(h)))
+        m.compile(optimizer="adam", jit_compile=jit_compile,
+                  loss=kshim.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return m
+
+    _check(build, x, y, dict(epochs=2, batch_size=6))
+
+
+def test_a_seeded_kernel_with_dropout_stays_eager():
+    q = torch.randn(2, 2, 4, 3)
+    op = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default
+    assert not R._draws_nothing(op, (q, q, q, 0.1), {})
+    assert R._draws_nothing(op, (q, q, q), {})
+    assert R._draws_nothing(op, (q, q, q), {"dropout_p": 0.0})
+    assert not R._draws_nothing(torch.ops.aten.bernoulli.p, (q, 0.0), {})  # randomness that is not dropout_p

@@ -7,8 +7,10 @@ class PyDataset:
     """Subclass and implement ``__len__`` (the number of batches) and ``__getitem__(index)`` returning a batch
     ``(x, y)`` or ``(x, y, sample_weight)``. ``on_epoch_end`` runs after each epoch.
 
-    ``workers``, ``use_multiprocessing`` and ``max_queue_size`` are accepted for compatibility; batches are
-    produced in the calling thread.
+    With ``workers`` > 1, ``fit``/``evaluate``/``predict`` fetch batches in that many threads, up to
+    ``max_queue_size`` ahead of the step, and use them in index order (the same batches in the same order as with
+    one worker: ``__getitem__`` must depend only on its index, as in Keras). ``use_multiprocessing`` is accepted
+    for compatibility; the workers are threads.
     """
 
     def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):

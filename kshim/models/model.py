@@ -13,6 +13,7 @@ from kshim.saving import compile_config as _compile_config
 from kshim.saving import keras_file, weights_file
 from kshim.serialization import serialize_keras_object
 from kshim.trainer.trainer import Trainer
+from kshim.models import eager_call
 from kshim.models.summary import print_summary
 from kshim.common.suggest import unknown_name_error
 
@@ -47,6 +48,10 @@ class Model(Trainer, Layer):
         dtype = kwargs.pop("dtype", None)
         Layer.__init__(self, trainable=trainable, name=name, dtype=dtype, **kwargs)
         Trainer.__init__(self)
+
+    def __call__(self, *args, **kwargs):
+        # an eager call of a built model may run a compiled forward (`kshim.models.eager_call`)
+        return eager_call.call(self, args, kwargs, lambda: Layer.__call__(self, *args, **kwargs))
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
                 layer_range=None):

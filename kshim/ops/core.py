@@ -24,6 +24,7 @@ value_and_grad = B.value_and_grad
 compile_step = B.compile_step
 compile_multi_step = B.compile_multi_step
 auto_jit_compile = B.auto_jit_compile
+compiled_eager_call = B.compiled_eager_call
 inference_mode = B.inference_mode
 stateless_steps = B.stateless_steps  # Keras 3's per-backend contract of a user's train_step (see the contract)
 trainable_leaf = B.trainable_leaf

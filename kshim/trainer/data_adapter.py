@@ -5,6 +5,8 @@ iterables of batches (a torch ``DataLoader`` included), and `kshim.utils.PyDatas
 numpy on the host until the loop moves them to the backend; shuffling is a host permutation from kshim's seed.
 """
 
+import collections
+import concurrent.futures
 import inspect
 import itertools
 import math
@@ -209,11 +211,33 @@ class DatasetAdapter:
         n = len(self.dataset)
         return min(n, self.steps) if self.steps is not None else n
 
+    def _batch(self, i):
+        x, y, sw = _split_batch(self.dataset[i])
+        return _with_class_weight(x, y, sw, self.class_weight)
+
     def epoch(self):
-        order = range(self.num_batches())
-        for i in order:
-            x, y, sw = _split_batch(self.dataset[i])
-            yield _with_class_weight(x, y, sw, self.class_weight)
+        n = self.num_batches()
+        workers = getattr(self.dataset, "workers", 1)
+        if workers <= 1 or n <= 1:
+            for i in range(n):
+                yield self._batch(i)
+            return
+        # ``workers`` threads fetch up to ``max_queue_size`` batches ahead while the step runs (numpy work and
+        # most framework kernels release the GIL); batches come out in index order, as without workers
+        ahead = max(1, getattr(self.dataset, "max_queue_size", 10))
+        pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="kshim-pydataset")
+        pending = collections.deque()
+        try:
+            for i in range(n):
+                pending.append(pool.submit(self._batch, i))
+                if len(pending) > ahead:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+            pool.shutdown(wait=True)
 
     def on_epoch_end(self):
         hook = getattr(self.dataset, "on_epoch_end", None)

@@ -211,6 +211,17 @@ def auto_jit_compile():
     return True
 
 
+def compiled_eager_call(fn):
+    jitted = jax.jit(fn, static_argnums=3)
+
+    def call(trainable, non_trainable, inputs, training):
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(inputs)):
+            return None  # called inside the user's own jit/grad: the eager path traces into it as it is
+        return jitted(trainable, non_trainable, inputs, training)
+
+    return call
+
+
 def inference_mode():
     return contextlib.nullcontext()
 

@@ -282,7 +282,8 @@ def _detach(x):
 
 @contextlib.contextmanager
 def _deterministic_backward():
-    """Deterministic kernels for a backward pass on CPU. Gradients of indexing (an Embedding's) add duplicate
+    """Deterministic kernels for a backward pass on CPU (and, under ``torch.compile``, for the whole step: see
+    `_compiled`). Gradients of indexing (an Embedding's) add duplicate
     indices from several threads in no fixed order, so the same step gave different bits from run to run; the
     deterministic kernels add them in index order: the numbers they gave whenever one thread did the work. (Not
     on CUDA, where it would ask cuBLAS for a fixed workspace through an environment variable.)"""
@@ -326,7 +327,16 @@ def _compiled(fn, jit_compile):
     """``fn`` as a step runs it: through ``torch.compile`` (True), recorded and replayed (None: the default, see
     `kshim.backends.torch.replay`), or eagerly (False: ``run_eagerly``)."""
     if jit_compile is True:
-        return torch.compile(fn)
+        compiled = torch.compile(fn)
+
+        def run(*args, **kwargs):
+            # torch.compile generates the backward together with the forward and refuses to run it under another
+            # deterministic flag than the one it was generated under; the switch covers the whole step here, so
+            # the forward and backward graphs both see it on (the inner switch in `value_and_grad` is then a no-op)
+            with _deterministic_backward():
+                return compiled(*args, **kwargs)
+
+        return run
     if jit_compile is None:
         return Replayed(fn, _as_tensor)
     return fn
@@ -399,6 +409,10 @@ def trainable_leaf(x):
 
 def auto_jit_compile():
     return None  # compile_step's default: eager for the first calls, then recorded and replayed
+
+
+def compiled_eager_call(fn):
+    return None  # eager torch is fast already, and a call must keep its autograd graph for loss.backward()
 
 
 def inference_mode():

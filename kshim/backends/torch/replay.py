@@ -160,6 +160,19 @@ class _Pending:
         return None
 
 
+def _draws_nothing(func, args, kwargs):
+    """Whether a seeded operation draws no random numbers in this call: its only randomness is a ``dropout_p``
+    argument, and that is 0 (torch's fused attention kernels, which kshim calls without dropout: kshim's own
+    dropout comes from its counter-based hash)."""
+    names = [a.name for a in func._schema.arguments]
+    if "dropout_p" not in names:
+        return False
+    i = names.index("dropout_p")
+    p = kwargs["dropout_p"] if "dropout_p" in kwargs else args[i] if i < len(args) else \
+        func._schema.arguments[i].default_value
+    return isinstance(p, (int, float)) and p == 0
+
+
 def _distributed():
     return torch.distributed.is_available() and torch.distributed.is_initialized()
 
@@ -288,7 +301,8 @@ class _Recorder(TorchDispatchMode):
         return out
 
     def _note(self, func, args, kwargs, out):
-        if not isinstance(func, torch._ops.OpOverload) or torch.Tag.nondeterministic_seeded in func.tags:
+        if not isinstance(func, torch._ops.OpOverload) or (torch.Tag.nondeterministic_seeded in func.tags
+                                                          and not _draws_nothing(func, args, kwargs)):
             raise _Unreplayable(f"{func} draws random numbers or is not an aten operation")
         node = _Node(func, self._ref(args), {k: self._ref(v) for k, v in kwargs.items()}, None)
         if func is _DETACH:  # only cuts autograd history, which a replay does not keep: the input stands for it
