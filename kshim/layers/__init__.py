@@ -69,6 +69,17 @@ from kshim.layers.pooling import (  # noqa: F401
     MaxPooling3D,
 )
 from kshim.layers.preprocessing import (  # noqa: F401,E402
+    AutoContrast,
+    Equalization,
+    RandomColorDegeneration,
+    RandomColorJitter,
+    RandomGrayscale,
+    RandomHue,
+    RandomInvert,
+    RandomPosterization,
+    RandomSaturation,
+    RandomSharpness,
+    Solarization,
     CategoryEncoding,
     CenterCrop,
     Discretization,

@@ -6,6 +6,10 @@ work on the host, because backends have no strings.
 """
 
 from kshim.layers.preprocessing.category_encoding import CategoryEncoding
+from kshim.layers.preprocessing.color_augmentation import (AutoContrast, Equalization, RandomColorDegeneration,
+                                                            RandomColorJitter, RandomGrayscale, RandomHue,
+                                                            RandomInvert, RandomPosterization, RandomSaturation,
+                                                            RandomSharpness, Solarization)
 from kshim.layers.preprocessing.discretization import Discretization
 from kshim.layers.preprocessing.hashing import Hashing
 from kshim.layers.preprocessing.image_resizing import CenterCrop, Rescaling, Resizing
@@ -17,6 +21,8 @@ from kshim.layers.preprocessing.random_geometry import (RandomCrop, RandomFlip, 
 from kshim.layers.preprocessing.string_lookup import StringLookup
 from kshim.layers.preprocessing.text_vectorization import TextVectorization
 
-__all__ = ["CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup", "Normalization",
+__all__ = ["AutoContrast", "Equalization", "RandomColorDegeneration", "RandomColorJitter", "RandomGrayscale",
+           "RandomHue", "RandomInvert", "RandomPosterization", "RandomSaturation", "RandomSharpness", "Solarization",
+           "CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup", "Normalization",
            "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation",
            "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization"]
