@@ -46,10 +46,10 @@ COLOR_CASES = [
     ("RandomColorDegeneration", {"factor": 0.7}, IMAGES),
     ("RandomSharpness", {"factor": 0.9}, IMAGES),
     ("RandomPosterization", {"factor": (2, 6)}, IMAGES),
-    ("RandomPosterization", {"factor": 3, "value_range": (0, 1)}, UNIT),
+    pytest.param("RandomPosterization", {"factor": 3, "value_range": (0, 1)}, UNIT, marks=pytest.mark.slow),
     ("RandomInvert", {"factor": 0.6}, IMAGES),
     ("Solarization", {"addition_factor": 0.3, "threshold_factor": (0.2, 0.8)}, IMAGES),
-    ("Solarization", {"threshold_factor": 0.5, "value_range": (0, 1)}, UNIT),
+    pytest.param("Solarization", {"threshold_factor": 0.5, "value_range": (0, 1)}, UNIT, marks=pytest.mark.slow),
 ]
 
 
@@ -105,8 +105,10 @@ def test_deterministic_settings_equal_keras_calls(name, kwargs):
 
 
 @pytest.mark.parametrize("name,kwargs,images", [
-    ("AutoContrast", {}, IMAGES), ("AutoContrast", {"value_range": (0, 1)}, UNIT),
-    ("Equalization", {"bins": 32}, IMAGES), ("Equalization", {"bins": 16, "value_range": (0, 1)}, UNIT),
+    ("AutoContrast", {}, IMAGES),
+    pytest.param("AutoContrast", {"value_range": (0, 1)}, UNIT, marks=pytest.mark.slow),
+    ("Equalization", {"bins": 32}, IMAGES),
+    pytest.param("Equalization", {"bins": 16, "value_range": (0, 1)}, UNIT, marks=pytest.mark.slow),
 ])
 def test_deterministic_color_layers_equal_keras(name, kwargs, images):
     got = np_(getattr(layers, name)(**kwargs)(images))
@@ -123,3 +125,73 @@ def test_color_errors_name_the_argument():
         layers.RandomGrayscale(1.5)
     with pytest.raises(ValueError, match="Solarization: `value_range`"):
         layers.Solarization(value_range=3)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Mixing, erasing and geometric layers
+
+GEOMETRY_CASES = [
+    ("MixUp", {"alpha": 0.4}),
+    ("CutMix", {"factor": 0.8}),
+    ("RandomErasing", {"factor": 1.0, "scale": (0.2, 0.6)}),
+    pytest.param("RandomErasing", {"fill_value": 7.0}, marks=pytest.mark.slow),
+    ("RandomShear", {"x_factor": 0.3, "y_factor": (0.1, 0.4)}),
+    pytest.param("RandomShear", {"x_factor": 0.2, "fill_mode": "constant", "interpolation": "nearest"},
+                 marks=pytest.mark.slow),
+    ("RandomPerspective", {"factor": (0.9, 1.0), "scale": 0.6}),
+    ("RandomGaussianBlur", {"factor": (0.9, 1.0), "kernel_size": 5, "sigma": (0.3, 0.9)}),
+]
+
+
+BATCH4 = np.random.default_rng(4).uniform(0, 255, size=(4, 5, 6, 3)).astype("float32")
+
+
+@pytest.mark.parametrize("name,kwargs", GEOMETRY_CASES, ids=lambda v: v if isinstance(v, str) else None)
+def test_geometry_and_mixing_transform_equals_keras(name, kwargs):
+    ours = getattr(layers, name)(seed=1, **kwargs)
+    theirs = getattr(keras.layers, name)(**kwargs)
+    x = ops.convert_to_tensor(BATCH4)
+    t = ours.get_random_transformation(x)
+    got = np_(ours.transform_images(x, t))
+    want = np.asarray(theirs.transform_images(keras.ops.convert_to_tensor(BATCH4), _keras_transformation(t),
+                                              training=True))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-3)
+    assert not np.allclose(got, BATCH4)  # the transformation did something
+    np.testing.assert_array_equal(np_(getattr(layers, name)(seed=1, **kwargs)(BATCH4)),
+                                  np_(getattr(layers, name)(seed=1, **kwargs)(BATCH4)))
+    assert np_(ours(BATCH4, training=False)).tolist() == BATCH4.tolist()
+    clone = getattr(layers, name).from_config(ours.get_config())
+    np.testing.assert_array_equal(np_(clone.transform_images(x, t)), got)
+    assert set(theirs.get_config()) - {"bounding_box_format"} <= set(ours.get_config())
+
+
+def test_mix_up_and_cut_mix_mix_labels_like_keras():
+    labels = np.eye(3, dtype="float32")[[0, 2]]
+    for name, kwargs in [("MixUp", {"alpha": 0.5}), ("CutMix", {})]:
+        ours = getattr(layers, name)(seed=11, **kwargs)
+        out = ours({"images": IMAGES, "labels": labels})
+        t = getattr(layers, name)(seed=11, **kwargs).get_random_transformation(ops.convert_to_tensor(IMAGES))
+        theirs = getattr(keras.layers, name)(**kwargs)
+        want = np.asarray(theirs.transform_labels(keras.ops.convert_to_tensor(labels), _keras_transformation(t)))
+        np.testing.assert_allclose(np_(out["labels"]), want, rtol=1e-6)
+        np.testing.assert_allclose(np_(out["labels"]).sum(axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_beta_draws_have_the_beta_moments():
+    from kshim.layers.preprocessing.mixing_augmentation import beta
+    from kshim import random as krandom
+    for a in (0.3, 2.0):
+        draws = np_(beta((4000,), a, a, krandom.SeedGenerator(1)))
+        assert draws.min() >= 0.0 and draws.max() <= 1.0
+        np.testing.assert_allclose(draws.mean(), 0.5, atol=0.02)
+        np.testing.assert_allclose(draws.var(), 1.0 / (4 * (2 * a + 1)), rtol=0.08)
+
+
+def test_solve_matches_numpy():
+    from kshim.layers.preprocessing.geometry_augmentation import solve
+    a = RNG.normal(size=(3, 8, 8)).astype("float32")
+    b = RNG.normal(size=(3, 8)).astype("float32")
+    np.testing.assert_allclose(np_(solve(ops.convert_to_tensor(a), ops.convert_to_tensor(b))),
+                               np.linalg.solve(a.astype("float64"), b.astype("float64")[..., None])[..., 0],
+                               rtol=1e-3, atol=1e-4)

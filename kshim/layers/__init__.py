@@ -70,7 +70,13 @@ from kshim.layers.pooling import (  # noqa: F401
 )
 from kshim.layers.preprocessing import (  # noqa: F401,E402
     AutoContrast,
+    CutMix,
     Equalization,
+    MixUp,
+    RandomErasing,
+    RandomGaussianBlur,
+    RandomPerspective,
+    RandomShear,
     RandomColorDegeneration,
     RandomColorJitter,
     RandomGrayscale,
