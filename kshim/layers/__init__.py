@@ -19,8 +19,16 @@ from kshim.layers.reshaping import (Cropping1D, Cropping2D, Permute, RepeatVecto
 from kshim.layers.regularization import (ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise,
                                          SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 from kshim.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
-from kshim.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
+from kshim.layers.recurrent import (GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell,
+                                    StackedRNNCells)
 from kshim.layers.wrappers import Bidirectional, TimeDistributed
+from kshim.layers.wrapper import Wrapper
+from kshim.layers.spectral_normalization import SpectralNormalization
+from kshim.layers.pipeline import Pipeline
+from kshim.layers.reshaping3d import Cropping3D, UpSampling3D, ZeroPadding3D
+from kshim.layers.pooling_adaptive import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D,
+                                           AdaptiveAveragePooling3D, AdaptiveMaxPooling1D, AdaptiveMaxPooling2D,
+                                           AdaptiveMaxPooling3D)
 from kshim.layers.native import FlaxLayer, JaxLayer, TorchModuleWrapper
 from kshim.layers.convolutional import (  # noqa: F401
     Conv1D,

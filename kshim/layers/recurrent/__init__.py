@@ -4,5 +4,6 @@ from kshim.layers.recurrent.gru import GRU, GRUCell
 from kshim.layers.recurrent.lstm import LSTM, LSTMCell
 from kshim.layers.recurrent.rnn import RNN
 from kshim.layers.recurrent.simple_rnn import SimpleRNN, SimpleRNNCell
+from kshim.layers.recurrent.stacked_cells import StackedRNNCells
 
-__all__ = ["RNN", "SimpleRNN", "SimpleRNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell"]
+__all__ = ["RNN", "SimpleRNN", "SimpleRNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell", "StackedRNNCells"]
