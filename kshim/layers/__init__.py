@@ -19,8 +19,8 @@ from kshim.layers.reshaping import (Cropping1D, Cropping2D, Permute, RepeatVecto
 from kshim.layers.regularization import (ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise,
                                          SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 from kshim.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
-from kshim.layers.recurrent import (GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell,
-                                    StackedRNNCells)
+from kshim.layers.recurrent import (GRU, LSTM, RNN, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, GRUCell, LSTMCell,
+                                    SimpleRNN, SimpleRNNCell, StackedRNNCells)
 from kshim.layers.wrappers import Bidirectional, TimeDistributed
 from kshim.layers.wrapper import Wrapper
 from kshim.layers.spectral_normalization import SpectralNormalization
