@@ -178,3 +178,14 @@ def _augmentation_model():
     y = rng(1607).normal(size=(3, 2)).astype(np.float32)
     history = model.fit(IMG, y, epochs=2, batch_size=3, verbose=0, shuffle=False)
     return {"loss": np.array(history.history["loss"]), "weights": model.get_weights()}
+
+
+_IDS = rng(1608).integers(0, 6, size=(2, 3)).astype(np.int32)
+_EMB = rng(1609).normal(size=(6, 4)).astype(np.float32)
+_REV = rng(1610).normal(size=(4, 6)).astype(np.float32)
+_HID = rng(1611).normal(size=(2, 3, 4)).astype(np.float32)
+layer_case("reversible_embedding", lambda: L.ReversibleEmbedding(6, 4), _IDS, weights={"embeddings": _EMB},
+           np_fn=lambda ids, e: e[ids], covers=_cov("ReversibleEmbedding"))
+layer_case("reversible_embedding.reverse", lambda: L.ReversibleEmbedding(6, 4, tie_weights=False, logit_soft_cap=2.0),
+           _HID, weights={"embeddings": _EMB, "reverse_embeddings": _REV}, call_kwargs={"reverse": True},
+           np_fn=lambda h, e, r: np.tanh(h @ r / 2.0) * 2.0)

@@ -195,3 +195,30 @@ def test_keras_file_round_trip_with_new_layers(tmp_path):
                                    rtol=1e-6)
         for a, b in zip(loaded.get_weights(), model.get_weights()):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"tie_weights": False, "logit_soft_cap": 2.0}])
+def test_reversible_embedding_equals_keras(kwargs):
+    ids = RNG.integers(1, 7, size=(2, 3)).astype("int32")
+    hidden = RNG.normal(size=(2, 3, 4)).astype("float32")
+    ours = layers.ReversibleEmbedding(7, 4, mask_zero=True, **kwargs)
+    theirs = keras.layers.ReversibleEmbedding(7, 4, mask_zero=True, **kwargs)
+    ours(ids)
+    theirs(ids)
+    assert [(w.name, tuple(w.shape)) for w in ours.weights] == [(w.name, tuple(w.shape)) for w in theirs.weights]
+    theirs.set_weights(ours.get_weights())
+    _same(ours, theirs, ids)
+    _same(ours, theirs, hidden, reverse=True)
+    assert ours.compute_output_shape((2, 3, 4), reverse=True) == (2, 3, 7)
+    config = ours.get_config()
+    assert {k: config[k] for k in ("tie_weights", "reverse_dtype", "logit_soft_cap")} == {
+        k: theirs.get_config()[k] for k in ("tie_weights", "reverse_dtype", "logit_soft_cap")}
+
+
+def test_layers_serialize_and_deserialize():
+    layer = layers.AdaptiveMaxPooling2D((2, 3), name="pool")
+    config = layers.serialize(layer)
+    assert config["class_name"] == "AdaptiveMaxPooling2D" and config["config"]["output_size"] == (2, 3)
+    back = layers.deserialize(config)
+    assert isinstance(back, layers.AdaptiveMaxPooling2D) and back.output_size == (2, 3) and back.name == "pool"
+    assert isinstance(layers.deserialize(keras.layers.serialize(keras.layers.UpSampling3D(2))), layers.UpSampling3D)

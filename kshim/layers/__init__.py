@@ -14,6 +14,7 @@ from kshim.layers.einsum_dense import EinsumDense
 from kshim.layers.attention import (AdditiveAttention, Attention, GroupedQueryAttention, GroupQueryAttention,
                                     MultiHeadAttention)
 from kshim.layers.embedding import Embedding, Masking
+from kshim.layers.reversible_embedding import ReversibleEmbedding
 from kshim.layers.reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, UpSampling2D,
                                     ZeroPadding1D, ZeroPadding2D)
 from kshim.layers.regularization import (ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise,
@@ -114,5 +115,20 @@ from kshim.layers.preprocessing import (  # noqa: F401,E402
 )
 
 from kshim.registry import LAYERS as _LAYERS  # noqa: E402
+from kshim.serialization import deserialize_keras_object as _deserialize_object  # noqa: E402
+from kshim.serialization import serialize_keras_object as _serialize_object  # noqa: E402
 
 _LAYERS.register_all(v for v in list(globals().values()) if isinstance(v, type) and issubclass(v, Layer))
+
+
+def serialize(layer):
+    """The layer's Keras config dict (``{"module", "class_name", "config", ...}``), as ``keras.layers.serialize``."""
+    return _serialize_object(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """A layer from its serialized config, as ``keras.layers.deserialize``."""
+    obj = _deserialize_object(config, custom_objects=custom_objects)
+    if not isinstance(obj, Layer):
+        raise ValueError(f"layers.deserialize: `config` must describe a layer. Received: config={config!r}")
+    return obj
