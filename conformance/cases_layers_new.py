@@ -189,3 +189,13 @@ layer_case("reversible_embedding", lambda: L.ReversibleEmbedding(6, 4), _IDS, we
 layer_case("reversible_embedding.reverse", lambda: L.ReversibleEmbedding(6, 4, tie_weights=False, logit_soft_cap=2.0),
            _HID, weights={"embeddings": _EMB, "reverse_embeddings": _REV}, call_kwargs={"reverse": True},
            np_fn=lambda h, e, r: np.tanh(h @ r / 2.0) * 2.0)
+
+
+@case("layers.augmentation_policies", family="layers", rtol=2e-5, atol=2e-3, covers=_cov("RandAugment", "AugMix"))
+def _policies():
+    """RandAugment and AugMix from a seed: the same operation choices and outputs on both backends."""
+    rand = L.RandAugment(num_ops=2, factor=0.4, seed=3)
+    mix = L.AugMix(num_chains=2, chain_depth=1, factor=0.3, seed=4)
+    x = ops.convert_to_tensor(IMG)
+    return {"rand_idx": rand.get_random_transformation(x)["layer_idxes"], "rand": rand(IMG, training=True),
+            "mix_ops": mix.get_random_transformation(x)["chain_ops"], "mix": mix(IMG, training=True)}

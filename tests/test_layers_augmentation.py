@@ -195,3 +195,42 @@ def test_solve_matches_numpy():
     np.testing.assert_allclose(np_(solve(ops.convert_to_tensor(a), ops.convert_to_tensor(b))),
                                np.linalg.solve(a.astype("float64"), b.astype("float64")[..., None])[..., 0],
                                rtol=1e-3, atol=1e-4)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Policies
+
+
+def test_rand_augment_applies_the_drawn_operations():
+    ours = layers.RandAugment(num_ops=2, factor=0.4, seed=2)
+    x = ops.convert_to_tensor(IMAGES)
+    idx = np_(ours.get_random_transformation(x)["layer_idxes"])
+    assert idx.shape == (2,) and idx.min() >= 0 and idx.max() < 11
+    # a forced choice of the deterministic operations gives Keras's numbers
+    names = ours._names
+    for name, keras_layer in [("auto_contrast", keras.layers.AutoContrast()),
+                              ("equalization", keras.layers.Equalization(bins=256))]:
+        forced = ops.convert_to_tensor(np.array([names.index(name), len(names)], "int32"))  # then no operation
+        got = np_(ours.transform_images(x, {"layer_idxes": forced}))
+        np.testing.assert_allclose(got, np.asarray(keras_layer(IMAGES)), rtol=1e-5, atol=1e-3)
+    np.testing.assert_array_equal(np_(layers.RandAugment(seed=2)(IMAGES)), np_(layers.RandAugment(seed=2)(IMAGES)))
+    assert np_(ours(IMAGES, training=False)).tolist() == IMAGES.tolist()
+    assert set(keras.layers.RandAugment().get_config()) <= set(ours.get_config())
+    clone = layers.RandAugment.from_config(ours.get_config())
+    assert clone.num_ops == 2 and clone.factor == ours.factor and clone._names == ours._names
+
+
+def test_aug_mix_blends_within_range_and_repeats():
+    ours = layers.AugMix(num_chains=2, chain_depth=2, factor=0.3, seed=4)
+    t = ours.get_random_transformation(ops.convert_to_tensor(IMAGES))
+    np.testing.assert_allclose(np_(t["chain_mixing_weights"]).sum(), 1.0, rtol=1e-6)
+    assert 0.0 <= float(np_(t["weight_sample"])) <= 1.0
+    out = np_(ours(IMAGES))
+    assert out.min() >= 0.0 and out.max() <= 255.0 and not np.allclose(out, IMAGES)
+    np.testing.assert_array_equal(np_(layers.AugMix(num_chains=2, chain_depth=2, factor=0.3, seed=4)(IMAGES)),
+                                  np_(layers.AugMix(num_chains=2, chain_depth=2, factor=0.3, seed=4)(IMAGES)))
+    # weight_sample 1 keeps the image exactly
+    kept = ours.transform_images(ops.convert_to_tensor(IMAGES), {**t, "weight_sample": ops.convert_to_tensor(1.0)})
+    np.testing.assert_allclose(np_(kept), IMAGES, rtol=1e-6)
+    assert set(keras.layers.AugMix().get_config()) <= set(ours.get_config())
+    assert len(layers.AugMix(all_ops=False)._names) == 7 and len(ours._names) == 11

@@ -78,10 +78,12 @@ from kshim.layers.pooling import (  # noqa: F401
     MaxPooling3D,
 )
 from kshim.layers.preprocessing import (  # noqa: F401,E402
+    AugMix,
     AutoContrast,
     CutMix,
     Equalization,
     MixUp,
+    RandAugment,
     RandomErasing,
     RandomGaussianBlur,
     RandomPerspective,

@@ -5,6 +5,7 @@ Image layers run on backend tensors (the random ones draw from kshim's seeded in
 work on the host, because backends have no strings.
 """
 
+from kshim.layers.preprocessing.augmentation_policies import AugMix, RandAugment
 from kshim.layers.preprocessing.category_encoding import CategoryEncoding
 from kshim.layers.preprocessing.color_augmentation import (AutoContrast, Equalization, RandomColorDegeneration,
                                                             RandomColorJitter, RandomGrayscale, RandomHue,
@@ -25,7 +26,7 @@ from kshim.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = ["AutoContrast", "Equalization", "RandomColorDegeneration", "RandomColorJitter", "RandomGrayscale",
            "RandomHue", "RandomInvert", "RandomPosterization", "RandomSaturation", "RandomSharpness", "Solarization",
-           "CutMix", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomPerspective", "RandomShear",
+           "AugMix", "RandAugment", "CutMix", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomPerspective", "RandomShear",
            "CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup", "Normalization",
            "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation",
            "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization"]
