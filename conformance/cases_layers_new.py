@@ -141,6 +141,8 @@ _UNIFORM_LAYERS = {
     "RandomGaussianBlur": lambda: L.RandomGaussianBlur(0.9, kernel_size=3, sigma=(0.3, 0.9), seed=13),
 }
 _BETA_LAYERS = {"MixUp": lambda: L.MixUp(0.5, seed=14), "CutMix": lambda: L.CutMix(0.7, seed=15)}
+# normal draws (Box-Muller): equal across backends to about an ulp, so compared with a tolerance
+_NORMAL_LAYERS = {"RandomElasticTransform": lambda: L.RandomElasticTransform((0.9, 1.0), seed=16)}
 
 
 @case("layers.augmentation_draws", family="layers", exact=True, covers=_cov(*_UNIFORM_LAYERS))
@@ -151,14 +153,14 @@ def _draws():
 
 
 @case("layers.augmentation_outputs", family="layers", rtol=2e-5, atol=2e-3,
-      covers=_cov(*_UNIFORM_LAYERS, *_BETA_LAYERS), reference=lambda: {
-          f"{n}.inference": IMG for n in list(_UNIFORM_LAYERS) + list(_BETA_LAYERS)})
+      covers=_cov(*_UNIFORM_LAYERS, *_BETA_LAYERS, *_NORMAL_LAYERS), reference=lambda: {
+          f"{n}.inference": IMG for n in list(_UNIFORM_LAYERS) + list(_BETA_LAYERS) + list(_NORMAL_LAYERS)})
 def _outputs():
     """Each augmentation layer called once in training and once at inference (the identity);
     MixUp and CutMix also mix one-hot labels. Beta draws (MixUp, CutMix) agree to a few ulps across backends."""
     res = {}
     labels = np.eye(3, dtype=np.float32)
-    for name, make in {**_UNIFORM_LAYERS, **_BETA_LAYERS}.items():
+    for name, make in {**_UNIFORM_LAYERS, **_BETA_LAYERS, **_NORMAL_LAYERS}.items():
         layer = make()
         res[name] = {"train": layer(IMG, training=True), "inference": layer(IMG, training=False)}
     for name, make in _BETA_LAYERS.items():

@@ -234,3 +234,18 @@ def test_aug_mix_blends_within_range_and_repeats():
     np.testing.assert_allclose(np_(kept), IMAGES, rtol=1e-6)
     assert set(keras.layers.AugMix().get_config()) <= set(ours.get_config())
     assert len(layers.AugMix(all_ops=False)._names) == 7 and len(ours._names) == 11
+
+
+def test_random_elastic_transform():
+    x8 = np.random.default_rng(8).uniform(0, 255, size=(2, 8, 8, 3)).astype("float32")
+    off = layers.RandomElasticTransform(factor=0.0, seed=1)
+    np.testing.assert_array_equal(np_(off(x8)), np.asarray(keras.layers.RandomElasticTransform(factor=0.0)(x8)))
+    ours = layers.RandomElasticTransform(factor=(1.0, 1.0), scale=1.0, seed=1)
+    t = ours.get_random_transformation(ops.convert_to_tensor(x8))
+    still = ours.transform_images(ops.convert_to_tensor(x8), {**t, "noise": ops.zeros_like(t["noise"])})
+    np.testing.assert_allclose(np_(still), x8, rtol=1e-6)  # no displacement: the image itself
+    out = np_(ours.transform_images(ops.convert_to_tensor(x8), t))
+    assert out.min() >= 0 and out.max() <= 255 and not np.allclose(out, x8)
+    np.testing.assert_array_equal(np_(layers.RandomElasticTransform(factor=(1.0, 1.0), seed=1)(x8)),
+                                  np_(layers.RandomElasticTransform(factor=(1.0, 1.0), seed=1)(x8)))
+    assert set(keras.layers.RandomElasticTransform().get_config()) <= set(ours.get_config())

@@ -84,6 +84,7 @@ from kshim.layers.preprocessing import (  # noqa: F401,E402
     Equalization,
     MixUp,
     RandAugment,
+    RandomElasticTransform,
     RandomErasing,
     RandomGaussianBlur,
     RandomPerspective,

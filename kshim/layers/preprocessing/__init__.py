@@ -12,7 +12,8 @@ from kshim.layers.preprocessing.color_augmentation import (AutoContrast, Equaliz
                                                             RandomInvert, RandomPosterization, RandomSaturation,
                                                             RandomSharpness, Solarization)
 from kshim.layers.preprocessing.discretization import Discretization
-from kshim.layers.preprocessing.geometry_augmentation import RandomGaussianBlur, RandomPerspective, RandomShear
+from kshim.layers.preprocessing.geometry_augmentation import (RandomElasticTransform, RandomGaussianBlur,
+                                                               RandomPerspective, RandomShear)
 from kshim.layers.preprocessing.mixing_augmentation import CutMix, MixUp, RandomErasing
 from kshim.layers.preprocessing.hashing import Hashing
 from kshim.layers.preprocessing.image_resizing import CenterCrop, Rescaling, Resizing
@@ -26,7 +27,8 @@ from kshim.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = ["AutoContrast", "Equalization", "RandomColorDegeneration", "RandomColorJitter", "RandomGrayscale",
            "RandomHue", "RandomInvert", "RandomPosterization", "RandomSaturation", "RandomSharpness", "Solarization",
-           "AugMix", "RandAugment", "CutMix", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomPerspective", "RandomShear",
+           "AugMix", "RandAugment", "CutMix", "MixUp", "RandomElasticTransform", "RandomErasing", "RandomGaussianBlur",
+           "RandomPerspective", "RandomShear",
            "CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup", "Normalization",
            "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation",
            "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization"]

@@ -11,6 +11,7 @@ and ``kshim.ops.linalg.solve`` once those exist.
 import numpy as np
 
 from kshim import ops
+from kshim import random as krandom
 from kshim.layers.preprocessing.color_augmentation import ColorAugmentation, keras_factor, value_range_pair
 from kshim.layers.preprocessing.image_layer import check_choice, check_number
 from kshim.ops import image as image_ops
@@ -220,3 +221,60 @@ class RandomGaussianBlur(ColorAugmentation):
         return {**super().get_config(), "factor": list(self.factor), "kernel_size": list(self.kernel_size),
                 "sigma": list(self.sigma), "value_range": list(self.value_range)}
 
+
+
+class RandomElasticTransform(ColorAugmentation):
+    """With a probability drawn in ``factor``, displaces each pixel by a smoothed Gaussian noise field: for a
+    strength ``s`` drawn in ``scale`` (one per batch), ``sigma = 0.05 s min(H, W)`` and ``alpha = 0.1 s max(H, W)``,
+    the field is ``alpha * blur_sigma(sigma * N(0, 1))`` per axis; the image is resampled there with ``fill_mode``
+    and clipped to ``value_range``.
+
+    The blur kernel has a static size, ``int(6 sigma_max) | 1`` for the largest ``sigma`` the layer can draw
+    (Keras 3 sizes it from each draw, which a compiled step cannot), so that the step stays traceable."""
+
+    _FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_mode="reflect", fill_value=0.0,
+                 value_range=(0, 255), seed=None, data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.factor = keras_factor("RandomElasticTransform", factor, (0.0, 1.0))
+        self.scale = keras_factor("RandomElasticTransform", scale, (0.0, 1.0), "scale")
+        self.interpolation = check_choice("RandomElasticTransform", "interpolation", interpolation, _INTERPOLATIONS)
+        self.fill_mode = check_choice("RandomElasticTransform", "fill_mode", fill_mode, self._FILL_MODES)
+        self.fill_value = check_number("RandomElasticTransform", "fill_value", fill_value)
+        self.value_range = value_range_pair("RandomElasticTransform", value_range)
+
+    def get_random_transformation(self, images, training=True, seed=None):
+        batch = self.batch_size(images)
+        height, width = self._hw(ops.shape(images))
+        apply = _probability_flags(self, batch)
+        strength = self.uniform((), self.scale[0], self.scale[1])
+        noise = krandom.normal((2, batch, height, width), seed=self.seed_generator)
+        return {"apply_transform": apply, "distortion_factor": strength, "noise": noise}
+
+    def transform_images(self, images, transformation, training=True):
+        if self.scale[1] == 0 or self.factor[1] == 0:  # Keras 3 leaves the images as they are
+            return images
+        height, width = self._hw(ops.shape(images))
+        strength = transformation["distortion_factor"]
+        sigma = ops.multiply(strength, 0.05 * min(height, width))
+        alpha = ops.multiply(strength, 0.1 * max(height, width))
+        size = int(6 * 0.05 * min(height, width) * self.scale[1]) | 1
+        # the noise fields as one-channel images, blurred with the drawn sigma
+        noise = ops.multiply(ops.expand_dims(transformation["noise"], -1), sigma)  # (2, B, H, W, 1)
+        field = ops.reshape(noise, (-1, height, width, 1))
+        field = gaussian_blur(field, (size, size), (ops.maximum(sigma, 1e-6), ops.maximum(sigma, 1e-6)),
+                              "channels_last")
+        field = ops.multiply(ops.reshape(field, ops.shape(transformation["noise"])), alpha)
+        ys = ops.reshape(ops.arange(0, height, dtype="float32"), (1, height, 1))
+        xs = ops.reshape(ops.arange(0, width, dtype="float32"), (1, 1, width))
+        last = _to_last(self, images)
+        warped = image_ops._sample(last, ops.add(ys, field[1]), ops.add(xs, field[0]), self.interpolation,
+                                   self.fill_mode, self.fill_value)
+        out = _apply_where(transformation["apply_transform"], _from_last(self, warped), images)
+        return ops.clip(out, self.value_range[0], self.value_range[1])
+
+    def get_config(self):
+        return {**super().get_config(), "factor": list(self.factor), "scale": list(self.scale),
+                "interpolation": self.interpolation, "fill_mode": self.fill_mode, "fill_value": self.fill_value,
+                "value_range": list(self.value_range)}
