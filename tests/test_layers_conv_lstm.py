@@ -27,9 +27,11 @@ CASES = [
     ("ConvLSTM1D", (2, 3, 6, 2), {"filters": 3, "kernel_size": 3, "return_sequences": True}),
     ("ConvLSTM2D", (2, 3, 5, 4, 2), {"filters": 2, "kernel_size": (3, 2), "padding": "same",
                                      "return_state": True}),
-    ("ConvLSTM2D", (1, 2, 2, 5, 4), {"filters": 2, "kernel_size": 2, "strides": (1, 2),
-                                     "data_format": "channels_first", "go_backwards": True}),
-    ("ConvLSTM3D", (1, 2, 4, 3, 3, 1), {"filters": 2, "kernel_size": 2, "unit_forget_bias": False}),
+    pytest.param("ConvLSTM2D", (1, 2, 2, 5, 4), {"filters": 2, "kernel_size": 2, "strides": (1, 2),
+                                                 "data_format": "channels_first", "go_backwards": True},
+                 marks=pytest.mark.slow),
+    pytest.param("ConvLSTM3D", (1, 2, 4, 3, 3, 1), {"filters": 2, "kernel_size": 2, "unit_forget_bias": False},
+                 marks=pytest.mark.slow),
 ]
 
 
@@ -68,6 +70,7 @@ def test_conv_lstm_equals_keras(name, shape, kwargs):
     np.testing.assert_array_equal(np_(again[0] if kwargs.get("return_state") else again), np_(got[0]))
 
 
+@pytest.mark.slow
 def test_conv_lstm_dropout_is_seeded_and_trains():
     x = RNG.normal(size=(2, 3, 5, 5, 1)).astype("float32")
     y = RNG.normal(size=(2, 5, 5, 2)).astype("float32")

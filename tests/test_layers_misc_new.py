@@ -88,7 +88,8 @@ def test_wrapper_serializes_its_layer():
         Twice(3)
 
 
-@pytest.mark.parametrize("make", [lambda K: K.layers.Dense(3), lambda K: K.layers.Conv2D(4, 2),
+@pytest.mark.parametrize("make", [lambda K: K.layers.Dense(3),
+                                  pytest.param(lambda K: K.layers.Conv2D(4, 2), marks=pytest.mark.slow),
                                   lambda K: K.layers.Embedding(6, 3)])
 def test_spectral_normalization_equals_keras(make):
     ours = layers.SpectralNormalization(make(kshim), power_iterations=2)
