@@ -509,5 +509,5 @@ def test_errors():
         layers.Bidirectional(layers.LSTM(3), backward_layer=layers.LSTM(3))
     with pytest.raises(ValueError, match="timesteps"):
         layers.LSTM(3)(X[:, 0])
-    with pytest.raises(ValueError, match="StackedRNNCells"):
-        layers.RNN([layers.LSTMCell(3), layers.LSTMCell(3)])
+    with pytest.raises(ValueError, match="StackedRNNCells: every cell must have a `call`"):
+        layers.RNN([layers.LSTMCell(3), object()])  # a list of cells is stacked, and each must be a cell

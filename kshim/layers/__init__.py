@@ -14,13 +14,22 @@ from kshim.layers.einsum_dense import EinsumDense
 from kshim.layers.attention import (AdditiveAttention, Attention, GroupedQueryAttention, GroupQueryAttention,
                                     MultiHeadAttention)
 from kshim.layers.embedding import Embedding, Masking
+from kshim.layers.reversible_embedding import ReversibleEmbedding
 from kshim.layers.reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, UpSampling2D,
                                     ZeroPadding1D, ZeroPadding2D)
 from kshim.layers.regularization import (ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise,
                                          SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 from kshim.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
-from kshim.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
+from kshim.layers.recurrent import (GRU, LSTM, RNN, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, GRUCell, LSTMCell,
+                                    SimpleRNN, SimpleRNNCell, StackedRNNCells)
 from kshim.layers.wrappers import Bidirectional, TimeDistributed
+from kshim.layers.wrapper import Wrapper
+from kshim.layers.spectral_normalization import SpectralNormalization
+from kshim.layers.pipeline import Pipeline
+from kshim.layers.reshaping3d import Cropping3D, UpSampling3D, ZeroPadding3D
+from kshim.layers.pooling_adaptive import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D,
+                                           AdaptiveAveragePooling3D, AdaptiveMaxPooling1D, AdaptiveMaxPooling2D,
+                                           AdaptiveMaxPooling3D)
 from kshim.layers.native import FlaxLayer, JaxLayer, TorchModuleWrapper
 from kshim.layers.convolutional import (  # noqa: F401
     Conv1D,
@@ -69,6 +78,26 @@ from kshim.layers.pooling import (  # noqa: F401
     MaxPooling3D,
 )
 from kshim.layers.preprocessing import (  # noqa: F401,E402
+    AugMix,
+    AutoContrast,
+    CutMix,
+    Equalization,
+    MixUp,
+    RandAugment,
+    RandomElasticTransform,
+    RandomErasing,
+    RandomGaussianBlur,
+    RandomPerspective,
+    RandomShear,
+    RandomColorDegeneration,
+    RandomColorJitter,
+    RandomGrayscale,
+    RandomHue,
+    RandomInvert,
+    RandomPosterization,
+    RandomSaturation,
+    RandomSharpness,
+    Solarization,
     CategoryEncoding,
     CenterCrop,
     Discretization,
@@ -89,5 +118,20 @@ from kshim.layers.preprocessing import (  # noqa: F401,E402
 )
 
 from kshim.registry import LAYERS as _LAYERS  # noqa: E402
+from kshim.serialization import deserialize_keras_object as _deserialize_object  # noqa: E402
+from kshim.serialization import serialize_keras_object as _serialize_object  # noqa: E402
 
 _LAYERS.register_all(v for v in list(globals().values()) if isinstance(v, type) and issubclass(v, Layer))
+
+
+def serialize(layer):
+    """The layer's Keras config dict (``{"module", "class_name", "config", ...}``), as ``keras.layers.serialize``."""
+    return _serialize_object(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """A layer from its serialized config, as ``keras.layers.deserialize``."""
+    obj = _deserialize_object(config, custom_objects=custom_objects)
+    if not isinstance(obj, Layer):
+        raise ValueError(f"layers.deserialize: `config` must describe a layer. Received: config={config!r}")
+    return obj

@@ -5,8 +5,16 @@ Image layers run on backend tensors (the random ones draw from kshim's seeded in
 work on the host, because backends have no strings.
 """
 
+from kshim.layers.preprocessing.augmentation_policies import AugMix, RandAugment
 from kshim.layers.preprocessing.category_encoding import CategoryEncoding
+from kshim.layers.preprocessing.color_augmentation import (AutoContrast, Equalization, RandomColorDegeneration,
+                                                            RandomColorJitter, RandomGrayscale, RandomHue,
+                                                            RandomInvert, RandomPosterization, RandomSaturation,
+                                                            RandomSharpness, Solarization)
 from kshim.layers.preprocessing.discretization import Discretization
+from kshim.layers.preprocessing.geometry_augmentation import (RandomElasticTransform, RandomGaussianBlur,
+                                                               RandomPerspective, RandomShear)
+from kshim.layers.preprocessing.mixing_augmentation import CutMix, MixUp, RandomErasing
 from kshim.layers.preprocessing.hashing import Hashing
 from kshim.layers.preprocessing.image_resizing import CenterCrop, Rescaling, Resizing
 from kshim.layers.preprocessing.integer_lookup import IntegerLookup
@@ -17,6 +25,10 @@ from kshim.layers.preprocessing.random_geometry import (RandomCrop, RandomFlip, 
 from kshim.layers.preprocessing.string_lookup import StringLookup
 from kshim.layers.preprocessing.text_vectorization import TextVectorization
 
-__all__ = ["CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup", "Normalization",
+__all__ = ["AutoContrast", "Equalization", "RandomColorDegeneration", "RandomColorJitter", "RandomGrayscale",
+           "RandomHue", "RandomInvert", "RandomPosterization", "RandomSaturation", "RandomSharpness", "Solarization",
+           "AugMix", "RandAugment", "CutMix", "MixUp", "RandomElasticTransform", "RandomErasing", "RandomGaussianBlur",
+           "RandomPerspective", "RandomShear",
+           "CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup", "Normalization",
            "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation",
            "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization"]

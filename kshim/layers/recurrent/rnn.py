@@ -14,6 +14,7 @@ from kshim import activations, constraints, initializers, ops, regularizers
 from kshim import random as krandom
 from kshim.layers.input_spec import InputSpec
 from kshim.layers.layer import Layer, call_flags
+from kshim.layers.recurrent.stacked_cells import StackedRNNCells
 from kshim.serialization import deserialize_keras_object, serialize_keras_object
 from kshim.variables import Variable
 
@@ -190,8 +191,7 @@ class RNN(Layer):
                  unroll=False, zero_output_for_mask=False, **kwargs):
         cls = type(self).__name__
         if isinstance(cell, (list, tuple)):
-            raise ValueError(f"{cls}: a list of cells (StackedRNNCells) is not supported yet; stack RNN layers "
-                             f"with return_sequences=True instead. Received: cell={cell!r}")
+            cell = StackedRNNCells(cell)
         if not callable(getattr(cell, "call", None)) or getattr(cell, "state_size", None) is None:
             raise ValueError(f"{cls}: `cell` must have a `call(inputs, states)` method and a `state_size` "
                              f"attribute. Received: cell={cell!r}")
