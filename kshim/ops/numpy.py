@@ -91,7 +91,6 @@ dot = B.dot
 tensordot = B.tensordot
 einsum = B.einsum
 slice_along_axis = B.slice_along_axis
-scatter_update = B.scatter_update
 unique_int = B.unique_int
 
 # numpy's and Keras's other spellings of the same primitives.
@@ -137,17 +136,6 @@ def moments(x, axes, keepdims=False):
     if not keepdims:
         m = B.squeeze(m, axis=axes)
     return m, v
-
-
-def norm(x, ord=None, axis=None, keepdims=False):
-    """The vector 2-norm (``ord`` None or 2), 1-norm or inf-norm over ``axis``."""
-    if ord in (None, 2, "fro", "euclidean"):
-        return B.sqrt(B.sum(B.square(x), axis=axis, keepdims=keepdims))
-    if ord == 1:
-        return B.sum(B.abs(x), axis=axis, keepdims=keepdims)
-    if ord in (float("inf"), "inf"):
-        return B.max(B.abs(x), axis=axis, keepdims=keepdims)
-    raise ValueError(f"norm: `ord` must be None, 1, 2 or inf. Received: ord={ord!r}")
 
 
 def l2_normalize(x, axis=-1, epsilon=1e-12):
