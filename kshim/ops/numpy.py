@@ -129,15 +129,6 @@ def average(x, axis=None, weights=None):
     return B.divide(B.sum(B.multiply(x, weights), axis=axis), B.sum(B.broadcast_to(weights, xs), axis=axis))
 
 
-def moments(x, axes, keepdims=False):
-    """(mean, variance) of ``x`` over ``axes``, as Keras's ``ops.moments``."""
-    m = B.mean(x, axis=axes, keepdims=True)
-    v = B.mean(B.square(B.subtract(x, B.stop_gradient(m))), axis=axes, keepdims=keepdims)
-    if not keepdims:
-        m = B.squeeze(m, axis=axes)
-    return m, v
-
-
 def l2_normalize(x, axis=-1, epsilon=1e-12):
     """``x / sqrt(max(sum(x**2), epsilon))`` along ``axis``, as Keras's ``normalize(order=2)``."""
     return B.multiply(x, B.divide(1.0, B.sqrt(B.maximum(B.sum(B.square(x), axis=axis, keepdims=True), epsilon))))
