@@ -1,10 +1,14 @@
 """Parity of kshim.ops with Keras 3's keras.ops: one table of cases per op family, the same source run by both.
 
-A case is ``(id, source, inputs)``: ``source`` is a Python expression of ``ops`` (and ``np``) that gives a
+A case is ``(id, source, inputs[, options])``: ``source`` is a Python expression of ``ops`` (and ``np``) that gives a
 function, e.g. ``"lambda x: ops.linalg.det(x)"``, and ``inputs`` a list of numpy arrays it is called with. kshim
-evaluates the source with ``ops = kshim.ops``; Keras 3, in one subprocess per test module with ``KERAS_BACKEND`` set
-to kshim's backend, with ``ops = keras.ops``. Outputs (a tensor or a nest of them) are compared leaf by leaf:
-values at rtol 1e-5 and the dtype Keras gives.
+evaluates the source with ``ops = kshim.ops``; Keras 3 with ``ops = keras.ops`` in one subprocess per session for
+every table, with ``KERAS_BACKEND=numpy`` (it runs each op without compiling it: the jax backend spends minutes
+compiling hundreds of small eager ops on a CI core); a case whose options say ``"keras": "jax"`` (an op the numpy
+backend lacks or computes in float64) runs in a second, small jax subprocess. Outputs (a tensor or a nest of them)
+are compared leaf by leaf: values at rtol 1e-5 and the dtype Keras gives. Results are cached on disk by a hash of
+the tables. Options: ``check_dtype``, ``rtol``, ``backends`` (kshim backends to check, where Keras 3's own
+backends disagree), ``keras``.
 
 Run as a script (``python tests/keras_ops_parity.py CASES.pkl OUT.pkl``) it is the Keras side.
 """
@@ -57,8 +61,27 @@ def _all_cases():
     for name in TABLES:
         if os.path.exists(os.path.join(ROOT, "tests", f"{name}.py")):
             module = importlib.import_module(f"tests.{name}")
-            cases += [(f"{name}:{c[0]}", c[1], c[2]) for c in module.CASES]
+            cases += [(f"{name}:{c[0]}", c[1], c[2], (c[3] if len(c) > 3 else {}).get("keras", "numpy"))
+                      for c in module.CASES]
     return cases
+
+
+def _run_keras(keras_backend, cases, tmp_dir):
+    blob = pickle.dumps((keras_backend, cases))
+    key = hashlib.sha256(blob + importlib.metadata.version("keras").encode()).hexdigest()[:20]
+    cache = os.path.join(tempfile.gettempdir(), f"kshim-keras-ops-{key}.pkl")
+    if not os.path.exists(cache):
+        src = os.path.join(tmp_dir, f"cases-{keras_backend}.pkl")
+        with open(src, "wb") as f:
+            f.write(blob)
+        env = dict(os.environ, KERAS_BACKEND=keras_backend)
+        env.pop("PYTHONPATH", None)  # Keras runs on its own
+        proc = subprocess.run([sys.executable, os.path.abspath(__file__), src, cache + ".part"], env=env,
+                              capture_output=True, text=True, timeout=900, cwd=tmp_dir)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        os.replace(cache + ".part", cache)
+    with open(cache, "rb") as f:
+        return pickle.load(f)
 
 
 def keras_reference(module_name, tmp_dir):
@@ -67,29 +90,14 @@ def keras_reference(module_name, tmp_dir):
     if importlib.util.find_spec("keras") is None:
         return None
     if not _RESULTS:
-        from kshim import backend
-
         cases = _all_cases()
-        blob = pickle.dumps((backend.backend(), cases))
-        key = hashlib.sha256(blob + importlib.metadata.version("keras").encode()).hexdigest()[:20]
-        cache = os.path.join(tempfile.gettempdir(), f"kshim-keras-ops-{key}.pkl")
-        if not os.path.exists(cache):
-            src = os.path.join(tmp_dir, "cases.pkl")
-            with open(src, "wb") as f:
-                f.write(blob)
-            env = dict(os.environ, KERAS_BACKEND=backend.backend())
-            env.pop("PYTHONPATH", None)  # Keras runs on its own
-            proc = subprocess.run([sys.executable, os.path.abspath(__file__), src, cache + ".part"], env=env,
-                                  capture_output=True, text=True, timeout=900, cwd=tmp_dir)
-            assert proc.returncode == 0, proc.stderr[-4000:]
-            os.replace(cache + ".part", cache)
-        with open(cache, "rb") as f:
-            _RESULTS.update(pickle.load(f))
+        for keras_backend in sorted({c[3] for c in cases}):
+            _RESULTS.update(_run_keras(keras_backend, [c[:3] for c in cases if c[3] == keras_backend], tmp_dir))
     prefix = module_name.rpartition(".")[2] + ":"
     return {k[len(prefix):]: v for k, v in _RESULTS.items() if k.startswith(prefix)}
 
 
-def assert_matches(ours, theirs, rtol=1e-5, atol=1e-6, check_dtype=True, cid="", backends=None):
+def assert_matches(ours, theirs, rtol=1e-5, atol=1e-6, check_dtype=True, cid="", backends=None, keras=None):
     """``backends``: where Keras 3's own backends disagree, the ones kshim follows (the others are skipped; kshim
     gives one answer on every backend)."""
     from kshim import backend
@@ -97,7 +105,7 @@ def assert_matches(ours, theirs, rtol=1e-5, atol=1e-6, check_dtype=True, cid="",
     if backends is not None and backend.backend() not in backends:
         import pytest
 
-        pytest.skip(f"{cid}: Keras 3 gives other numbers on {backend.backend()}; kshim follows {backends}")
+        pytest.skip(f"{cid}: Keras 3's backends disagree here; kshim follows Keras 3 on {backends}")
     if isinstance(theirs, str):
         raise AssertionError(f"{cid}: Keras 3 failed: {theirs}")
     assert len(ours) == len(theirs), (cid, len(ours), len(theirs))
