@@ -57,7 +57,8 @@ CASES = [(f"{name}", f"lambda x: ops.nn.{name}(x)", [X], {"keras": "jax"} if nam
     ("sparse_categorical_crossentropy.logits", "lambda t, p: ops.nn.sparse_categorical_crossentropy(t, p, "
                                                "from_logits=True)", [np.array([[0], [3], [1], [4]], "int32"), Y]),
     # out-of-range classes give zero rows (Keras 3 on jax; Keras 3 on torch raises)
-    ("one_hot", "lambda x: ops.nn.one_hot(x, 5)", [np.array([0, 4, 7, -1], "int32")], {"backends": ("jax",)}),
+    ("one_hot", "lambda x: ops.nn.one_hot(x, 5)", [np.array([0, 4, 7, -1], "int32")],
+     {"backends": ("jax",), "keras": "jax"}),
     ("one_hot.in_range", "lambda x: ops.nn.one_hot(x, 5)", [np.array([0, 4, 2], "int32")]),
     ("one_hot.axis0_int", "lambda x: ops.nn.one_hot(x, 5, axis=0, dtype='int32')", [np.array([0, 4, 2], "int32")]),
     ("multi_hot", "lambda x: ops.nn.multi_hot(x, 6)", [np.array([[0, 4, 4], [1, 2, 5]], "int32")]),

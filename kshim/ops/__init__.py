@@ -6,7 +6,11 @@ written here, once, on top of the primitives. See `kshim.backends.interface` for
 
 from kshim.ops.core import *  # noqa: F401,F403
 from kshim.ops.numpy import *  # noqa: F401,F403
+from kshim.ops.elementwise import *  # noqa: F401,F403
+from kshim.ops.arrays import *  # noqa: F401,F403
 from kshim.ops.nn import *  # noqa: F401,F403
+from kshim.ops.normalization import *  # noqa: F401,F403
+from kshim.ops.nn_extras import *  # noqa: F401,F403
 from kshim.ops.convolution import *  # noqa: F401,F403
 from kshim.ops.rnn import *  # noqa: F401,F403
 from kshim.ops.control_flow import *  # noqa: F401,F403  (Keras 3's scan signature over rnn's primitive)

@@ -150,6 +150,17 @@ def get_item(x, key):
     return x[key]
 
 
+def slogdet(x):
+    """(sign, log|det|) of ``x``."""
+    return B.slogdet(x)
+
+
 __all__ = [name for name, value in list(vars().items()) if not name.startswith("_") and callable(value)]
 
 _symbolic.install(globals(), __all__, "keras.src.ops.numpy")
+
+# The rest of Keras 3's ``keras.ops.numpy``: elementwise functions, array functions, and the creation and shape
+# functions of the core family, shown here under Keras 3's path.
+from kshim.ops.elementwise import *  # noqa: E402,F401,F403
+from kshim.ops.arrays import *  # noqa: E402,F401,F403
+from kshim.ops.core import arange, copy, eye, full, full_like, ndim, ones, ones_like, size, zeros, zeros_like  # noqa: E402,F401,E501
