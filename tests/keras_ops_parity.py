@@ -26,7 +26,7 @@ import tempfile
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The test modules holding a CASES table: Keras 3 runs all of them in one subprocess per session (its import and
+# The test modules whose CASES table lives in conformance/table_ops_<family>.py: Keras 3 runs all of them in one subprocess per session (its import and
 # start-up cost ~20 s on a shared CI core), and the results are cached on disk under a hash of the tables.
 TABLES = ("test_ops_control_flow", "test_ops_linalg", "test_ops_math", "test_ops_nn", "test_ops_image",
           "test_ops_numpy_extra")
@@ -59,8 +59,9 @@ def run_cases(ops, cases):
 def _all_cases():
     cases = []
     for name in TABLES:
-        if os.path.exists(os.path.join(ROOT, "tests", f"{name}.py")):
-            module = importlib.import_module(f"tests.{name}")
+        table = "table_ops_" + name[len("test_ops_"):]
+        if os.path.exists(os.path.join(ROOT, "conformance", f"{table}.py")):
+            module = importlib.import_module(f"conformance.{table}")
             cases += [(f"{name}:{c[0]}", c[1], c[2], (c[3] if len(c) > 3 else {}).get("keras", "numpy"))
                       for c in module.CASES]
     return cases

@@ -5,6 +5,7 @@ written here once on the primitives."""
 
 import numpy as np
 
+from kshim.ops import absent as _absent
 from kshim.backends import B
 from kshim.ops import symbolic as _symbolic
 
@@ -162,3 +163,5 @@ __all__ = ["cdist", "erf", "erfc", "erfinv", "extract_sequences", "fft", "fft2",
 
 _symbolic.install(globals(), ["erfc", "erfinv", "rsqrt", "in_top_k", "cdist", "logdet", "extract_sequences"],
                   "keras.src.ops.math")
+
+__getattr__ = _absent.module_getattr(__name__)  # Keras 3 names kshim leaves out, each with its reason

@@ -1,6 +1,7 @@
 """numpy-like ops: elementwise math, reductions, shapes and indexing, linear algebra (the contract's numpy
 family)."""
 
+from kshim.ops import absent as _absent
 from kshim.backends import B
 from kshim.ops import symbolic as _symbolic
 
@@ -164,3 +165,5 @@ _symbolic.install(globals(), __all__, "keras.src.ops.numpy")
 from kshim.ops.elementwise import *  # noqa: E402,F401,F403
 from kshim.ops.arrays import *  # noqa: E402,F401,F403
 from kshim.ops.core import arange, copy, eye, full, full_like, ndim, ones, ones_like, size, zeros, zeros_like  # noqa: E402,F401,E501
+
+__getattr__ = _absent.module_getattr(__name__)  # Keras 3 names kshim leaves out, each with its reason
