@@ -35,13 +35,16 @@ CASES = [
     # (Keras 3 stacks zeros for a None output on torch and returns None on jax; kshim returns None on both.)
     ("scan.none_ys", "lambda x: ops.scan(lambda c, r: (c + r, None), ops.zeros((3,)), x)[0]", [X]),
     ("stop_gradient", "lambda x: ops.stop_gradient(x * 2.0)", [X]),
-    ("slice", "lambda x: [ops.slice(x, [1, 0], [3, 2]), ops.slice(x, (4, 2), (2, 2))]", [X]),
+    # (a start past the end is clamped, as lax.dynamic_slice; Keras 3's numpy backend raises)
+    ("slice", "lambda x: [ops.slice(x, [1, 0], [3, 2]), ops.slice(x, (4, 2), (2, 2))]", [X], {"keras": "jax"}),
     ("slice_update", "lambda x: ops.slice_update(x, [1, 1], ops.ones((2, 2)))", [X]),
     ("scatter", "lambda v: ops.scatter(np.array([[0, 1], [2, 2], [0, 1]], 'int32'), v, (3, 3))", [V[:3]]),
     ("scatter_update", "lambda x: [ops.scatter_update(x, np.array([[0, 0], [4, 2]], 'int32'), ops.ones((2,))), "
                        "ops.scatter_update(x, np.array([[0, 0], [0, 0]], 'int32'), ops.ones((2,)), "
                        "reduction='add')]", [X], {"keras": "jax"}),
     ("unstack", "lambda x: [ops.unstack(x), ops.unstack(x, axis=1)]", [X]),
-    ("saturate_cast", "lambda x: [ops.saturate_cast(x * 200.0, 'uint8'), ops.saturate_cast(x * 1e4, 'int8'), "
-                      "ops.saturate_cast(x * 3e9, 'int32')]", [X]),
+    # (float32 -> int32 past the range: Keras 3 clips at float32(2**31 - 1) = 2**31, which then wraps to -2**31;
+    # kshim clips at the largest float32 below it, 2147483520: see tests/test_ops_control_flow.py)
+    ("saturate_cast", "lambda x: [ops.saturate_cast(x * 200.0, 'uint8'), ops.saturate_cast(x * 1e4, 'int8')]",
+     [X]),
 ]

@@ -72,15 +72,16 @@ def _run_keras(keras_backend, cases, tmp_dir):
     key = hashlib.sha256(blob + importlib.metadata.version("keras").encode()).hexdigest()[:20]
     cache = os.path.join(tempfile.gettempdir(), f"kshim-keras-ops-{key}.pkl")
     if not os.path.exists(cache):
-        src = os.path.join(tmp_dir, f"cases-{keras_backend}.pkl")
+        src = os.path.join(tmp_dir, f"cases-{keras_backend}-{os.getpid()}.pkl")
         with open(src, "wb") as f:
             f.write(blob)
         env = dict(os.environ, KERAS_BACKEND=keras_backend)
         env.pop("PYTHONPATH", None)  # Keras runs on its own
-        proc = subprocess.run([sys.executable, os.path.abspath(__file__), src, cache + ".part"], env=env,
+        part = f"{cache}.{os.getpid()}.part"  # two sessions (one per backend) may compute it at once
+        proc = subprocess.run([sys.executable, os.path.abspath(__file__), src, part], env=env,
                               capture_output=True, text=True, timeout=900, cwd=tmp_dir)
         assert proc.returncode == 0, proc.stderr[-4000:]
-        os.replace(cache + ".part", cache)
+        os.replace(part, cache)
     with open(cache, "rb") as f:
         return pickle.load(f)
 

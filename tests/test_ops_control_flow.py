@@ -111,3 +111,11 @@ def test_a_layer_with_loops_and_branches_trains_in_fit():
 
 def test_leaves_of_nested_outputs():
     assert [a.tolist() for a in leaves((np.ones(2), [np.zeros(1)], None))] == [[1.0, 1.0], [0.0]]
+
+
+def test_saturate_cast_stays_in_range_where_a_float_bound_rounds_past_it():
+    x = np.array([-3e9, 3e9, 1.5e9, -7.7], "float32")
+    out = ops.convert_to_numpy(ops.saturate_cast(x, "int32"))
+    np.testing.assert_array_equal(out, [-2147483648, 2147483520, 1500000000, -7])
+    np.testing.assert_array_equal(ops.convert_to_numpy(ops.saturate_cast(np.array([-5, 300], "int32"), "uint8")),
+                                  [0, 255])
