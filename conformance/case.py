@@ -20,6 +20,7 @@ import numpy as np
 DEFAULT_MODULES = (
     "conformance.cases_ops",
     "conformance.cases_ops_arrays",
+    "conformance.cases_ops_tables",
     "conformance.cases_activations",
     "conformance.cases_random",
     "conformance.cases_layers",

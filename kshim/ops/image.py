@@ -12,6 +12,7 @@ here from elementwise ops and one gather, so both backends compute them the same
 - ``"reflect"``: reflection about the edge (c b a | a b c d | d c b a).
 """
 
+from kshim.ops import absent as _absent
 from kshim import config
 from kshim.backends import B
 from kshim.ops import symbolic as _symbolic
@@ -216,3 +217,5 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
 __all__ = ["resize", "affine_transform", "map_coordinates", "aspect_crop_box"]
 
 _symbolic.install(globals(), [n for n in __all__ if n != "aspect_crop_box"], "keras.src.ops.image")
+
+__getattr__ = _absent.module_getattr(__name__)  # Keras 3 names kshim leaves out, each with its reason

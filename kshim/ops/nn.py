@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from kshim.ops import absent as _absent
 from kshim.backends import B
 from kshim.ops import symbolic as _symbolic
 
@@ -53,10 +54,93 @@ def linear(x):
     return x
 
 
+def celu(x, alpha=1.0):
+    """max(x, 0) + min(alpha * (exp(x / alpha) - 1), 0)."""
+    x = B.convert_to_tensor(x)
+    return B.add(B.maximum(x, 0.0), B.minimum(B.multiply(B.expm1(B.divide(x, alpha)), alpha), 0.0))
+
+
+def glu(x, axis=-1):
+    """The gated linear unit: the first half of ``axis`` times the sigmoid of the second half."""
+    x = B.convert_to_tensor(x)
+    if B.shape(x)[axis] % 2:
+        raise ValueError(f"glu: the size of `axis` must be even. Received: x.shape={tuple(B.shape(x))}, "
+                         f"axis={axis}")
+    a, b = B.split(x, 2, axis=axis)
+    return B.multiply(a, B.sigmoid(b))
+
+
+def hard_tanh(x):
+    """clip(x, -1, 1)."""
+    return B.clip(x, -1.0, 1.0)
+
+
+def hard_shrink(x, threshold=0.5):
+    """x where |x| > threshold, else 0."""
+    x = B.convert_to_tensor(x)
+    return B.where(B.greater(B.abs(x), threshold), x, B.zeros_like(x))
+
+
+def soft_shrink(x, threshold=0.5):
+    """x - threshold above it, x + threshold below its negative, else 0."""
+    x = B.convert_to_tensor(x)
+    zero = B.zeros_like(x)
+    return B.where(B.greater(x, threshold), B.subtract(x, threshold),
+                   B.where(B.less(x, -threshold), B.add(x, threshold), zero))
+
+
+def tanh_shrink(x):
+    """x - tanh(x)."""
+    return B.subtract(x, B.tanh(x))
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, else ``default_value``."""
+    x = B.convert_to_tensor(x)
+    return B.where(B.greater(x, threshold), x, B.full_like(x, default_value))
+
+
+def sparse_plus(x):
+    """0 below -1, x above 1, (x + 1)^2 / 4 between."""
+    x = B.convert_to_tensor(x)
+    mid = B.divide(B.square(B.add(x, 1.0)), 4.0)
+    return B.where(B.less_equal(x, -1.0), B.zeros_like(x), B.where(B.greater_equal(x, 1.0), x, mid))
+
+
+def sparse_sigmoid(x):
+    """0 below -1, 1 above 1, (x + 1) / 2 between."""
+    x = B.convert_to_tensor(x)
+    mid = B.divide(B.add(x, 1.0), 2.0)
+    return B.where(B.less_equal(x, -1.0), B.zeros_like(x), B.where(B.greater_equal(x, 1.0), B.ones_like(x), mid))
+
+
+def squareplus(x, b=4):
+    """(x + sqrt(x^2 + b)) / 2."""
+    x = B.convert_to_tensor(x)
+    return B.divide(B.add(x, B.sqrt(B.add(B.square(x), b))), 2.0)
+
+
+def sparsemax(x, axis=-1):
+    """The Euclidean projection of ``x`` onto the probability simplex along ``axis`` (sparse softmax)."""
+    x = B.convert_to_tensor(x)
+    n = B.shape(x)[axis]
+    ranks = [1] * len(B.shape(x))
+    ranks[axis] = n
+    desc = B.negative(B.sort(B.negative(x), axis=axis))
+    csum = B.cumsum(desc, axis=axis)
+    k = B.reshape(B.arange(1, n + 1, dtype=B.dtype(x)), tuple(ranks))
+    support = B.greater(B.subtract(desc, B.divide(B.subtract(csum, 1.0), k)), 0.0)
+    count = B.sum(B.cast(support, B.dtype(x)), axis=axis, keepdims=True)
+    tau = B.divide(B.subtract(B.sum(B.where(support, csum, B.zeros_like(csum)), axis=axis, keepdims=True), 1.0),
+                   count)
+    return B.maximum(B.subtract(x, tau), 0.0)
+
+
 __all__ = [
     "relu", "sigmoid", "softplus", "softsign", "silu", "swish", "gelu", "elu", "selu", "leaky_relu",
     "log_sigmoid", "softmax", "log_softmax", "relu6", "hard_sigmoid", "hard_silu", "hard_swish", "mish",
-    "exponential", "linear",
+    "exponential", "linear", "celu", "glu", "hard_tanh", "hard_shrink", "soft_shrink", "tanh_shrink", "threshold",
+    "sparse_plus", "sparse_sigmoid", "squareplus", "sparsemax",
 ]
 
 
@@ -110,3 +194,11 @@ def dot_product_attention_reference(query, key, value, bias=None, mask=None, sca
 __all__ += ["dot_product_attention"]
 
 _symbolic.install(globals(), __all__, "keras.src.ops.nn")
+
+# The rest of Keras 3's ``keras.ops.nn``: written in their own modules, shown here under Keras 3's path.
+from kshim.ops.convolution import (  # noqa: E402,F401
+    average_pool, conv, conv_transpose, depthwise_conv, max_pool, separable_conv)
+from kshim.ops.normalization import *  # noqa: E402,F401,F403
+from kshim.ops.nn_extras import *  # noqa: E402,F401,F403
+
+__getattr__ = _absent.module_getattr(__name__)  # Keras 3 names kshim leaves out, each with its reason

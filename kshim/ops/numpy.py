@@ -1,6 +1,7 @@
 """numpy-like ops: elementwise math, reductions, shapes and indexing, linear algebra (the contract's numpy
 family)."""
 
+from kshim.ops import absent as _absent
 from kshim.backends import B
 from kshim.ops import symbolic as _symbolic
 
@@ -91,7 +92,6 @@ dot = B.dot
 tensordot = B.tensordot
 einsum = B.einsum
 slice_along_axis = B.slice_along_axis
-scatter_update = B.scatter_update
 unique_int = B.unique_int
 
 # numpy's and Keras's other spellings of the same primitives.
@@ -130,26 +130,6 @@ def average(x, axis=None, weights=None):
     return B.divide(B.sum(B.multiply(x, weights), axis=axis), B.sum(B.broadcast_to(weights, xs), axis=axis))
 
 
-def moments(x, axes, keepdims=False):
-    """(mean, variance) of ``x`` over ``axes``, as Keras's ``ops.moments``."""
-    m = B.mean(x, axis=axes, keepdims=True)
-    v = B.mean(B.square(B.subtract(x, B.stop_gradient(m))), axis=axes, keepdims=keepdims)
-    if not keepdims:
-        m = B.squeeze(m, axis=axes)
-    return m, v
-
-
-def norm(x, ord=None, axis=None, keepdims=False):
-    """The vector 2-norm (``ord`` None or 2), 1-norm or inf-norm over ``axis``."""
-    if ord in (None, 2, "fro", "euclidean"):
-        return B.sqrt(B.sum(B.square(x), axis=axis, keepdims=keepdims))
-    if ord == 1:
-        return B.sum(B.abs(x), axis=axis, keepdims=keepdims)
-    if ord in (float("inf"), "inf"):
-        return B.max(B.abs(x), axis=axis, keepdims=keepdims)
-    raise ValueError(f"norm: `ord` must be None, 1, 2 or inf. Received: ord={ord!r}")
-
-
 def l2_normalize(x, axis=-1, epsilon=1e-12):
     """``x / sqrt(max(sum(x**2), epsilon))`` along ``axis``, as Keras's ``normalize(order=2)``."""
     return B.multiply(x, B.divide(1.0, B.sqrt(B.maximum(B.sum(B.square(x), axis=axis, keepdims=True), epsilon))))
@@ -171,6 +151,19 @@ def get_item(x, key):
     return x[key]
 
 
+def slogdet(x):
+    """(sign, log|det|) of ``x``."""
+    return B.slogdet(x)
+
+
 __all__ = [name for name, value in list(vars().items()) if not name.startswith("_") and callable(value)]
 
 _symbolic.install(globals(), __all__, "keras.src.ops.numpy")
+
+# The rest of Keras 3's ``keras.ops.numpy``: elementwise functions, array functions, and the creation and shape
+# functions of the core family, shown here under Keras 3's path.
+from kshim.ops.elementwise import *  # noqa: E402,F401,F403
+from kshim.ops.arrays import *  # noqa: E402,F401,F403
+from kshim.ops.core import arange, copy, eye, full, full_like, ndim, ones, ones_like, size, zeros, zeros_like  # noqa: E402,F401,E501
+
+__getattr__ = _absent.module_getattr(__name__)  # Keras 3 names kshim leaves out, each with its reason

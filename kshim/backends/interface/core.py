@@ -179,3 +179,21 @@ def compute_output_spec(fn, args=(), kwargs=None):
     or a symbolic rule, a real tensor created inside ``fn``), and raise the probe's error if that fails too.
     ``fn`` may run several times: it must leave no state behind (a Layer restores its Variables, see
     `Layer.compute_output_spec`)."""
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Dynamic slices and scatters (Keras 3's core ``slice``, ``slice_update``, ``scatter``)
+
+
+def slice(inputs, start_indices, shape):
+    """The block of ``inputs`` of size ``shape`` starting at ``start_indices`` (ints or an int tensor: a traced
+    start works under jit, as ``lax.dynamic_slice``)."""
+
+
+def slice_update(inputs, start_indices, updates):
+    """A copy of ``inputs`` with the block at ``start_indices`` replaced by ``updates``."""
+
+
+def scatter(indices, values, shape):
+    """A zero tensor of ``shape`` with ``values[i]`` added at ``indices[i]`` (duplicates add up), ``values``'s
+    dtype."""

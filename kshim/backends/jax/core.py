@@ -4,6 +4,7 @@ The private helpers here (`_as_operand`, `_as_array`, `_as_float`, `_jax_dtype`,
 other modules of this package.
 """
 
+import builtins
 import contextlib
 
 import jax
@@ -273,3 +274,30 @@ def _symbolic_structs(specs, unknown, shared):
     where = {pos: symbols[0 if shared else n] for n, pos in enumerate(unknown)}
     return [jax.ShapeDtypeStruct(tuple(where.get((i, j), d) for j, d in enumerate(s.shape)), _jax_dtype(s.dtype))
             for i, s in enumerate(specs)]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Dynamic slices and scatters
+
+
+def slice(inputs, start_indices, shape):
+    return jax.lax.dynamic_slice(_as_array(inputs), _starts(start_indices), tuple(int(s) for s in shape))
+
+
+def slice_update(inputs, start_indices, updates):
+    x = _as_array(inputs)
+    return jax.lax.dynamic_update_slice(x, _as_array(updates).astype(x.dtype), _starts(start_indices))
+
+
+def _starts(start_indices):
+    if isinstance(start_indices, (list, tuple)):
+        return [s.value if getattr(s, "_kshim_variable", False) else s for s in start_indices]
+    return list(_as_array(start_indices))
+
+
+def scatter(indices, values, shape):
+    indices = _as_array(indices)
+    values = _as_array(values)
+    zeros = jnp.zeros(tuple(shape), values.dtype)
+    key = tuple(jnp.moveaxis(indices, -1, 0))
+    return zeros.at[key].add(values)

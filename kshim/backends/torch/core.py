@@ -4,6 +4,7 @@ Also holds the small helpers the other op families share: `_as_tensor` (anything
 path), `_torch_dtype` (kshim dtype string to ``torch.dtype``) and `_bin` (two operands, Python scalars kept weak).
 """
 
+import builtins
 import contextlib
 import functools
 
@@ -453,3 +454,40 @@ def compute_output_spec(fn, args=(), kwargs=None):
 
 
 _META = torch.device("meta")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Dynamic slices and scatters
+
+
+def _starts(start_indices):
+    if isinstance(start_indices, (list, tuple)):
+        return [int(_as_tensor(s)) if not isinstance(s, int) else s for s in start_indices]
+    return [int(s) for s in _as_tensor(start_indices).tolist()]
+
+
+def _block(x, start_indices, shape):
+    starts = _starts(start_indices)
+    # lax.dynamic_slice's rule: a start is clamped so that the block fits inside the array.
+    starts = [builtins.min(builtins.max(s, 0), n - k) for s, n, k in zip(starts, x.shape, shape)]
+    return tuple(builtins.slice(s, s + k) for s, k in zip(starts, shape))
+
+
+def slice(inputs, start_indices, shape):
+    x = _as_tensor(inputs)
+    return x[_block(x, start_indices, [int(s) for s in shape])]
+
+
+def slice_update(inputs, start_indices, updates):
+    x = _as_tensor(inputs)
+    u = _as_tensor(updates)
+    out = x.clone()
+    out[_block(x, start_indices, list(u.shape))] = u.to(x.dtype)
+    return out
+
+
+def scatter(indices, values, shape):
+    indices = _as_tensor(indices).long()
+    values = _as_tensor(values)
+    out = torch.zeros(tuple(int(s) for s in shape), dtype=values.dtype, device=values.device)
+    return out.index_put_(tuple(indices.movedim(-1, 0)), values, accumulate=True)

@@ -5,6 +5,7 @@ layout: kernels transposed; LSTM gates i,f,c,o are torch's i,f,g,o; GRU gates z,
 import warnings
 
 import torch
+from torch.utils import _pytree as pytree
 
 from kshim.backends.torch.core import _as_tensor
 
@@ -30,13 +31,12 @@ def scan(fn, init, xs, reverse=False):
     ys = [None] * n
     for t in (range(n - 1, -1, -1) if reverse else range(n)):
         carry, ys[t] = fn(carry, _pack(xs, [x[t] for x in xs_flat]))
-    if n == 0:
+    if n == 0 or ys[0] is None:
         return carry, None
-    first = ys[0]
-    if isinstance(first, (list, tuple)):
-        stacked = [torch.stack([y[i] for y in ys]) for i in range(len(first))]
-        return carry, type(first)(stacked)
-    return carry, torch.stack(ys)
+    leaves, spec = pytree.tree_flatten(ys[0])
+    columns = [pytree.tree_leaves(y) for y in ys]
+    return carry, pytree.tree_unflatten([torch.stack([_as_tensor(c[i]) for c in columns])
+                                         for i in range(len(leaves))], spec)
 
 
 def _bias_pair(b):

@@ -1,0 +1,38 @@
+"""Keras 3 ``keras.ops`` names kshim does not have (yet), each with the reason: ``kshim.ops.<name>`` raises an
+AttributeError that says so, never something else silently. Each namespace module installs `module_getattr`."""
+
+_COMPLEX = "kshim tensors are real: complex values cross kshim.ops as (real, imag) pairs (see ops.fft)"
+_HOST_SHAPE = ("its output shape depends on the values, which neither jax.jit nor the torch replay allows; "
+               "not implemented in kshim yet")
+_LATER = "not implemented in kshim yet (issue 16)"
+
+ABSENT = {
+    "angle": _COMPLEX, "conj": _COMPLEX, "conjugate": _COMPLEX, "imag": _COMPLEX, "real": _COMPLEX,
+    "isreal": _COMPLEX, "polar": _COMPLEX, "view_as_complex": _COMPLEX, "view_as_real": _COMPLEX,
+    "nonzero": _HOST_SHAPE, "unique": _HOST_SHAPE, "bincount": _LATER, "histogram": _LATER,
+    "argpartition": _LATER, "corrcoef": _LATER, "correlate": _LATER, "cross": _LATER, "digitize": _LATER,
+    "kron": _LATER, "ldexp": _LATER, "searchsorted": _LATER, "unravel_index": _LATER,
+    "nanmedian": _LATER, "nanpercentile": _LATER, "nanquantile": _LATER,
+    "vectorize": "use ops.vectorized_map (kshim does not wrap numpy's vectorize)",
+    "view": "a bit-level reinterpretation of the dtype; not implemented in kshim yet (issue 16)",
+    "rearrange": "einops notation; not implemented in kshim yet (issue 16)",
+    "adaptive_average_pool": _LATER, "adaptive_max_pool": _LATER, "ctc_loss": _LATER, "ctc_decode": _LATER,
+    "fold": _LATER, "unfold": _LATER,
+    "crop_images": _LATER, "elastic_transform": _LATER, "extract_patches": _LATER,
+    "extract_patches_3d": _LATER, "gaussian_blur": _LATER, "hsv_to_rgb": _LATER, "pad_images": _LATER,
+    "perspective_transform": _LATER, "rgb_to_grayscale": _LATER, "rgb_to_hsv": _LATER,
+    "scale_and_translate": _LATER, "sobel_edges": _LATER, "ssim": _LATER,
+}
+
+
+def module_getattr(module_name):
+    """A module ``__getattr__`` for ``module_name`` that explains the `ABSENT` names."""
+
+    def __getattr__(name):
+        if name in ABSENT:
+            keras_path = module_name.replace("kshim", "keras", 1)
+            raise AttributeError(f"{module_name}.{name}: Keras 3 has `{keras_path}.{name}`, kshim does not: "
+                                 f"{ABSENT[name]}.")
+        raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+
+    return __getattr__
