@@ -22,10 +22,11 @@ def version():
 
 _SUBMODULES = ("activations", "applications", "backend", "callbacks", "constraints", "datasets", "distribution",
                "export", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers",
-               "preprocessing", "random", "regularizers", "saving", "utils")
+               "preprocessing", "random", "regularizers", "saving", "utils", "dtype_policies", "mixed_precision", "quantizers")
 _NAMES = {"Input": "kshim.layers", "InputLayer": "kshim.layers", "KerasTensor": "kshim.layers",
           "Layer": "kshim.layers", "Model": "kshim.models", "Sequential": "kshim.models",
-          "Variable": "kshim.variables"}
+          "Variable": "kshim.variables", "DTypePolicy": "kshim.dtype_policies",
+          "FloatDTypePolicy": "kshim.dtype_policies"}
 
 __all__ = list(_SUBMODULES) + list(_NAMES) + ["config", "__version__", "version"]
 

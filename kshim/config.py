@@ -7,6 +7,8 @@ other backend, start a new process with ``KSHIM_BACKEND`` set.
 import importlib.util
 import os
 
+from kshim.registry import DTYPE_POLICIES
+
 BACKENDS = ()  # the backend names, in order of preference: set once, by `kshim.backends` (which knows them)
 _BACKEND = None
 
@@ -99,3 +101,22 @@ def set_image_data_format(data_format):
             f"Received: data_format={data_format!r}"
         )
     _IMAGE_DATA_FORMAT = fmt
+
+
+# -- the global dtype policy (the classes live in kshim.dtype_policies, found through the registry) -----------------
+_DTYPE_POLICY = None
+
+
+def set_dtype_policy(policy):
+    """Set the global dtype policy: a name (``"mixed_float16"``, ``"mixed_bfloat16"``, ``"float32"``, ...) or a
+    `kshim.dtype_policies.DTypePolicy`. Layers created afterwards without ``dtype=`` use it."""
+    global _DTYPE_POLICY
+    if not isinstance(policy, str) and not hasattr(policy, "compute_dtype"):
+        raise ValueError("set_dtype_policy: `policy` must be the name of a policy (such as 'mixed_float16') or a "
+                         f"DTypePolicy. Received: policy={policy!r} (of type {type(policy).__name__})")
+    _DTYPE_POLICY = DTYPE_POLICIES.resolve(policy)
+
+
+def dtype_policy():
+    """The global dtype policy (a `DTypePolicy`; ``DTypePolicy(floatx())`` unless set with `set_dtype_policy`)."""
+    return _DTYPE_POLICY if _DTYPE_POLICY is not None else DTYPE_POLICIES.resolve(_FLOATX)

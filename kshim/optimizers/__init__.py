@@ -11,6 +11,7 @@ from kshim.optimizers.adamax import Adamax
 from kshim.optimizers.adamw import AdamW
 from kshim.optimizers.ftrl import Ftrl
 from kshim.optimizers.lion import Lion
+from kshim.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from kshim.optimizers.nadam import Nadam
 from kshim.optimizers.optimizer import Optimizer
 from kshim.optimizers.rmsprop import RMSprop
@@ -18,7 +19,7 @@ from kshim.optimizers.sgd import SGD
 from kshim.registry import OPTIMIZERS
 from kshim.serialization import with_registration
 
-ALL_OBJECTS = (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion)
+ALL_OBJECTS = (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion, LossScaleOptimizer)
 OPTIMIZERS.register_all(ALL_OBJECTS)
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}  # kept for backward compatibility
 _CLASS_NAMES = [c.__name__ for c in ALL_OBJECTS]
