@@ -36,6 +36,7 @@ DEFAULT_MODULES = (
     "conformance.cases_preprocessing",
     "conformance.cases_merging",
     "conformance.cases_attention",
+    "conformance.cases_precision",
 )
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]]+$")
