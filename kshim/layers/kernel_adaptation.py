@@ -154,7 +154,12 @@ class AdaptableWeight:
     def _saved_weight(self):
         """(weight, scale) as saved: LoRA merged, and re-quantized when the layer is int8."""
         if self.quantization_mode is None:
-            return self._merged_weight(), None
+            if not self.lora_enabled:
+                return self._base(), None
+            # Merged in float32 and saved in the variable dtype (Keras 3 writes the compute dtype, which under a
+            # mixed policy would round the merged weight to float16/bfloat16); either loads into either library.
+            base = self._base()
+            return ops.add(base._value, ops.cast(self._lora_delta(), base.dtype)), None
         scale = getattr(self, f"{self._weight_name}_scale")
         if not self.lora_enabled:
             return self._base(), scale
