@@ -47,6 +47,17 @@ def _gelu(x, approximate):
     return 0.5 * x * (1.0 + _verf(x / np.sqrt(2.0)))
 
 
+def _sparsemax(x):
+    """The projection onto the simplex along the last axis (Martins & Astudillo, 2016)."""
+    z = -np.sort(-x, axis=-1)
+    k = np.arange(1, x.shape[-1] + 1)
+    cumulative = np.cumsum(z, axis=-1)
+    support = 1 + k * z > cumulative
+    kz = support.sum(axis=-1, keepdims=True)
+    tau = (np.take_along_axis(cumulative, kz - 1, axis=-1) - 1) / kz
+    return np.maximum(x - tau, 0.0)
+
+
 def keras_relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """``keras.activations.relu``'s formula, argument handling included."""
     if negative_slope != 0.0 and max_value is None and threshold == 0.0:
@@ -85,10 +96,22 @@ REFERENCES = {
     "mish": lambda x: x * np.tanh(_softplus(x)),
     "exponential": np.exp,
     "linear": lambda x: x,
+    "celu": lambda x: np.maximum(x, 0) + np.minimum(0, np.expm1(x)),
+    "glu": lambda x: x[..., :3] * _sigmoid(x[..., 3:]),
+    "hard_tanh": lambda x: np.clip(x, -1.0, 1.0),
+    "hard_shrink": lambda x: np.where(np.abs(x) > 0.5, x, 0.0),
+    "soft_shrink": lambda x: np.where(x > 0.5, x - 0.5, np.where(x < -0.5, x + 0.5, 0.0)),
+    "tanh_shrink": lambda x: x - np.tanh(x),
+    "log_sigmoid": lambda x: -_softplus(-x),
+    "sparse_plus": lambda x: np.where(x <= -1, 0.0, np.where(x >= 1, x, (x + 1) ** 2 / 4)),
+    "sparse_sigmoid": lambda x: np.clip((x + 1) / 2, 0.0, 1.0),
+    "squareplus": lambda x: (x + np.sqrt(x * x + 4)) / 2,
+    "sparsemax": lambda x: _sparsemax(x),
 }
 # Points where the function has a kink, kept away from when gradients are compared.
 KINKS = {"relu": (0,), "leaky_relu": (0,), "relu6": (0, 6), "elu": (0,), "selu": (0,), "hard_sigmoid": (-3, 3),
-         "hard_silu": (-3, 3), "hard_swish": (-3, 3)}
+         "hard_silu": (-3, 3), "hard_swish": (-3, 3), "hard_tanh": (-1, 1), "hard_shrink": (-0.5, 0.5),
+         "soft_shrink": (-0.5, 0.5), "sparse_plus": (-1, 1), "sparse_sigmoid": (-1, 1)}
 ACT = dict(rtol=1e-5, atol=1e-6, ref_rtol=2e-5, ref_atol=2e-6)  # float32 rounding of composite formulas
 
 
@@ -110,6 +133,12 @@ op_case("activations.elu.alpha", lambda t: kshim.activations.elu(t, alpha=0.5), 
         [away_from(XA, (0,), 0.05).astype(np.float32)], grad=True, **ACT)
 op_case("activations.gelu.approximate", lambda t: kshim.activations.gelu(t, approximate=True),
         lambda a: _gelu(a, True), [XA], grad=True, **ACT)
+op_case("activations.threshold", lambda t: kshim.activations.threshold(t, 0.3, -2.0),
+        lambda a: np.where(a > 0.3, a, -2.0), [away_from(XA, (0.3,), 0.05).astype(np.float32)], grad=True, **ACT)
+op_case("activations.squareplus.b", lambda t: kshim.activations.squareplus(t, b=2),
+        lambda a: (a + np.sqrt(a * a + 2)) / 2, [XA], grad=True, **ACT)
+op_case("activations.sparsemax.axis0", lambda t: kshim.activations.sparsemax(t, axis=0),
+        lambda a: _sparsemax(a.T).T, [XA], grad=True, **ACT)
 op_case("activations.softmax.axis0", lambda t: kshim.activations.softmax(t, axis=0), lambda a: _softmax(a, 0), [XA],
         grad=True, **ACT)
 op_case("activations.softmax.3d", lambda t: kshim.activations.softmax(t),

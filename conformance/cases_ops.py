@@ -346,7 +346,8 @@ def public_names():
               and inspect.isclass(v) and issubclass(v, inits.Initializer) and v is not inits.Initializer}
     rnd = importlib.import_module("kshim.random")
     names |= {f"random.{_snake(n)}" for n in ("uniform", "normal", "randint", "dropout", "shuffle", "random_bits",
-                                              "SeedGenerator") if hasattr(rnd, n)}
+                                              "SeedGenerator", "truncated_normal", "gamma", "beta", "binomial",
+                                              "categorical") if hasattr(rnd, n)}
     try:
         layers = importlib.import_module("kshim.layers")
     except ImportError:

@@ -208,3 +208,49 @@ def _unseeded_after_global_seed():
     a2 = kshim.random.uniform((6,))
     return {"uniform": a, "from_generator": b,
             "repeat_equal": np.array(np.array_equal(ops.convert_to_numpy(a), ops.convert_to_numpy(a2)))}
+
+
+# -- keras.random's distributions and the initializer aliases ------------------------------------------------------
+# Integer-valued draws (binomial, categorical) are identical bit for bit; the others pass through log/cos/pow and
+# agree to float32 rounding. The references check the moments of large draws.
+_DIST_N = 4000
+_DISTRIBUTIONS = {
+    "random.truncated_normal": (lambda: kshim.random.truncated_normal((_DIST_N,), 1.0, 2.0, seed=3),
+                                1.0, (2.0 * 0.879596) ** 2),
+    "random.gamma": (lambda: kshim.random.gamma((_DIST_N,), 2.5, seed=4), 2.5, 2.5),
+    "random.beta": (lambda: kshim.random.beta((_DIST_N,), 2.0, 3.0, seed=5), 0.4, 0.04),
+    "random.binomial": (lambda: kshim.random.binomial((_DIST_N,), 10, 0.3, seed=6), 3.0, 2.1),
+}
+
+
+def _distribution_case(name, draw, mean, var):
+    def run():
+        x = draw()
+        xn = np.asarray(ops.convert_to_numpy(x), np.float64)
+        ok = abs(xn.mean() - mean) < 4 * np.sqrt(var / _DIST_N) and abs(xn.var() / var - 1) < 0.12
+        return {"sample": x[:64], "moments_ok": np.array(bool(ok))}
+
+    exact = name == "random.binomial"
+    case(name, exact=exact, rtol=2e-6, atol=2e-6, reference=lambda: {"moments_ok": np.array(True)})(run)
+
+
+for _name, (_draw, _mean, _var) in _DISTRIBUTIONS.items():
+    _distribution_case(_name, _draw, _mean, _var)
+
+
+@case("random.categorical", exact=True, reference=lambda: {"frequencies_ok": np.array(True)})
+def _categorical():
+    """Gumbel-max draws: the same indices on both backends, with the right frequencies."""
+    probs = np.array([[0.2, 0.5, 0.3], [0.9, 0.05, 0.05]])
+    k = kshim.random.categorical(np.log(probs).astype(np.float32), 2000, seed=7)
+    kn = np.asarray(ops.convert_to_numpy(k))
+    ok = all(np.allclose(np.bincount(row, minlength=3) / 2000, p, atol=0.04) for row, p in zip(kn, probs))
+    return {"indices": k, "frequencies_ok": np.array(bool(ok))}
+
+
+@case("initializers.aliases", exact=True, reference=lambda: {"same": np.array([True, True])},
+      covers=("initializers.identity_initializer", "initializers.orthogonal_initializer"))
+def _initializer_aliases():
+    """Keras 3's IdentityInitializer and OrthogonalInitializer are Identity and Orthogonal."""
+    i = kshim.initializers
+    return {"same": np.array([i.IdentityInitializer is i.Identity, i.OrthogonalInitializer is i.Orthogonal])}

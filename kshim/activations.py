@@ -97,8 +97,103 @@ def linear(x):
     return x
 
 
+def celu(x, alpha=1.0):
+    """``max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    x = ops.convert_to_tensor(x)
+    negative = ops.multiply(alpha, ops.subtract(ops.exp(ops.divide(ops.minimum(x, 0.0), alpha)), 1.0))
+    return ops.add(ops.relu(x), ops.minimum(negative, 0.0))
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: ``a * sigmoid(b)`` for the two halves ``a, b`` of ``x`` along ``axis``."""
+    x = ops.convert_to_tensor(x)
+    size = ops.shape(x)[axis]
+    if size % 2:
+        raise ValueError(f"glu: the size of `x` along `axis` must be even. Received: x.shape={tuple(ops.shape(x))}, "
+                         f"axis={axis}")
+    a, b = ops.split(x, 2, axis=axis)
+    return ops.multiply(a, ops.sigmoid(b))
+
+
+def hard_tanh(x):
+    """``clip(x, -1, 1)``."""
+    return ops.clip(x, -1.0, 1.0)
+
+
+def hard_shrink(x, threshold=0.5):
+    """``x`` where ``|x| > threshold``, else 0."""
+    x = ops.convert_to_tensor(x)
+    return ops.where(ops.greater(ops.abs(x), threshold), x, ops.zeros_like(x))
+
+
+def soft_shrink(x, threshold=0.5):
+    """``x - threshold`` above ``threshold``, ``x + threshold`` below ``-threshold``, else 0."""
+    x = ops.convert_to_tensor(x)
+    zero = ops.zeros_like(x)
+    return ops.where(ops.greater(x, threshold), ops.subtract(x, threshold),
+                     ops.where(ops.less(x, -threshold), ops.add(x, threshold), zero))
+
+
+def tanh_shrink(x):
+    """``x - tanh(x)``."""
+    return ops.subtract(x, ops.tanh(x))
+
+
+def threshold(x, threshold, default_value):
+    """``x`` where ``x > threshold``, else ``default_value``."""
+    x = ops.convert_to_tensor(x)
+    return ops.where(ops.greater(x, threshold), x, ops.cast(ops.full_like(x, default_value), ops.dtype(x)))
+
+
+def log_sigmoid(x):
+    """``log(sigmoid(x)) = -softplus(-x)``."""
+    return ops.negative(ops.softplus(ops.negative(x)))
+
+
+def sparse_plus(x):
+    """0 for ``x <= -1``, ``x`` for ``x >= 1``, ``(x + 1)**2 / 4`` between."""
+    x = ops.convert_to_tensor(x)
+    middle = ops.multiply(0.25, ops.square(ops.add(x, 1.0)))
+    return ops.where(ops.less_equal(x, -1.0), ops.zeros_like(x), ops.where(ops.greater_equal(x, 1.0), x, middle))
+
+
+def sparse_sigmoid(x):
+    """0 for ``x <= -1``, 1 for ``x >= 1``, ``(x + 1) / 2`` between."""
+    x = ops.convert_to_tensor(x)
+    return ops.clip(ops.multiply(0.5, ops.add(x, 1.0)), 0.0, 1.0)
+
+
+def squareplus(x, b=4):
+    """``(x + sqrt(x**2 + b)) / 2``."""
+    x = ops.convert_to_tensor(x)
+    return ops.multiply(0.5, ops.add(x, ops.sqrt(ops.add(ops.square(x), float(b)))))
+
+
+def sparsemax(x, axis=-1):
+    """The Euclidean projection of ``x`` onto the probability simplex along ``axis`` (Martins & Astudillo, 2016):
+    ``max(x - tau, 0)``, with ``tau`` chosen so the result sums to 1.
+
+    Keras 3.15 computes ``tau`` from the sum of the running sums over the support instead of the support's sum,
+    so its outputs do not sum to 1 (``[1, 0.5, 0]`` gives ``[0.25, 0, 0]`` there, ``[0.75, 0.25, 0]`` here);
+    kshim follows the formula of the paper Keras's docstring cites."""
+    x = ops.convert_to_tensor(x)
+    axis = axis % len(ops.shape(x))
+    n = ops.shape(x)[axis]
+    z = ops.flip(ops.sort(x, axis=axis), axis=axis)  # descending
+    cumulative = ops.cumsum(z, axis=axis)
+    shape = [1] * len(ops.shape(x))
+    shape[axis] = n
+    k = ops.reshape(ops.cast(ops.arange(1, n + 1), ops.dtype(x)), tuple(shape))
+    support = ops.cast(ops.greater(ops.add(1.0, ops.multiply(k, z)), cumulative), ops.dtype(x))
+    k_z = ops.sum(support, axis=axis, keepdims=True)
+    tau = ops.divide(ops.subtract(ops.sum(ops.multiply(support, z), axis=axis, keepdims=True), 1.0), k_z)
+    return ops.relu(ops.subtract(x, tau))
+
+
 ACTIVATIONS.register_all((relu, leaky_relu, relu6, elu, selu, softplus, softsign, silu, gelu, sigmoid, hard_sigmoid,
-                          hard_silu, tanh, softmax, log_softmax, mish, exponential, linear),
+                          hard_silu, tanh, softmax, log_softmax, mish, exponential, linear, celu, glu, hard_tanh,
+                          hard_shrink, soft_shrink, tanh_shrink, threshold, log_sigmoid, sparse_plus, sparse_sigmoid,
+                          squareplus, sparsemax),
                          {"swish": silu, "hard_swish": hard_silu})
 
 

@@ -28,9 +28,31 @@ image_data_format = config.image_data_format
 set_image_data_format = config.set_image_data_format
 
 
+def get_uid(prefix=""):
+    """1, 2, 3, ... for successive calls with the same ``prefix`` (Keras 3's ``keras.backend.get_uid``)."""
+    _UIDS[prefix] = _UIDS.get(prefix, 0) + 1
+    return _UIDS[prefix]
+
+
+_UIDS = {}
+
+
+def standardize_dtype(dtype):
+    """The dtype name (``"float32"``, ``"int64"``, ...) for a name, a numpy dtype or the framework's dtype;
+    None gives floatx."""
+    if dtype is None:
+        return config.floatx()
+    return ops.standardize_dtype(dtype)
+
+
+is_float_dtype = ops.is_float_dtype
+is_int_dtype = ops.is_int_dtype
+
+
 def clear_session():
-    """Reset the automatic layer names (``dense``, ``dense_1``, ...)."""
+    """Reset the automatic layer names (``dense``, ``dense_1``, ...) and `get_uid`'s counters."""
     reset_names()
+    _UIDS.clear()
 
 
 def _axis(axis):
@@ -352,7 +374,8 @@ def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
 # They keep working, with one DeprecationWarning per function naming the `kshim.ops` replacement.
 _KERAS3_NAMES = {"backend", "floatx", "set_floatx", "epsilon", "set_epsilon", "image_data_format",
                  "set_image_data_format", "clear_session", "is_keras_tensor", "variable", "get_value", "set_value",
-                 "batch_get_value", "batch_set_value", "cast_to_floatx", "int_shape"}
+                 "batch_get_value", "batch_set_value", "cast_to_floatx", "int_shape", "get_uid", "standardize_dtype",
+                 "is_float_dtype", "is_int_dtype"}
 _warned = set()
 
 

@@ -7,7 +7,6 @@ other backend, start a new process with ``KSHIM_BACKEND`` set.
 import importlib.util
 import os
 
-from kshim.registry import DTYPE_POLICIES
 
 BACKENDS = ()  # the backend names, in order of preference: set once, by `kshim.backends` (which knows them)
 _BACKEND = None
@@ -103,8 +102,114 @@ def set_image_data_format(data_format):
     _IMAGE_DATA_FORMAT = fmt
 
 
-# -- the global dtype policy (the classes live in kshim.dtype_policies, found through the registry) -----------------
+_LABEL_CHECKS = False
+
+
+def enable_label_checks():
+    """Check sparse labels inside compiled steps too (off by default).
+
+    Integer labels a sparse loss (``sparse_categorical_crossentropy``) receives must lie in ``[0, num_classes)``.
+    Labels given as numpy arrays are always checked on the host, before a step runs. Labels that reach a
+    compiled step as tensors (a generator or dataset of tensors, or labels a custom ``train_step`` computes) are
+    not: a compiled step cannot raise on a value, and an out-of-range label silently gives a loss of 0. With this
+    guard on, the step also returns the smallest and largest label each sparse loss saw, and ``fit``/``evaluate``
+    read them after every step and raise a ``ValueError`` naming the loss, the label and the range. Reading them
+    costs a host sync per step (and turns off buffer donation and ``steps_per_execution`` grouping while on), so
+    use it to find a data bug, not in production runs."""
+    global _LABEL_CHECKS
+    _LABEL_CHECKS = True
+
+
+def disable_label_checks():
+    """Turn the in-step label guard of `enable_label_checks` off again (the default)."""
+    global _LABEL_CHECKS
+    _LABEL_CHECKS = False
+
+
+def label_checks_enabled():
+    """True while `enable_label_checks` is in effect."""
+    return _LABEL_CHECKS
+
+
+# -- switches of Keras 3's keras.config ------------------------------------------------------------------------------
+_SWITCHES = {"unsafe_deserialization": False, "flash_attention": None}
+
+
+def enable_unsafe_deserialization():
+    """Turn safe mode off for the whole process: configs may then rebuild lambdas (`Lambda` layers, functions
+    saved by bytecode), even where a loader asks for ``safe_mode=True``, as in Keras 3."""
+    _SWITCHES["unsafe_deserialization"] = True
+
+
+def unsafe_deserialization_enabled():
+    return _SWITCHES["unsafe_deserialization"]
+
+
+def enable_flash_attention():
+    """Attention layers built afterwards with ``flash_attention=None`` ask for the framework's fused kernel
+    (Keras 3's global switch)."""
+    _SWITCHES["flash_attention"] = True
+
+
+def disable_flash_attention():
+    _SWITCHES["flash_attention"] = False
+
+
+def is_flash_attention_enabled():
+    """True or False once set with `enable_flash_attention`/`disable_flash_attention`; None (the default) lets
+    each call decide, as in Keras 3."""
+    return _SWITCHES["flash_attention"]
+
+
+def is_traceback_filtering_enabled():
+    """Always False: kshim never trims tracebacks, so every frame shows."""
+    return False
+
+
+def disable_traceback_filtering():
+    """Nothing to do: kshim never trims tracebacks."""
+
+
+def enable_traceback_filtering():
+    raise NotImplementedError("enable_traceback_filtering: kshim does not filter tracebacks; every frame of an "
+                              "error shows, which is what `disable_traceback_filtering` would give in Keras 3.")
+
+
+def is_nnx_enabled():
+    """Always False: kshim has no Flax NNX mode."""
+    return False
+
+
+_NO_LOGGING_SWITCH = "kshim's progress bars and logs always print to stdout (no switch to Python logging)"
+_ABSENT = {
+    "enable_interactive_logging": _NO_LOGGING_SWITCH,
+    "disable_interactive_logging": _NO_LOGGING_SWITCH,
+    "is_interactive_logging_enabled": _NO_LOGGING_SWITCH,
+    "set_backend": "the backend is chosen once, at import, by KSHIM_BACKEND; start a new process to change it",
+    "max_epochs": "kshim has no global cap on `fit`'s epochs; pass `epochs`",
+    "set_max_epochs": "kshim has no global cap on `fit`'s epochs; pass `epochs`",
+    "max_steps_per_epoch": "kshim has no global cap on steps; pass `steps_per_epoch`",
+    "set_max_steps_per_epoch": "kshim has no global cap on steps; pass `steps_per_epoch`",
+}
+
+
+def __getattr__(name):
+    if name in _ABSENT:
+        raise AttributeError(f"kshim does not provide kshim.config.{name} (Keras 3 has it): {_ABSENT[name]}")
+    raise AttributeError(f"module 'kshim.config' has no attribute {name!r}")
+
+
+# -- the global dtype policy --------------------------------------------------------------------------------------
+# The classes live in kshim.dtype_policies (above this module), which binds its `get` here when it loads; `import
+# kshim` loads it, so these work from the start.
 _DTYPE_POLICY = None
+_POLICY_GET = None
+
+
+def bind_dtype_policies(get):
+    """Called once by `kshim.dtype_policies`: ``get(identifier)`` turns a name or a policy into a policy."""
+    global _POLICY_GET
+    _POLICY_GET = get
 
 
 def set_dtype_policy(policy):
@@ -114,9 +219,11 @@ def set_dtype_policy(policy):
     if not isinstance(policy, str) and not hasattr(policy, "compute_dtype"):
         raise ValueError("set_dtype_policy: `policy` must be the name of a policy (such as 'mixed_float16') or a "
                          f"DTypePolicy. Received: policy={policy!r} (of type {type(policy).__name__})")
-    _DTYPE_POLICY = DTYPE_POLICIES.resolve(policy)
+    _DTYPE_POLICY = _POLICY_GET(policy)
 
 
 def dtype_policy():
     """The global dtype policy (a `DTypePolicy`; ``DTypePolicy(floatx())`` unless set with `set_dtype_policy`)."""
-    return _DTYPE_POLICY if _DTYPE_POLICY is not None else DTYPE_POLICIES.resolve(_FLOATX)
+    return _DTYPE_POLICY if _DTYPE_POLICY is not None else _POLICY_GET(_FLOATX)
+
+

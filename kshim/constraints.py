@@ -71,6 +71,16 @@ _BY_NAME = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_
 serialize, get = CONSTRAINTS.serialize, CONSTRAINTS.get
 
 
+def deserialize(config, custom_objects=None):
+    """The constraint a Keras 3 config (``{"class_name": ..., "config": ...}``) or a name describes."""
+    if custom_objects:
+        name = config.get("class_name") if isinstance(config, dict) else config
+        if name in custom_objects:
+            cls = custom_objects[name]
+            return cls.from_config(config.get("config", {})) if isinstance(config, dict) else cls()
+    return get(config)
+
+
 CONSTRAINTS.register_all((), _BY_NAME)
 CONSTRAINTS.bind(base=Constraint, module="keras.constraints", serialize=serialize,
-                 deserialize=lambda config, custom_objects=None: get(config), get=get)
+                 deserialize=deserialize, get=get)

@@ -255,6 +255,7 @@ _ALIASES = {
     "IdentityInitializer": Identity,
 }
 globals().update({k: v for k, v in _ALIASES.items() if k.islower() and k not in ("normal", "uniform", "zero", "one")})
+IdentityInitializer, OrthogonalInitializer = _ALIASES["IdentityInitializer"], _ALIASES["OrthogonalInitializer"]
 INITIALIZERS.register_all(_CLASSES, _ALIASES)
 _CLASS_NAMES = [c.__name__ for c in _CLASSES]
 

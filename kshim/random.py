@@ -21,7 +21,7 @@ import random as _py_random
 
 import numpy as np
 
-from kshim import ops
+from kshim import config, ops
 from kshim.backends import B
 from kshim.variables import Variable
 
@@ -165,3 +165,123 @@ def shuffle(x, axis=0, seed=None):
     n = ops.shape(x)[axis]
     perm = ops.argsort(random_bits((n,), seed))
     return ops.take(x, perm, axis=axis)
+
+
+# -- distributions built on the same uniform stream ----------------------------------------------------------------
+# Each draws every uniform it needs from one `_unit_uniform` call, so one seed gives one stream (two calls with the
+# same integer seed are the same draw, as for `uniform`). Rejection samplers run a fixed number of vectorized
+# rounds and keep each element's first accepted candidate: no data-dependent loop, so they trace and compile.
+_ROUNDS = 8
+
+
+def _size(shape):
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
+
+
+def _open_unit(u):
+    """``u`` in [0, 1) moved to (0, 1) by half a step: safe under ``log``."""
+    return ops.add(u, 1.0 / (1 << 25))
+
+
+def _box_muller(u1, u2):
+    r = ops.sqrt(ops.multiply(-2.0, ops.log(ops.subtract(1.0, u1))))
+    return ops.multiply(r, ops.cos(ops.multiply(u2, 2.0 * np.pi)))
+
+
+def _first_accepted(candidates, accepted):
+    """Per element, the first candidate (along axis 0) whose ``accepted`` is true; the last one when none is (with
+    `_ROUNDS` rounds and acceptance above 0.9 per round, about one element in 1e8)."""
+    rounds = ops.shape(candidates)[0]
+    order = ops.reshape(ops.arange(rounds, 0, -1), (rounds,) + (1,) * (len(ops.shape(candidates)) - 1))
+    score = ops.where(accepted, ops.cast(order, "int32"), 0)
+    first = ops.expand_dims(ops.argmax(ops.concatenate([score, ops.ones_like(score[:1])], axis=0), axis=0), 0)
+    first = ops.minimum(first, rounds - 1)
+    return ops.take_along_axis(candidates, first, axis=0)[0]
+
+
+def _as_float(value, n, shape, name):
+    value = ops.convert_to_tensor(value, "float32")
+    try:
+        return ops.reshape(ops.broadcast_to(value, tuple(shape)), (n,))
+    except Exception:  # the framework's own broadcasting error, reworded
+        raise ValueError(f"`{name}` must broadcast to `shape`. Received: {name}.shape={tuple(ops.shape(value))}, "
+                         f"shape={tuple(shape)}") from None
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """Normal floats redrawn until within two standard deviations of ``mean`` (as in Keras 3)."""
+    n = _size(shape)
+    u = _unit_uniform((2, _ROUNDS, n), seed)
+    z = _box_muller(u[0], u[1])
+    z = ops.clip(_first_accepted(z, ops.less_equal(ops.abs(z), 2.0)), -2.0, 2.0)
+    out = ops.add(ops.multiply(ops.reshape(z, tuple(shape)), stddev), mean)
+    return ops.cast(out, dtype or config.floatx())
+
+
+def _gamma_from(u, alpha):
+    """Gamma(alpha, 1) draws (Marsaglia & Tsang, 2000) from uniforms ``u`` of shape (4, ROUNDS, n); ``alpha`` has
+    shape (n,). Below 1, ``Gamma(alpha + 1) * U ** (1 / alpha)``."""
+    boost = ops.less(alpha, 1.0)
+    a = ops.where(boost, ops.add(alpha, 1.0), alpha)
+    d = ops.subtract(a, 1.0 / 3.0)
+    c = ops.divide(1.0, ops.sqrt(ops.multiply(9.0, d)))
+    x = _box_muller(u[0], u[1])
+    v = ops.power(ops.add(1.0, ops.multiply(c, x)), 3.0)
+    positive = ops.greater(v, 0.0)
+    safe_v = ops.where(positive, v, 1.0)
+    bound = ops.add(ops.multiply(0.5, ops.square(x)),
+                    ops.multiply(d, ops.add(ops.subtract(1.0, safe_v), ops.log(safe_v))))
+    accepted = ops.logical_and(positive, ops.less(ops.log(_open_unit(u[2])), bound))
+    draw = ops.multiply(d, _first_accepted(safe_v, accepted))
+    scale = ops.power(_open_unit(u[3][0]), ops.divide(1.0, alpha))
+    return ops.where(boost, ops.multiply(draw, scale), draw)
+
+
+def gamma(shape, alpha, dtype=None, seed=None):
+    """Gamma-distributed floats with concentration ``alpha`` (scale 1)."""
+    n = _size(shape)
+    out = _gamma_from(_unit_uniform((4, _ROUNDS, n), seed), _as_float(alpha, n, shape, "alpha"))
+    return ops.cast(ops.reshape(out, tuple(shape)), dtype or config.floatx())
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None):
+    """Beta(alpha, beta) floats, as ``X / (X + Y)`` for independent ``X ~ Gamma(alpha)``, ``Y ~ Gamma(beta)``."""
+    n = _size(shape)
+    u = _unit_uniform((2, 4, _ROUNDS, n), seed)
+    x = _gamma_from(u[0], _as_float(alpha, n, shape, "alpha"))
+    y = _gamma_from(u[1], _as_float(beta, n, shape, "beta"))
+    return ops.cast(ops.reshape(ops.divide(x, ops.add(x, y)), tuple(shape)), dtype or config.floatx())
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None):
+    """The number of successes in ``counts`` trials of probability ``probabilities`` (both broadcast to
+    ``shape``), as floats: each trial compares one 24-bit uniform with the probability, so the counts are
+    identical on both backends. ``counts`` must be known on the host (a number or an array)."""
+    n = _size(shape)
+    max_count = int(np.max(ops.convert_to_numpy(counts))) if not isinstance(counts, (int, float)) else int(counts)
+    if max_count < 0:
+        raise ValueError(f"binomial: `counts` must be non-negative. Received: counts={counts!r}")
+    counts = _as_float(counts, n, shape, "counts")
+    p = _as_float(probabilities, n, shape, "probabilities")
+    u = _unit_uniform((max(max_count, 1), n), seed)
+    trial = ops.reshape(ops.cast(ops.arange(max(max_count, 1)), "float32"), (-1, 1))
+    success = ops.logical_and(ops.less(u, p), ops.less(trial, counts))
+    out = ops.sum(ops.cast(success, "float32"), axis=0)
+    return ops.cast(ops.reshape(out, tuple(shape)), dtype or config.floatx())
+
+
+def categorical(logits, num_samples, dtype="int32", seed=None):
+    """``num_samples`` class indices per row of the 2-D ``logits`` (unnormalized log-probabilities), drawn by the
+    Gumbel-max trick: ``argmax(logits + Gumbel noise)``."""
+    logits = ops.convert_to_tensor(logits)
+    if len(ops.shape(logits)) != 2:
+        raise ValueError(f"categorical: `logits` must be 2-D (batch_size, num_classes). Received: "
+                         f"logits.shape={tuple(ops.shape(logits))}")
+    batch, classes = ops.shape(logits)
+    u = _open_unit(_unit_uniform((batch, int(num_samples), classes), seed))
+    gumbel = ops.negative(ops.log(ops.negative(ops.log(u))))
+    noisy = ops.add(ops.expand_dims(ops.cast(logits, "float32"), 1), gumbel)
+    return ops.cast(ops.argmax(noisy, axis=-1), dtype)

@@ -5,8 +5,8 @@ schedules) has one `Registry`, created with `family(kind)` and filled where its 
 `register_keras_serializable`, `custom_object_scope` and `get_custom_objects` go through the same module:
 the custom objects are one more table here, consulted before the families.
 
-This module imports nothing from kshim but the "did you mean" helper, so any module may import it. A family
-whose members live above the module asking for them (a saved file naming a ``Sequential``) names its home
+This module imports nothing from kshim but the "did you mean" helper and the config, so any module may import it.
+A family whose members live above the module asking for them (a saved file naming a ``Sequential``) names its home
 packages: a lookup that misses loads them, as ``kshim.<name>`` loads on first use.
 """
 
@@ -16,6 +16,7 @@ import inspect
 import threading
 
 from kshim.common.suggest import unknown_name_error
+from kshim.config import unsafe_deserialization_enabled
 
 
 class Configurable:
@@ -276,6 +277,8 @@ custom_object_scope = CustomObjectScope
 
 
 def in_safe_mode():
+    if unsafe_deserialization_enabled():  # `kshim.config.enable_unsafe_deserialization` wins, as in Keras 3
+        return False
     stack = _stack("safe_mode")
     return stack[-1] if stack else True
 

@@ -83,6 +83,16 @@ _BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2, "L1": L1, "L2": L2,
 serialize, get = REGULARIZERS.serialize, REGULARIZERS.get
 
 
+def deserialize(config, custom_objects=None):
+    """The regularizer a Keras 3 config (``{"class_name": ..., "config": ...}``) or a name describes."""
+    if custom_objects:
+        name = config.get("class_name") if isinstance(config, dict) else config
+        if name in custom_objects:
+            cls = custom_objects[name]
+            return cls.from_config(config.get("config", {})) if isinstance(config, dict) else cls()
+    return get(config)
+
+
 REGULARIZERS.register_all((), _BY_NAME)
 REGULARIZERS.bind(base=Regularizer, module="keras.regularizers", serialize=serialize,
-                  deserialize=lambda config, custom_objects=None: get(config), get=get)
+                  deserialize=deserialize, get=get)

@@ -12,7 +12,7 @@ import numpy as np
 
 from kshim import config, ops
 from kshim.registry import INITIALIZERS
-from kshim.common.naming import uniquify
+from kshim.common.naming import scoped_path, uniquify
 from kshim.common.properties import read_only
 
 
@@ -33,7 +33,7 @@ class Variable:
         if name is not None and (not isinstance(name, str) or "/" in name):
             raise ValueError(f"Variable: `name` must be a string without '/'. Received: name={name!r}")
         self.name = name or uniquify("variable")
-        self.path = self.name
+        self.path = scoped_path(self.name)
         self.trainable = bool(trainable)
         self.regularizer = regularizer
         self.constraint = constraint
@@ -85,6 +85,8 @@ class Variable:
                 f"Variable '{self.path}': the assigned value has shape {new_shape}, "
                 f"but the variable has shape {self._shape}."
             )
+        if _stateless_scopes:
+            _stateless_scopes[-1].record(self)
         self._value = value
         return value
 
@@ -184,5 +186,94 @@ def swap_values(variables, values):
     return old
 
 
+def values_of(values):
+    """``values`` as a list, each kshim Variable among them replaced by its value: the stateless APIs
+    (``stateless_call``, ``stateless_update_state``, ...) take Variables where they take values, as Keras 3 does
+    (the JAX guides pass ``model.trainable_variables`` themselves)."""
+    values = list(values)
+    if any(isinstance(v, Variable) for v in values):
+        return [v.value if isinstance(v, Variable) else v for v in values]
+    return values
+
+
 def read_values(variables):
     return [v._value for v in variables]
+
+
+_stateless_scopes = []  # the active `StatelessScope`s, innermost last
+
+
+class StatelessScope:
+    """A block in which variables read the values of ``state_mapping`` and assignments never reach the variables.
+
+    ``state_mapping`` is a list of ``(variable, value)`` pairs. Inside the block, each of those variables holds its
+    value; whatever the block assigns (to them or any other variable) is kept by the scope: read it with
+    ``get_current_value(variable)``, which gives None for a variable the scope neither mapped nor saw assigned.
+    On exit every variable gets back the value it had before. ``collect_losses`` and ``initialize_variables`` are
+    Keras 3's arguments; kshim's variables are always initialised at creation.
+    """
+
+    def __init__(self, state_mapping=None, collect_losses=False, initialize_variables=True):
+        self.collect_losses = collect_losses
+        self.initialize_variables = initialize_variables
+        self.losses = []
+        self._originals = {}  # id(variable) -> (variable, value before the block)
+        self._final = {}
+        self._mapping = []
+        for pair in state_mapping or ():
+            try:
+                variable, value = pair
+            except (TypeError, ValueError):
+                raise ValueError("StatelessScope: `state_mapping` must be a list of (Variable, value) pairs. "
+                                 f"Received an entry: {pair!r}") from None
+            if not getattr(variable, "_kshim_variable", False):
+                raise ValueError("StatelessScope: each key of `state_mapping` must be a kshim Variable. "
+                                 f"Received: {variable!r}")
+            if tuple(ops.shape(value)) != variable.shape:
+                raise ValueError(f"StatelessScope: the value for '{variable.path}' has shape "
+                                 f"{tuple(ops.shape(value))}; expected the variable's shape {variable.shape}.")
+            self._mapping.append((variable, ops.cast(value, variable.dtype)))
+
+    def record(self, variable):
+        """Remember ``variable``'s value from before the block (once), so that exit can restore it."""
+        self._originals.setdefault(id(variable), (variable, variable._value))
+
+    def add_loss(self, loss):
+        self.losses.append(loss)
+
+    def get_current_value(self, variable):
+        key = id(variable)
+        if key in self._final:
+            return self._final[key]
+        if _stateless_scopes and _stateless_scopes[-1] is self and key in self._originals:
+            return variable._value
+        return None
+
+    def __enter__(self):
+        values_lock.acquire()
+        _stateless_scopes.append(self)
+        for variable, value in self._mapping:
+            self.record(variable)
+            variable._value = value
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self._final = {key: v._value for key, (v, _) in self._originals.items()}
+            for variable, old in self._originals.values():
+                variable._value = old
+            if len(_stateless_scopes) > 1:  # an outer scope sees the block as one of its own assignments
+                for variable, _ in self._originals.values():
+                    _stateless_scopes[-2].record(variable)
+        finally:
+            _stateless_scopes.remove(self)
+            values_lock.release()
+        return False
+
+
+def in_stateless_scope():
+    return bool(_stateless_scopes)
+
+
+def get_stateless_scope():
+    return _stateless_scopes[-1] if _stateless_scopes else None

@@ -11,7 +11,7 @@ import pytest
 import kshim
 from kshim import dtype_policies, layers, mixed_precision, ops
 
-os.environ.setdefault("KERAS_BACKEND", os.environ.get("KSHIM_BACKEND", "jax"))
+os.environ.setdefault("KERAS_BACKEND", "jax")  # as the other parity tests: one Keras backend per pytest run
 keras = pytest.importorskip("keras")
 
 

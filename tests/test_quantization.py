@@ -9,7 +9,7 @@ import pytest
 import kshim
 from kshim import layers, ops, quantizers
 
-os.environ.setdefault("KERAS_BACKEND", os.environ.get("KSHIM_BACKEND", "jax"))
+os.environ.setdefault("KERAS_BACKEND", "jax")  # as the other parity tests: one Keras backend per pytest run
 keras = pytest.importorskip("keras")
 
 

@@ -21,3 +21,31 @@ def uniquify(base):
 def reset_names():
     """Forget every name given so far (`kshim.backend.clear_session` calls this)."""
     _COUNTS.clear()
+
+
+_SCOPES = []  # the names of the active `name_scope`s, outermost first
+
+
+def scoped_path(name):
+    """``name`` prefixed by the active name scopes: ``outer/inner/name``."""
+    return "/".join(_SCOPES + [name]) if _SCOPES else name
+
+
+class name_scope:  # noqa: N801  (Keras 3 spells it so)
+    """Prefix the path of every Variable created inside the block with ``name`` (``keras.name_scope``).
+
+    Nested scopes join with ``/``. Layers give their own variables ``layer_name/variable_name`` paths.
+    """
+
+    def __init__(self, name, **kwargs):
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(f"name_scope: `name` must be a non-empty string without '/'. Received: name={name!r}")
+        self.name = name
+
+    def __enter__(self):
+        _SCOPES.append(self.name)
+        return self
+
+    def __exit__(self, *exc):
+        _SCOPES.pop()
+        return False

@@ -1,7 +1,7 @@
 """kshim.dtype_policies: Keras 3's dtype policies (`DTypePolicy`, the quantized ones), `get`, `serialize`,
 `deserialize`. See `kshim.dtype_policies.dtype_policy`."""
 
-from kshim import ops
+from kshim import config, ops
 from kshim.dtype_policies.dtype_policy import (QUANTIZATION_MODES, DTypePolicy, FloatDTypePolicy,
                                                QuantizedDTypePolicy, QuantizedFloat8DTypePolicy, dtype_policy,
                                                quantized_policy, set_dtype_policy)
@@ -51,6 +51,7 @@ def get(identifier):
                          f"Received: dtype={identifier!r}") from None
 
 
+config.bind_dtype_policies(get)
 DTYPE_POLICIES.register_all(ALL_OBJECTS)
 DTYPE_POLICIES.bind(base=DTypePolicy, module="keras.dtype_policies", get=get, serialize=serialize,
                     deserialize=deserialize)

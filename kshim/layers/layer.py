@@ -25,7 +25,7 @@ from kshim.serialization import serialize_layer
 from kshim.common import naming
 from kshim.common.properties import read_only
 from kshim.common.suggest import unknown_name_error
-from kshim.variables import Variable, read_values, swap_values, values_lock
+from kshim.variables import Variable, read_values, swap_values, values_lock, values_of
 
 _LAYER_KWARGS = ("input_shape", "input_dim", "batch_size", "batch_input_shape", "input_length", "weights",
                  "input_dtype")
@@ -425,6 +425,9 @@ class Layer(_LayerBase):
         The layer's own Variables are left unchanged."""
         trainable = self.trainable_variables
         non_trainable = self.non_trainable_variables
+        # The JAX guides pass `model.trainable_variables` themselves (as Keras 3 allows): use their values.
+        trainable_values = values_of(trainable_values)
+        non_trainable_values = values_of(non_trainable_values)
         with values_lock:  # the swapped-in values (tracers on jax) stay private to this call
             old_t = swap_values(trainable, trainable_values)
             old_n = swap_values(non_trainable, non_trainable_values)
@@ -542,3 +545,4 @@ __all__ = ["Layer", "InputSpec", "Node", "standardize_dtype"]
 
 
 LAYERS.bind(base=Layer, module="keras.layers", serialize=serialize_layer)
+

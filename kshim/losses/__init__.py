@@ -20,10 +20,14 @@ from kshim.losses.functions import (  # noqa: F401
     squared_hinge,
 )
 from kshim.losses.loss import Loss, reduce_weighted_values  # noqa: F401
+from kshim.losses.set_losses import (  # noqa: F401
+    SET_CLASSES, SET_FUNCTIONS, CategoricalGeneralizedCrossEntropy, Circle, Dice, Tversky,
+    categorical_generalized_cross_entropy, circle, dice, tversky,
+)
 from kshim.losses.serialization import deserialize, get, serialize
 from kshim.registry import LOSSES
 
-LOSSES.register_all(FUNCTIONS + CLASSES + (Loss, LossFunctionWrapper), {
+LOSSES.register_all(FUNCTIONS + CLASSES + SET_FUNCTIONS + SET_CLASSES + (Loss, LossFunctionWrapper), {
     "bce": binary_crossentropy, "BCE": binary_crossentropy,
     "kld": kl_divergence, "KLD": kl_divergence,
     "mae": mean_absolute_error, "MAE": mean_absolute_error,
@@ -37,6 +41,6 @@ LOSSES.bind(base=Loss, module="keras.losses", serialize=serialize, deserialize=d
 
 __all__ = [
     "Loss", "LossFunctionWrapper", "get", "serialize", "deserialize", "reduce_weighted_values",
-    *(cls.__name__ for cls in CLASSES), *(fn.__name__ for fn in FUNCTIONS),
+    *(cls.__name__ for cls in CLASSES + SET_CLASSES), *(fn.__name__ for fn in FUNCTIONS + SET_FUNCTIONS),
     "kld", "kullback_leibler_divergence", "logcosh", "mae", "mape", "mse", "msle",
 ]

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from kshim import config, ops
+from kshim.common import step_checks
 from kshim.losses.loss import squeeze_or_expand_to_same_rank
 
 _LOG2 = 0.6931471805599453
@@ -212,6 +213,23 @@ def check_sparse_labels(labels, num_classes, ignore_class=None, where="sparse_ca
                          f"`y_pred`). Received: a label {bad.item()!r} in y_true")
 
 
+class LabelRangeCheck:
+    """The host half of the in-step label guard (`kshim.config.enable_label_checks`): given the smallest and
+    largest label a compiled step's sparse loss saw, raise when either is outside ``[0, num_classes)``."""
+
+    def __init__(self, num_classes, where="sparse_categorical_crossentropy"):
+        self.num_classes = int(num_classes)
+        self.where = where
+
+    def __call__(self, values):
+        lo, hi = (int(v) for v in np.asarray(values).reshape(-1)[:2])
+        if lo < 0 or hi >= self.num_classes:
+            raise ValueError(
+                f"{self.where}: labels must be integers in [0, {self.num_classes}) (the number of classes of "
+                f"`y_pred`). Received: a label {lo if lo < 0 else hi} in y_true, inside a compiled step (found by "
+                "the label guard, `kshim.config.enable_label_checks()`)")
+
+
 def sparse_categorical_crossentropy_with_mask(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """(per-sample losses, boolean mask of the labels that are not ``ignore_class``, or None)."""
     axis = check_axis("sparse_categorical_crossentropy", axis)
@@ -241,6 +259,8 @@ def sparse_categorical_crossentropy_with_mask(y_true, y_pred, from_logits=False,
     if ignore_class is not None:
         valid = ops.not_equal(labels, int(ignore_class))
         labels = ops.where(valid, labels, ops.zeros_like(labels))
+    if config.label_checks_enabled() and step_checks.collecting() and ops.size(labels) > 0:
+        step_checks.report(LabelRangeCheck(pred_shape[class_axis]), ops.stack([ops.min(labels), ops.max(labels)]))
     target = ops.one_hot(labels, pred_shape[class_axis], axis=class_axis, dtype=ops.dtype(y_pred))
     losses = ops.negative(ops.sum(ops.multiply(target, _log_probs(y_pred, from_logits, class_axis)), axis=class_axis))
     if valid is not None:

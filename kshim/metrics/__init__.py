@@ -11,7 +11,13 @@ from kshim.metrics.accuracy_metrics import (
     TopKCategoricalAccuracy, accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
     sparse_top_k_categorical_accuracy, top_k_categorical_accuracy,
 )
+from kshim.losses.functions import (  # noqa: F401  (keras.metrics re-exports these loss functions)
+    binary_focal_crossentropy, categorical_focal_crossentropy, huber,
+)
 from kshim.metrics.auc import AUC
+from kshim.metrics.correlation_metrics import (
+    ConcordanceCorrelation, PearsonCorrelation, concordance_correlation, pearson_correlation,
+)
 from kshim.metrics.confusion_metrics import (
     FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall, RecallAtPrecision,
     SensitivityAtSpecificity, SpecificityAtSensitivity, TrueNegatives, TruePositives,
@@ -19,6 +25,7 @@ from kshim.metrics.confusion_metrics import (
 from kshim.metrics.f_score_metrics import F1Score, FBetaScore
 from kshim.metrics.iou_metrics import IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from kshim.metrics.metric import Metric
+from kshim.metrics.r2_score import R2Score
 from kshim.metrics.probabilistic_metrics import (
     BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge, Hinge, KLDivergence, Poisson,
     SparseCategoricalCrossentropy, SquaredHinge, binary_crossentropy, categorical_crossentropy,
@@ -48,6 +55,7 @@ ALL_OBJECTS = (
     SparseTopKCategoricalAccuracy,
     F1Score, FBetaScore,
     IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU,
+    R2Score, PearsonCorrelation, ConcordanceCorrelation,
 )
 
 # Names -> classes, as keras.metrics.get: class names, their snake_case forms, and the short aliases.
@@ -67,6 +75,7 @@ METRIC_FUNCTIONS.register_all((
     sparse_top_k_categorical_accuracy, mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
     mean_squared_logarithmic_error, log_cosh, cosine_similarity, binary_crossentropy, categorical_crossentropy,
     sparse_categorical_crossentropy, kl_divergence, poisson, hinge, squared_hinge, categorical_hinge,
+    pearson_correlation, concordance_correlation, binary_focal_crossentropy, categorical_focal_crossentropy, huber,
 ))
 ALL_OBJECTS_DICT = dict(METRICS.items())  # read-only views, kept for backward compatibility
 FUNCTIONS = dict(METRIC_FUNCTIONS.items())

@@ -15,7 +15,7 @@ from kshim import config, initializers, ops
 from kshim.registry import Configurable
 from kshim.common.naming import to_snake_case, uniquify
 from kshim.common.properties import read_only
-from kshim.variables import Variable, read_values, swap_values
+from kshim.variables import Variable, read_values, swap_values, values_of
 
 
 def _initial_value(initializer, shape, dtype):
@@ -118,7 +118,7 @@ class Metric(Configurable):
     def stateless_update_state(self, metric_variables, *args, **kwargs):
         """The values ``update_state`` would leave in `variables`, starting from ``metric_variables``."""
         self._check_values(metric_variables)
-        old = swap_values(self._variables, metric_variables)
+        old = swap_values(self._variables, values_of(metric_variables))
         try:
             self.update_state(*args, **kwargs)
             return read_values(self._variables)
@@ -128,7 +128,7 @@ class Metric(Configurable):
     def stateless_result(self, metric_variables):
         """``result()`` computed from ``metric_variables`` instead of the metric's own state."""
         self._check_values(metric_variables)
-        old = swap_values(self._variables, metric_variables)
+        old = swap_values(self._variables, values_of(metric_variables))
         try:
             return self.result()
         finally:

@@ -397,12 +397,13 @@ class Optimizer:
         """Clipping, weight decay, then the optimizer's math, on ``params`` and ``state`` (updated in the dict and
         list given)."""
         grads = self._clip_gradients(grads)
-        if self.weight_decay is not None:  # decoupled, before the update: w <- w - w * weight_decay * lr
-            for i in indices:
+        if self.weight_decay is not None or self._decays_per_variable:  # decoupled, before the update:
+            for i in indices:                                             # w <- w - w * weight_decay * lr
                 variable = self._trainable_variables[i]
-                if self._use_weight_decay(variable):
+                decay = self._weight_decay_for(variable) if self._use_weight_decay(variable) else None
+                if decay is not None:
                     lr = ops.cast(learning_rate, variable.dtype)
-                    params[i] = ops.subtract(params[i], ops.multiply(ops.multiply(params[i], self.weight_decay), lr))
+                    params[i] = ops.subtract(params[i], ops.multiply(ops.multiply(params[i], decay), lr))
         if fused_update.has_own_update_step(self):
             self._run_update_steps(state, grads, params, indices, learning_rate)
         else:
@@ -440,6 +441,12 @@ class Optimizer:
         self._exclude_from_weight_decay = {id(v) for v in var_list or ()}
         self._exclude_from_weight_decay_pattern = re.compile("|".join(set(var_names))) if var_names else None
         self._exclude_from_weight_decay_cache = {}
+
+    _decays_per_variable = False  # True: `_weight_decay_for` may differ per variable (Muon), so always ask it
+
+    def _weight_decay_for(self, variable):
+        """The decoupled weight decay of ``variable`` (None: none); `weight_decay` unless a subclass says."""
+        return self.weight_decay
 
     def _use_weight_decay(self, variable):
         key = id(variable)

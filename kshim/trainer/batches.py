@@ -53,8 +53,10 @@ def _execution_groups(batches, n):
 def _run_group(step, multi_step, group, *state):
     """Run one execution: ``multi_step`` once over the group's batches stacked on a leading step axis when they
     stack (same shapes and dtypes, no distribution), else ``step`` batch by batch. Both give the same numbers;
-    a last partial group or a last short batch takes the batch-by-batch path."""
-    if len(group) > 1 and _DIST.engine is None and len({_signature(b) for b in group}) == 1:
+    a last partial group or a last short batch takes the batch-by-batch path, and so does every group while the
+    label guard (`kshim.config.enable_label_checks`) is on: it checks after every step."""
+    if (len(group) > 1 and _DIST.engine is None and not config.label_checks_enabled()
+            and len({_signature(b) for b in group}) == 1):
         xs, ys, sws = (_stack([b[i] for b in group]) for i in range(3))
         return multi_step(*state, _to_backend(xs), _to_backend(ys), _to_backend(sws))
     for xb, yb, swb in group:

@@ -10,6 +10,7 @@ The optimizer may overwrite the donated values in place (torch's fused ``_foreac
 from kshim import ops
 from kshim.distribution.hooks import ACTIVE as _DIST
 from kshim.trainer.batches import _batch_size, _run_group
+from kshim.trainer.checked_step import compile_checked_step
 from kshim.variables import read_values, swap_values
 
 
@@ -85,14 +86,14 @@ class StepFunctions:
     def train(self):
         if self._train is None:
             # Metric values are not donated: batch logs handed to callbacks may still refer to them.
-            self._train = ops.compile_step(self.train_step, donate_argnums=(0, 1, 2),
-                                           jit_compile=self.jit_compile)
+            self._train = compile_checked_step(self.train_step, donate_argnums=(0, 1, 2),
+                                               jit_compile=self.jit_compile)
         return self._train
 
     @property
     def test(self):
         if self._test is None:
-            self._test = ops.compile_step(self.test_step, jit_compile=self.jit_compile)
+            self._test = compile_checked_step(self.test_step, jit_compile=self.jit_compile)
         return self._test
 
     @property

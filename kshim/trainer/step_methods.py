@@ -20,6 +20,7 @@ import inspect
 from kshim import config, ops
 from kshim.metrics.metric import Metric
 from kshim.trainer.batches import _batch_size, _to_backend
+from kshim.trainer.checked_step import compile_checked_step, run_checked
 from kshim.common.data_tuples import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from kshim.variables import read_values, swap_values
 
@@ -255,8 +256,8 @@ class MethodTrainFunction:
         if self.stateless and groups is None:
             # As the built-in step: the trainable, non-trainable and optimizer values are donated (the variables
             # get the new ones), the metric values not (batch logs handed to callbacks may still refer to them).
-            self.fn = ops.compile_step(lambda t, n, o, m, data: model.train_step((t, n, o, m), data),
-                                       donate_argnums=(0, 1, 2), jit_compile=model.jit_compile)
+            self.fn = compile_checked_step(lambda t, n, o, m, data: model.train_step((t, n, o, m), data),
+                                           donate_argnums=(0, 1, 2), jit_compile=model.jit_compile)
 
     def reset(self):
         for m in self.model.metrics:
@@ -274,7 +275,7 @@ class MethodTrainFunction:
                 for v in self.groups[0]:
                     v._value = ops.trainable_leaf(v._value)
                 self.model._clear_losses()  # add_loss of the calls this step makes, not of earlier ones
-                logs = self.model.train_step(data)
+                logs = run_checked(self.model.train_step, data)
                 _detach_all(self.groups)
         return logs
 
@@ -291,8 +292,8 @@ class MethodTestFunction:
     def __init__(self, model):
         MethodTrainFunction.__init__(self, model, model._test_state_variables())
         if self.stateless:
-            self.fn = ops.compile_step(lambda state, data: model.test_step(state, data),
-                                       jit_compile=model.jit_compile)
+            self.fn = compile_checked_step(lambda state, data: model.test_step(state, data),
+                                           jit_compile=model.jit_compile)
 
     reset = MethodTrainFunction.reset
     logs = MethodTrainFunction.logs
@@ -307,7 +308,7 @@ class MethodTestFunction:
                     swap_values(g, values)
             else:
                 self.model._clear_losses()
-                logs = self.model.test_step(data)
+                logs = run_checked(self.model.test_step, data)
                 _detach_all(self.groups)
         return logs
 

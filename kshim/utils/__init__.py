@@ -6,6 +6,8 @@ A public namespace at the top of the house: nothing inside kshim imports it. Nam
 
 import importlib
 
+from kshim.common.absent import raise_absent
+
 _NAMES = {
     "set_random_seed": "kshim.random",
     "normalize": "kshim.utils.numerical",
@@ -27,6 +29,27 @@ _NAMES = {
     "unpack_x_y_sample_weight": "kshim.common.data_tuples",
     "plot_model": "kshim.utils.model_visualization",
     "model_to_dot": "kshim.utils.model_visualization",
+    "Config": "kshim.utils.config_object",
+    "is_keras_tensor": "kshim.utils.keras_tensors",
+    "get_source_inputs": "kshim.utils.keras_tensors",
+    "register_keras_serializable": "kshim.registry",
+    "custom_object_scope": "kshim.registry",
+    "CustomObjectScope": "kshim.registry",
+    "get_custom_objects": "kshim.registry",
+    "get_registered_name": "kshim.registry",
+    "get_registered_object": "kshim.registry",
+    "serialize_keras_object": "kshim.serialization",
+    "deserialize_keras_object": "kshim.serialization",
+    "clear_session": "kshim.backend",
+    "standardize_dtype": "kshim.backend",
+}
+_NO_LOGGING_SWITCH = "kshim's progress bars and logs always print to stdout (no switch to Python logging)"
+_ABSENT = {
+    "FeatureSpace": "structured-data preprocessing is not built; compose kshim.layers preprocessing layers",
+    "audio_dataset_from_directory": "kshim reads no audio files (Keras 3 needs tensorflow-io for them)",
+    "enable_interactive_logging": _NO_LOGGING_SWITCH,
+    "disable_interactive_logging": _NO_LOGGING_SWITCH,
+    "is_interactive_logging_enabled": _NO_LOGGING_SWITCH,
 }
 
 __all__ = list(_NAMES)
@@ -35,7 +58,7 @@ __all__ = list(_NAMES)
 def __getattr__(name):
     module = _NAMES.get(name)
     if module is None:
-        raise AttributeError(f"module 'kshim.utils' has no attribute {name!r}")
+        raise_absent("kshim.utils", name, _ABSENT)
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

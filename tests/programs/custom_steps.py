@@ -2,7 +2,7 @@
 tests/test_custom_train_step.py: the test runs each on kshim, then runs this file as a script in a subprocess with
 real Keras 3 on the same backend (``KERAS_BACKEND``), from kshim's initial weights, and compares the results.
 
-    python custom_steps.py NAME INIT.npz OUT.npz    # with KERAS_BACKEND set; loads the initial weights from INIT
+    python custom_steps.py FOLDER NAME...    # with KERAS_BACKEND set: FOLDER/NAME.init.npz -> FOLDER/NAME.out.npz
 
 Each workload is ``fn(keras, backend, init=None) -> (initial weights, results)``: a list of arrays and a dict of
 arrays. Steps that follow a backend's contract (jax stateless, torch stateful) are written twice, as the Keras 3
@@ -378,17 +378,166 @@ def torch_train_step(keras, backend, init=None):
     return weights, out
 
 
+# -- a GAN on jax: two optimizers, each with its own state, in a jitted loop (stateless_call, stateless_apply) -----
+def gan_jax_loop(keras, backend, init=None):
+    import jax
+
+    x, _ = _data()
+    latent = 4
+    disc = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+    gen = keras.Sequential([keras.Input((latent,)), keras.layers.Dense(8, activation="tanh")])
+    weights = _set([disc, gen], init)
+    loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+    d_optimizer, g_optimizer = keras.optimizers.Adam(0.01), keras.optimizers.SGD(0.05)
+    d_optimizer.build(disc.trainable_variables)
+    g_optimizer.build(gen.trainable_variables)
+
+    def d_loss_fn(d_vars, g_vars, real, noise):
+        fake, _ = gen.stateless_call(g_vars, [], noise)
+        pred, _ = disc.stateless_call(d_vars, [], keras.ops.concatenate([fake, real], axis=0))
+        batch = real.shape[0]
+        labels = keras.ops.concatenate([keras.ops.ones((batch, 1)), keras.ops.zeros((batch, 1))], axis=0)
+        return loss_fn(labels, pred)
+
+    def g_loss_fn(g_vars, d_vars, noise):
+        fake, _ = gen.stateless_call(g_vars, [], noise)
+        pred, _ = disc.stateless_call(d_vars, [], fake)
+        return loss_fn(keras.ops.zeros((noise.shape[0], 1)), pred)
+
+    @jax.jit
+    def train_step(state, real, noise):
+        d_vars, g_vars, d_opt, g_opt = state
+        d_loss, grads = jax.value_and_grad(d_loss_fn)(d_vars, g_vars, real, noise)
+        d_vars, d_opt = d_optimizer.stateless_apply(d_opt, grads, d_vars)
+        g_loss, grads = jax.value_and_grad(g_loss_fn)(g_vars, d_vars, noise)
+        g_vars, g_opt = g_optimizer.stateless_apply(g_opt, grads, g_vars)
+        return (d_loss, g_loss), (d_vars, g_vars, d_opt, g_opt)
+
+    state = tuple([v.value for v in vs] for vs in (disc.trainable_variables, gen.trainable_variables,
+                                                   d_optimizer.variables, g_optimizer.variables))
+    d_losses, g_losses = [], []
+    for step, i in enumerate(list(range(0, len(x), 16)) * 2):
+        noise = np.random.default_rng(step).normal(size=(16, latent)).astype("float32")
+        (d_loss, g_loss), state = train_step(state, x[i:i + 16], noise)
+        d_losses.append(float(d_loss))
+        g_losses.append(float(g_loss))
+    for model, values in ((disc, state[0]), (gen, state[1])):
+        for variable, value in zip(model.trainable_variables, values):
+            variable.assign(value)
+    out = {"d_losses": np.asarray(d_losses), "g_losses": np.asarray(g_losses)}
+    out.update(_weights("disc", disc))
+    out.update(_weights("gen", gen))
+    return weights, out
+
+
+# -- a torch loop: torch.optim.Adam over model.parameters(), loss.backward(), opt.step() --------------------------
+def torch_optim_loop(keras, backend, init=None):
+    import torch
+
+    x, y = _data()
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(3)])
+    weights = _set([model], init)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    losses = []
+    for epoch in range(2):
+        for i in range(0, len(x), 16):
+            logits = model(torch.from_numpy(x[i:i + 16]))
+            loss = loss_fn(logits, torch.from_numpy(y[i:i + 16]).long())
+            model.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+    out = {"losses": np.asarray(losses)}
+    out.update(_weights("w", model))
+    return weights, out
+
+
+def _reloaded_predictions(keras, make_model, model, x):
+    """Save ``model``'s weights (``.weights.h5``), load them into a fresh ``make_model()``, predict ``x``."""
+    import os
+    import tempfile
+
+    path = os.path.join(tempfile.mkdtemp(), "wrapped.weights.h5")
+    model.save_weights(path)
+    again = make_model()
+    again.load_weights(path)
+    return np.asarray(again.predict(x, verbose=0))
+
+
+# -- TorchModuleWrapper: an nn.Module trained by fit, saved and loaded ---------------------------------------------
+def torch_module_wrapper(keras, backend, init=None):
+    import torch
+
+    x, y = _data()
+    y = (x[:, :1] - 0.5 * x[:, 1:2]).astype("float32")
+
+    def make_model():
+        net = torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.Tanh(), torch.nn.Linear(6, 1))
+        return keras.Sequential([keras.Input((8,)), keras.layers.TorchModuleWrapper(net)])
+
+    model = make_model()
+    weights = _set([model], init)
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse")
+    h = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    out = _history(h)
+    out.update(_weights("w", model))
+    out["reloaded_predictions"] = _reloaded_predictions(keras, make_model, model, x)
+    return weights, out
+
+
+# -- JaxLayer: a (params, inputs) function trained by fit, saved and loaded ----------------------------------------
+def jax_layer(keras, backend, init=None):
+    import jax.numpy as jnp
+
+    x, y = _data()
+    y = (x[:, :1] - 0.5 * x[:, 1:2]).astype("float32")
+    rng = np.random.default_rng(3)
+    params = {"hidden": {"w": rng.normal(size=(8, 6)).astype("float32") * 0.3, "b": np.zeros(6, "float32")},
+              "out": {"w": rng.normal(size=(6, 1)).astype("float32") * 0.3, "b": np.zeros(1, "float32")}}
+
+    def call_fn(params, inputs):
+        h = jnp.tanh(inputs @ params["hidden"]["w"] + params["hidden"]["b"])
+        return h @ params["out"]["w"] + params["out"]["b"]
+
+    def make_model():
+        return keras.Sequential([keras.Input((8,)), keras.layers.JaxLayer(call_fn, params=params)])
+
+    model = make_model()
+    weights = _set([model], init)
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse")
+    h = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    out = _history(h)
+    out.update(_weights("w", model))
+    out["reloaded_predictions"] = _reloaded_predictions(keras, make_model, model, x)
+    return weights, out
+
+
 WORKLOADS = {"distill": distill, "vae": vae, "test_step": test_step, "gan": gan, "jax_loop": jax_loop,
-             "jax_train_step": jax_train_step, "torch_train_step": torch_train_step}
+             "jax_train_step": jax_train_step, "torch_train_step": torch_train_step, "gan_jax_loop": gan_jax_loop,
+             "torch_optim_loop": torch_optim_loop, "torch_module_wrapper": torch_module_wrapper,
+             "jax_layer": jax_layer}
+
+
+# the backend a workload is written for (the others run on both)
+ONLY_ON = {"gan": "torch", "torch_train_step": "torch", "torch_optim_loop": "torch", "torch_module_wrapper": "torch",
+           "jax_loop": "jax", "jax_train_step": "jax", "gan_jax_loop": "jax", "jax_layer": "jax"}
 
 
 if __name__ == "__main__":
     import os
+    import traceback
 
     import keras
 
-    name, init_path, out_path = sys.argv[1:4]
-    with np.load(init_path) as f:
-        init = [f[f"w{i}"] for i in range(len(f.files))]
-    _, results = WORKLOADS[name](keras, os.environ["KERAS_BACKEND"], init)
-    np.savez(out_path, **results)
+    folder, names = sys.argv[1], sys.argv[2:]  # reads FOLDER/NAME.init.npz, writes FOLDER/NAME.out.npz
+    for name in names:
+        with np.load(os.path.join(folder, f"{name}.init.npz")) as f:
+            init = [f[f"w{i}"] for i in range(len(f.files))]
+        try:
+            _, results = WORKLOADS[name](keras, os.environ["KERAS_BACKEND"], init)
+        except Exception:  # noqa: BLE001 - reported to the test of this workload, the others still run
+            with open(os.path.join(folder, f"{name}.error.txt"), "w") as f:
+                f.write(traceback.format_exc())
+            continue
+        np.savez(os.path.join(folder, f"{name}.out.npz"), **results)

@@ -8,7 +8,7 @@ call (the fused kernel); otherwise it is explicit, with kshim's backend-neutral 
 
 import math
 
-from kshim import constraints, initializers, ops, regularizers
+from kshim import config, constraints, initializers, ops, regularizers
 from kshim.layers.activations import Softmax
 from kshim.layers.core import Dropout
 from kshim.layers.einsum_dense import EinsumDense
@@ -48,7 +48,8 @@ class GroupedQueryAttention(amask.AttentionCalls, Layer):
         self.num_repeats = num_query_heads // num_key_value_heads
         self.dropout, self.use_bias, self.use_gate = float(dropout), bool(use_bias), bool(use_gate)
         self.sliding_window, self.seed = sliding_window, seed
-        self._flash_attention = flash_attention
+        self._flash_attention = (flash_attention if flash_attention is not None
+                                 else config.is_flash_attention_enabled())  # Keras 3's global switch
         if flash_attention and self.dropout > 0:
             raise ValueError("GroupedQueryAttention: dropout is not supported with flash attention. Received: "
                              f"dropout={dropout!r}, flash_attention={flash_attention!r}")

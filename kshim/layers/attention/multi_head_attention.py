@@ -15,7 +15,7 @@ as Keras 3.
 import math
 import string
 
-from kshim import constraints, initializers, ops, regularizers
+from kshim import config, constraints, initializers, ops, regularizers
 from kshim.layers.activations import Softmax
 from kshim.layers.core import Dropout
 from kshim.layers.einsum_dense import EinsumDense
@@ -91,7 +91,8 @@ class MultiHeadAttention(amask.AttentionCalls, Layer):
                                  f"Received: output_shape={output_shape!r}")
             output_shape = tuple(output_shape)
         self._output_shape = output_shape or None
-        self._flash_attention = flash_attention
+        self._flash_attention = (flash_attention if flash_attention is not None
+                                 else config.is_flash_attention_enabled())  # Keras 3's global switch
         self._kernel_initializer = initializers.get(kernel_initializer)
         self._bias_initializer = initializers.get(bias_initializer)
         self._kernel_regularizer = regularizers.get(kernel_regularizer)
