@@ -41,6 +41,7 @@ DEFAULT_MODULES = (
     "conformance.cases_merging",
     "conformance.cases_attention",
     "conformance.cases_layers_new",
+    "conformance.cases_precision",
 )
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]]+$")

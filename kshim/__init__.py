@@ -13,6 +13,7 @@ import importlib
 from kshim import config
 from kshim.common.absent import raise_absent
 from kshim.backends import B as _B  # noqa: F401  (loads the selected backend, and only it)
+from kshim import dtype_policies as _dtype_policies  # noqa: F401  (binds config.set_dtype_policy)
 
 __version__ = "0.1.0"
 
@@ -23,14 +24,16 @@ def version():
 
 _SUBMODULES = ("activations", "applications", "backend", "callbacks", "constraints", "datasets", "distribution",
                "export", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers",
-               "preprocessing", "random", "regularizers", "saving", "tree", "utils")
+               "preprocessing", "random", "regularizers", "saving", "tree", "utils", "dtype_policies",
+               "mixed_precision", "quantizers")
 _NAMES = {"Input": "kshim.layers", "InputLayer": "kshim.layers", "KerasTensor": "kshim.layers",
           "Layer": "kshim.layers", "Model": "kshim.models", "Sequential": "kshim.models",
           "Variable": "kshim.variables", "StatelessScope": "kshim.variables", "InputSpec": "kshim.layers",
           "Loss": "kshim.losses", "Metric": "kshim.metrics", "Optimizer": "kshim.optimizers",
           "Initializer": "kshim.initializers", "Regularizer": "kshim.regularizers",
           "Constraint": "kshim.constraints", "Operation": "kshim.layers.operation",
-          "name_scope": "kshim.common.naming"}
+          "name_scope": "kshim.common.naming", "DTypePolicy": "kshim.dtype_policies",
+          "FloatDTypePolicy": "kshim.dtype_policies"}
 # Keras 3 top-level names kshim leaves out on purpose (README.md, "Public names not provided").
 _ABSENT = {
     "Function": "build a graph of layers and ops with `kshim.Model(inputs, outputs)`; kshim has no separate "

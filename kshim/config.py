@@ -7,6 +7,7 @@ other backend, start a new process with ``KSHIM_BACKEND`` set.
 import importlib.util
 import os
 
+
 BACKENDS = ()  # the backend names, in order of preference: set once, by `kshim.backends` (which knows them)
 _BACKEND = None
 
@@ -196,3 +197,33 @@ def __getattr__(name):
     if name in _ABSENT:
         raise AttributeError(f"kshim does not provide kshim.config.{name} (Keras 3 has it): {_ABSENT[name]}")
     raise AttributeError(f"module 'kshim.config' has no attribute {name!r}")
+
+
+# -- the global dtype policy --------------------------------------------------------------------------------------
+# The classes live in kshim.dtype_policies (above this module), which binds its `get` here when it loads; `import
+# kshim` loads it, so these work from the start.
+_DTYPE_POLICY = None
+_POLICY_GET = None
+
+
+def bind_dtype_policies(get):
+    """Called once by `kshim.dtype_policies`: ``get(identifier)`` turns a name or a policy into a policy."""
+    global _POLICY_GET
+    _POLICY_GET = get
+
+
+def set_dtype_policy(policy):
+    """Set the global dtype policy: a name (``"mixed_float16"``, ``"mixed_bfloat16"``, ``"float32"``, ...) or a
+    `kshim.dtype_policies.DTypePolicy`. Layers created afterwards without ``dtype=`` use it."""
+    global _DTYPE_POLICY
+    if not isinstance(policy, str) and not hasattr(policy, "compute_dtype"):
+        raise ValueError("set_dtype_policy: `policy` must be the name of a policy (such as 'mixed_float16') or a "
+                         f"DTypePolicy. Received: policy={policy!r} (of type {type(policy).__name__})")
+    _DTYPE_POLICY = _POLICY_GET(policy)
+
+
+def dtype_policy():
+    """The global dtype policy (a `DTypePolicy`; ``DTypePolicy(floatx())`` unless set with `set_dtype_policy`)."""
+    return _DTYPE_POLICY if _DTYPE_POLICY is not None else _POLICY_GET(_FLOATX)
+
+

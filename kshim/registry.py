@@ -189,6 +189,7 @@ ACTIVATIONS = family("activation", home=("kshim.activations",))
 INITIALIZERS = family("initializer", home=("kshim.initializers",))
 REGULARIZERS = family("regularizer", home=("kshim.regularizers",))
 CONSTRAINTS = family("constraint", home=("kshim.constraints",))
+DTYPE_POLICIES = family("dtype policy", home=("kshim.dtype_policies",))
 
 
 # -- custom objects (register_keras_serializable, custom_object_scope) -----------------------------------------

@@ -39,6 +39,7 @@ class Variable:
         self.constraint = constraint
         self.aggregation = aggregation
         self.synchronization = synchronization
+        self.autocast = bool(autocast)  # read in the compute dtype inside a mixed-policy layer's call
         if isinstance(initializer, str) or (callable(initializer) and not ops.is_tensor(initializer)):
             if shape is None:
                 raise ValueError(

@@ -8,8 +8,10 @@ import numpy as np
 from kshim import activations, config, constraints, initializers, ops, regularizers
 from kshim import random as krandom
 from kshim.layers.input_spec import InputSpec
+from kshim.layers.kernel_adaptation import AdaptableWeight, check_quantization_config
 from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer
+from kshim.quantizers import abs_max_quantize
 from kshim.serialization import (deserialize_function, deserialize_keras_object, serialize_function,
                                  serialize_keras_object)
 
@@ -25,19 +27,18 @@ def _positive_int(cls, name, value):
     return value
 
 
-class Dense(Layer):
-    """``activation(inputs @ kernel + bias)``. Kernel shape (input_dim, units), bias shape (units,)."""
+class Dense(AdaptableWeight, Layer):
+    """``activation(inputs @ kernel + bias)``. Kernel shape (input_dim, units), bias shape (units,).
+
+    ``lora_rank``/`enable_lora` and `quantize("int8")`: see `kshim.layers.kernel_adaptation`."""
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None,
                  lora_alpha=None, quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if quantization_config is not None:
-            raise ValueError(f"Dense: quantization is not supported. Received: quantization_config="
-                             f"{quantization_config!r}")
-        if lora_rank is not None:
-            raise ValueError(f"Dense: LoRA is not supported yet. Received: lora_rank={lora_rank!r}")
+        check_quantization_config("Dense", quantization_config)
+        self._init_lora(lora_rank, lora_alpha)
         self.units = _positive_int("Dense", "units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -56,9 +57,12 @@ class Dense(Layer):
         if input_dim is None:
             raise ValueError(f"Dense '{self.name}': the last axis of the input must be known. "
                              f"Received: input_shape={tuple(input_shape)}")
-        self.kernel = self.add_weight(shape=(input_dim, self.units), initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
-                                      name="kernel")
+        if self.quantization_mode == "int8":
+            self._int8_build((input_dim, self.units))
+        else:
+            self._kernel = self.add_weight(shape=(input_dim, self.units), initializer=self.kernel_initializer,
+                                           regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                                           name="kernel")
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
@@ -66,9 +70,36 @@ class Dense(Layer):
                                         name="bias")
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
         self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
 
-    def call(self, inputs):
-        x = ops.matmul(inputs, self.kernel._value)
+    @property
+    def kernel(self):
+        """The kernel Variable; with LoRA enabled, the merged kernel (a tensor), as Keras 3's property."""
+        return self._merged_weight()
+
+    def call(self, inputs, training=None):
+        if self._adapted:
+            return self._adapted_call(inputs, training)
+        x = ops.matmul(inputs, self._kernel._value)
+        if self.bias is not None:
+            x = ops.add(x, self.bias._value)
+        return self.activation(x)
+
+    def _adapted_call(self, inputs, training):
+        if self.quantization_mode == "int8":
+            # Keras 3's int8 matmul: inputs quantized per row (absmax), an exact integer product, then de-scaled.
+            q, inputs_scale = abs_max_quantize(inputs, axis=-1)
+            x = ops.matmul(ops.cast(q, "int32"), ops.cast(self._kernel._value, "int32"))
+            x = ops.divide(ops.cast(x, self.compute_dtype), ops.multiply(self.kernel_scale._value, inputs_scale))
+            if training:  # the gradient to the inputs through the dequantized kernel (value unchanged)
+                exact = ops.matmul(inputs, self._dequantized())
+                x = ops.add(x, ops.subtract(exact, ops.stop_gradient(exact)))
+            if self.lora_enabled:
+                lora = ops.matmul(ops.matmul(inputs, self.lora_kernel_a._value), self.lora_kernel_b._value)
+                x = ops.cast(ops.add(x, ops.multiply(self.lora_alpha / self.lora_rank, lora)), self.compute_dtype)
+        else:
+            x = ops.matmul(inputs, self._merged_weight())
         if self.bias is not None:
             x = ops.add(x, self.bias._value)
         return self.activation(x)
@@ -86,7 +117,9 @@ class Dense(Layer):
                 "bias_regularizer": ser(regularizers, self.bias_regularizer),
                 "activity_regularizer": ser(regularizers, self.activity_regularizer),
                 "kernel_constraint": ser(constraints, self.kernel_constraint),
-                "bias_constraint": ser(constraints, self.bias_constraint)}
+                "bias_constraint": ser(constraints, self.bias_constraint),
+                "quantization_config": self._quantization_config(),
+                **({"lora_rank": self.lora_rank, "lora_alpha": self.lora_alpha} if self.lora_rank else {})}
 
 
 class Activation(Layer):

@@ -11,6 +11,7 @@ import re
 from kshim import activations, constraints, initializers, ops, regularizers
 from kshim.initializers import VarianceScaling
 from kshim.layers.input_spec import InputSpec
+from kshim.layers.kernel_adaptation import AdaptableWeight, check_quantization_config
 from kshim.layers.layer import Layer
 
 
@@ -84,19 +85,19 @@ def analyze(equation, bias_axes, input_shape, output_shape):
     return kernel, bias, out, in_axes, out_axes
 
 
-class EinsumDense(Layer):
-    """Keras 3's EinsumDense. Weights: ``kernel`` (shape from the equation), then ``bias`` if ``bias_axes``."""
+class EinsumDense(AdaptableWeight, Layer):
+    """Keras 3's EinsumDense. Weights: ``kernel`` (shape from the equation), then ``bias`` if ``bias_axes``.
+
+    ``lora_rank``/`enable_lora`: see `kshim.layers.kernel_adaptation` (int8 quantization is Dense's and
+    Embedding's only, for now)."""
 
     def __init__(self, equation, output_shape, activation=None, bias_axes=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, lora_rank=None, lora_alpha=None, gptq_unpacked_column_size=None,
                  quantization_config=None, **kwargs):
         super().__init__(**kwargs)
-        if lora_rank is not None:
-            raise ValueError(f"EinsumDense: LoRA is not supported yet. Received: lora_rank={lora_rank!r}")
-        if quantization_config is not None:
-            raise ValueError("EinsumDense: quantization is not supported. Received: "
-                             f"quantization_config={quantization_config!r}")
+        self._init_lora(lora_rank, lora_alpha)
+        check_quantization_config("EinsumDense", quantization_config)
         _parse(equation)
         self.equation = equation
         self.partial_output_shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
@@ -108,7 +109,7 @@ class EinsumDense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.kernel = self.bias = None
+        self._kernel = self.bias = None
 
     def build(self, input_shape):
         kernel_shape, bias_shape, _, in_axes, out_axes = analyze(self.equation, self.bias_axes, input_shape,
@@ -118,15 +119,27 @@ class EinsumDense(Layer):
         if isinstance(init, VarianceScaling) and (init.input_axes is None or init.output_axes is None):
             # Keras 3 computes the fans from the kernel's input and output axes, not its last two dimensions.
             init = type(init).from_config({**init.get_config(), "input_axes": in_axes, "output_axes": out_axes})
-        self.kernel = self.add_weight(name="kernel", shape=tuple(kernel_shape), initializer=init,
-                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self._kernel = self.add_weight(name="kernel", shape=tuple(kernel_shape), initializer=init,
+                                       regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if bias_shape is not None:
             self.bias = self.add_weight(name="bias", shape=tuple(bias_shape), initializer=self.bias_initializer,
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
+
+    @property
+    def kernel(self):
+        """The kernel Variable; with LoRA enabled, the merged kernel (a tensor), as Keras 3's property."""
+        return self._merged_weight()
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        raise NotImplementedError("EinsumDense: kshim does not quantize EinsumDense yet (Dense and Embedding take "
+                                  f"'int8'). Received: mode={mode!r}")
 
     def call(self, inputs, training=None):
-        x = ops.einsum(self.equation, inputs, self.kernel.value)
+        kernel = self._merged_weight() if self.lora_enabled else self._kernel._value
+        x = ops.einsum(self.equation, inputs, kernel)
         if self.bias is not None:
             x = ops.add(x, self.bias.value)
         return self.activation(x) if self.activation is not None else x
@@ -143,4 +156,5 @@ class EinsumDense(Layer):
                 "bias_regularizer": _ser(regularizers, self.bias_regularizer),
                 "activity_regularizer": _ser(regularizers, self.activity_regularizer),
                 "kernel_constraint": _ser(constraints, self.kernel_constraint),
-                "bias_constraint": _ser(constraints, self.bias_constraint), "quantization_config": None}
+                "bias_constraint": _ser(constraints, self.bias_constraint), "quantization_config": None,
+                **({"lora_rank": self.lora_rank, "lora_alpha": self.lora_alpha} if self.lora_rank else {})}

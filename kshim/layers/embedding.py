@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from kshim import constraints, initializers, ops, regularizers
+from kshim.layers.kernel_adaptation import AdaptableWeight
 from kshim.layers.layer import Layer
 
 
@@ -18,7 +19,7 @@ def _positive_int(cls, name, value):
     return int(value)
 
 
-class Embedding(Layer):
+class Embedding(AdaptableWeight, Layer):
     """``embeddings[inputs]``: a lookup table of shape (input_dim, output_dim), named "embeddings".
 
     With ``mask_zero=True`` index 0 is padding: the layer's mask is ``inputs != 0`` (and ``input_dim`` should be
@@ -30,7 +31,13 @@ class Embedding(Layer):
     (inside a compiled step that would cost a host sync), so there an index out of range follows the backend:
     jax gives a row of NaN for an index >= input_dim and counts a negative one from the end (as numpy), torch
     raises an IndexError. Check the data, or map
-    tokens with `IntegerLookup`/`StringLookup`, whose out-of-vocabulary index is always in range."""
+    tokens with `IntegerLookup`/`StringLookup`, whose out-of-vocabulary index is always in range.
+
+    ``lora_rank``/`enable_lora` and `quantize("int8")` (per-row scales): see `kshim.layers.kernel_adaptation`."""
+
+    _weight_name = "embeddings"
+    _quantize_axis = -1
+    _store_order = {None: ("embeddings",), "int8": ("embeddings", "embeddings_scale")}
 
     def __call__(self, inputs, *args, **kwargs):
         if isinstance(inputs, (np.ndarray, list, tuple)):
@@ -50,8 +57,7 @@ class Embedding(Layer):
             warnings.warn("Embedding: `input_length` is a Keras 2 argument; Keras 3 deprecates it. kshim uses it as "
                           "the input's sequence length; prefer `kshim.Input(shape=(input_length,))`.",
                           DeprecationWarning, stacklevel=2)
-        if lora_rank is not None:
-            raise ValueError(f"Embedding: LoRA is not supported yet. Received: lora_rank={lora_rank!r}")
+        self._init_lora(lora_rank, lora_alpha)
         kwargs.pop("quantization_config", None)
         super().__init__(**kwargs)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
@@ -60,7 +66,7 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self.autocast = False
-        self.embeddings = None
+        self._embeddings = None
         if weights is not None:
             self.build()
             if not (isinstance(weights, list) and len(weights) == 1):
@@ -70,16 +76,40 @@ class Embedding(Layer):
     def build(self, input_shape=None):
         if self.built:
             return
-        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim), name="embeddings",
-                                          initializer=self.embeddings_initializer,
-                                          regularizer=self.embeddings_regularizer,
-                                          constraint=self.embeddings_constraint, trainable=True)
+        if self.quantization_mode == "int8":
+            self._int8_build((self.input_dim, self.output_dim))
+        else:
+            self._embeddings = self.add_weight(shape=(self.input_dim, self.output_dim), name="embeddings",
+                                               initializer=self.embeddings_initializer,
+                                               regularizer=self.embeddings_regularizer,
+                                               constraint=self.embeddings_constraint, trainable=True)
         self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
+
+    @property
+    def embeddings(self):
+        """The embeddings Variable; with LoRA enabled, the merged table (a tensor), as Keras 3's property."""
+        return self._merged_weight()
 
     def call(self, inputs):
         if ops.dtype(inputs) not in ("int32", "int64"):
             inputs = ops.cast(inputs, "int32")
-        return ops.take(self.embeddings.value, inputs, axis=0)
+        if self._adapted:
+            return self._adapted_call(inputs)
+        out = ops.take(self._embeddings._value, inputs, axis=0)
+        return out if ops.dtype(out) == self._compute_dtype else ops.cast(out, self._compute_dtype)
+
+    def _adapted_call(self, inputs):
+        if self.quantization_mode != "int8":
+            return ops.cast(ops.take(self._merged_weight(), inputs, axis=0), self.compute_dtype)
+        scale = ops.take(self.embeddings_scale._value, inputs, axis=0)
+        out = ops.divide(ops.cast(ops.take(self._embeddings._value, inputs, axis=0), self.compute_dtype),
+                         ops.expand_dims(scale, -1))
+        if self.lora_enabled:
+            lora = ops.matmul(ops.take(self.lora_embeddings_a._value, inputs, axis=0), self.lora_embeddings_b._value)
+            out = ops.cast(ops.add(out, ops.multiply(self.lora_alpha / self.lora_rank, lora)), self.compute_dtype)
+        return out
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
@@ -95,7 +125,8 @@ class Embedding(Layer):
                 "embeddings_regularizer": _ser(regularizers, self.embeddings_regularizer),
                 "activity_regularizer": _ser(regularizers, self.activity_regularizer),
                 "embeddings_constraint": _ser(constraints, self.embeddings_constraint),
-                "mask_zero": self.mask_zero}
+                "mask_zero": self.mask_zero,
+                **({"lora_rank": self.lora_rank, "lora_alpha": self.lora_alpha} if self.lora_rank else {})}
 
 
 class Masking(Layer):

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from kshim import config, constraints, ops, regularizers
+from kshim import config, constraints, dtype_policies, ops, regularizers
 from kshim import initializers as kinit
 from kshim.backends import B
 from kshim.layers.input_spec import InputSpec, check_input_spec
@@ -32,14 +32,12 @@ _LAYER_KWARGS = ("input_shape", "input_dim", "batch_size", "batch_input_shape", 
 
 
 def standardize_dtype(dtype):
+    """A plain dtype name from a dtype, a name, or a dtype policy (its variable dtype)."""
     if dtype is None:
         return config.floatx()
-    if isinstance(dtype, dict):  # a Keras 3 DTypePolicy config
-        dtype = dtype.get("config", {}).get("name", config.floatx())
-    name = getattr(dtype, "name", dtype)
-    if name in ("mixed_float16", "mixed_bfloat16"):
-        raise ValueError(f"dtype policy {name!r} is not supported yet; use 'float32'. Received: dtype={name!r}")
-    return str(name)
+    if isinstance(dtype, (dict, dtype_policies.DTypePolicy)) or dtype in ("mixed_float16", "mixed_bfloat16"):
+        return dtype_policies.get(dtype).variable_dtype
+    return str(getattr(dtype, "name", dtype))
 
 
 def _shapes(tensors):
@@ -74,6 +72,7 @@ class Layer(_LayerBase):
     Its base class comes from the backend (`kshim.backends.interface.layer.layer_base`): on torch every layer and
     model is a ``torch.nn.Module`` whose ``parameters()`` are its trainable variables."""
 
+    _mixed = False  # whether the policy computes in another dtype than its variables' (set with `dtype_policy`)
     _call_takes_training = None  # per-class caches, filled on first call
     _call_takes_mask = None
     # What a class is, for the modules below `kshim.models` that must tell (saving, summaries) without importing it.
@@ -93,7 +92,7 @@ class Layer(_LayerBase):
         self._build_shape = None
         self.built = False
         self._trainable = bool(trainable)
-        self._dtype = standardize_dtype(dtype)
+        self.dtype_policy = dtype
         self.autocast = autocast
         self.input_spec = None
         self.supports_masking = False
@@ -146,15 +145,18 @@ class Layer(_LayerBase):
 
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, autocast=True, regularizer=None,
                    constraint=None, aggregation="none", name=None):
-        """Create a Variable owned by this layer (Keras 3's signature)."""
+        """Create a Variable owned by this layer (Keras 3's signature), in the policy's variable dtype unless
+        ``dtype`` is given. With ``autocast`` (the default) a float variable is read in the compute dtype inside
+        the layer's call when the policy is mixed."""
         shape = () if shape is None else tuple(int(d) for d in shape)
-        dtype = standardize_dtype(dtype or self._dtype)
+        dtype = standardize_dtype(dtype or self._variable_dtype)
         if initializer is None:
             initializer = "glorot_uniform" if "float" in dtype else "zeros"
         name = name or f"variable_{len(self._own_trainable) + len(self._own_non_trainable)}"
         try:
             var = Variable(kinit.get(initializer), shape=shape, dtype=dtype, trainable=trainable, name=name,
-                           regularizer=regularizers.get(regularizer), constraint=constraints.get(constraint))
+                           regularizer=regularizers.get(regularizer), constraint=constraints.get(constraint),
+                           autocast=autocast)
         except MemoryError:
             size = 1
             for d in shape:
@@ -225,9 +227,53 @@ class Layer(_LayerBase):
         for layer in self._sublayers():
             layer.trainable = value
 
-    dtype = read_only("_dtype")
-    compute_dtype = read_only("_dtype")
-    variable_dtype = read_only("_dtype")
+    # -- dtype policy --------------------------------------------------------------------------------------------
+    @property
+    def dtype_policy(self):
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        policy = dtype_policies.get(value)
+        self._dtype_policy = policy
+        self._compute_dtype = policy.compute_dtype
+        self._variable_dtype = self._dtype = policy.variable_dtype
+        # Mixed: float variables are read in the compute dtype inside `call` (see `_cast_variables`).
+        self._mixed = policy.compute_dtype != policy.variable_dtype
+
+    dtype = read_only("_variable_dtype", "The variable dtype (Keras 3's alias of `variable_dtype`).")
+    compute_dtype = read_only("_compute_dtype")
+    variable_dtype = read_only("_variable_dtype")
+    input_dtype = read_only("_compute_dtype", "The dtype float inputs are cast to (with `autocast`).")
+
+    @property
+    def quantization_mode(self):
+        """The quantization mode of the layer's policy ("int8", ...), or None."""
+        return self._dtype_policy.quantization_mode
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantize the layer's weights (Dense, EinsumDense and Embedding implement ``"int8"``)."""
+        raise NotImplementedError(f"Layer {type(self).__name__} does not have a `quantize()` method implemented.")
+
+    def _cast_variables(self):
+        """Inside a call of a mixed-policy layer: bind this layer's own float variables made with ``autocast``
+        to their values in the compute dtype (Keras 3 casts on read in an autocast scope). Returns what
+        `_uncast_variables` needs to put the float32 values back."""
+        if not self.autocast:
+            return None
+        dtype = self._compute_dtype
+        cast = [v for v in self._own_trainable + self._own_non_trainable
+                if v.autocast and v._dtype != dtype and ops.is_float_dtype(v._dtype)]
+        old = swap_values(cast, [ops.cast(v._value, dtype) for v in cast])
+        return cast, old, read_values(cast)
+
+    @staticmethod
+    def _uncast_variables(cast):
+        if cast is None:
+            return
+        for v, old, new in zip(*cast):
+            if v._value is new:  # a variable the call assigned keeps its new (variable dtype) value
+                v._value = old
 
     def get_weights(self):
         return [v.numpy() for v in self.weights]
@@ -337,10 +383,13 @@ class Layer(_LayerBase):
         if _CALLS.depth == 0 and _CALLS.pending:
             self._clear_losses()
         _CALLS.depth += 1
+        cast = self._cast_variables() if self._mixed else None
         try:
             outputs = self.call(inputs, *args, **kwargs)
         finally:
             _CALLS.depth -= 1
+            if cast is not None:
+                self._uncast_variables(cast)
         if self.activity_regularizer is not None:
             self._losses = [_activity_loss(self.activity_regularizer, y)
                             for y in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
@@ -438,8 +487,7 @@ class Layer(_LayerBase):
     # -- config --------------------------------------------------------------------------------------------------
     def get_config(self):
         cfg = {"name": self.name, "trainable": self.trainable,
-               "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": self._dtype},
-                         "registered_name": None}}
+               "dtype": dtype_policies.serialize(self._dtype_policy)}
         if self._batch_input_shape is not None:
             cfg["batch_input_shape"] = list(self._batch_input_shape)
         return cfg

@@ -189,6 +189,8 @@ class BatchNormalization(_Normalization):
         if mask is not None and ops.ndim(mask) != ops.ndim(inputs) - 1:
             raise ValueError("BatchNormalization: the mask must have one axis less than the inputs. Received: "
                              f"mask.shape={tuple(ops.shape(mask))}, inputs.shape={tuple(ops.shape(inputs))}")
+        if ops.dtype(inputs) in ("float16", "bfloat16"):  # as Keras 3: statistics in float32 under mixed precision
+            inputs = ops.cast(inputs, "float32")
         gamma = self.gamma.value if self.scale else None
         beta = self.beta.value if self.center else None
         if training and self.trainable:
@@ -205,7 +207,8 @@ class BatchNormalization(_Normalization):
                     ops.multiply(self.moving_variance.value, m), ops.multiply(variance, 1.0 - m))))
         else:
             mean, variance = self.moving_mean.value, self.moving_variance.value
-        return _batch_normalization(inputs, mean, variance, self.axis, beta, gamma, self.epsilon)
+        outputs = _batch_normalization(inputs, mean, variance, self.axis, beta, gamma, self.epsilon)
+        return outputs if ops.dtype(outputs) == self._compute_dtype else ops.cast(outputs, self._compute_dtype)
 
     def _moments(self, inputs, mask):
         axes = self._reduction_axes

@@ -3,6 +3,8 @@
 import functools
 import inspect
 import json
+import re
+import warnings
 
 import numpy as np
 
@@ -119,6 +121,25 @@ class Model(Trainer, Layer):
             elif getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
                 layer.reset_states()
 
+    def quantize(self, mode=None, config=None, filters=None, **kwargs):
+        """Quantize every leaf layer that can be (``mode="int8"``: Dense, EinsumDense, Embedding), as Keras 3:
+        a layer that cannot is skipped with a warning. ``filters`` (a regex, a list of them, or a callable on the
+        layer) picks the layers by name."""
+        type_check = kwargs.pop("type_check", True)
+        if kwargs:
+            raise ValueError(f"{type(self).__name__}.quantize: unknown arguments {sorted(kwargs)}.")
+        changed = False
+        for layer in _leaf_layers(self):
+            if not _selected(layer, filters):
+                continue
+            try:
+                layer.quantize(mode, type_check=type_check, config=config)
+                changed = True
+            except NotImplementedError as e:
+                warnings.warn(str(e), stacklevel=2)
+        if changed and getattr(self, "_steps", None) is not None:  # the variables changed: compile steps anew
+            self._steps = type(self._steps)(self, self._steps.jit_compile)
+
     # -- saving (kshim.saving) -----------------------------------------------------------------------------------
     @functools.wraps(Trainer.compile)
     def compile(self, *args, **kwargs):
@@ -178,3 +199,21 @@ def _inject_functional(cls):
         return cls
     cls.__bases__ = tuple(_inject_functional(base) for base in cls.__bases__)
     return cls
+
+
+def _leaf_layers(layer):
+    """Every layer under ``layer`` (depth first) that has no sub-layers."""
+    for sub in layer._sublayers():
+        if sub._sublayers():
+            yield from _leaf_layers(sub)
+        else:
+            yield sub
+
+
+def _selected(layer, filters):
+    if filters is None:
+        return True
+    if callable(filters):
+        return bool(filters(layer))
+    patterns = [filters] if isinstance(filters, str) else list(filters)
+    return any(re.search(p, layer.name) for p in patterns)

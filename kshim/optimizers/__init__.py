@@ -14,6 +14,7 @@ from kshim.optimizers.ftrl import Ftrl
 from kshim.optimizers.lamb import Lamb
 from kshim.optimizers.lion import Lion
 from kshim.optimizers.muon import Muon
+from kshim.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from kshim.optimizers.nadam import Nadam
 from kshim.optimizers.optimizer import Optimizer
 from kshim.optimizers.rmsprop import RMSprop
@@ -21,7 +22,8 @@ from kshim.optimizers.sgd import SGD
 from kshim.registry import OPTIMIZERS
 from kshim.serialization import with_registration
 
-ALL_OBJECTS = (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion, Lamb, Adafactor, Muon)
+ALL_OBJECTS = (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion, Lamb, Adafactor, Muon,
+               LossScaleOptimizer)
 OPTIMIZERS.register_all(ALL_OBJECTS)
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}  # kept for backward compatibility
 _CLASS_NAMES = [c.__name__ for c in ALL_OBJECTS]

@@ -488,6 +488,11 @@ class Optimizer:
         """``loss * loss_scale_factor`` when a factor is set (gradients are divided by it in ``apply``)."""
         return loss if self.loss_scale_factor is None else ops.multiply(loss, self.loss_scale_factor)
 
+    def _loss_scale(self, optimizer_values):
+        """What a compiled train step multiplies the loss by before differentiating (None: nothing), read from
+        the step's optimizer values: ``loss_scale_factor`` here, the dynamic scale in `LossScaleOptimizer`."""
+        return self.loss_scale_factor
+
     # -- weights and saving -------------------------------------------------------------------------------------
     def set_weights(self, weights):
         if not self.built:

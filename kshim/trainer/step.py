@@ -29,18 +29,24 @@ class StepFunctions:
         self._grad_fn = ops.value_and_grad(self._loss_fn, has_aux=True)
 
     # -- pure pieces ---------------------------------------------------------------------------------------------
-    def _loss_fn(self, trainable, non_trainable, x, y, sample_weight):
+    def _loss_fn(self, trainable, non_trainable, x, y, sample_weight, scale=None):
         model = self.model
         y_pred, non_trainable, layer_losses = model.stateless_call(
             trainable, non_trainable, x, training=True, return_losses=True)
         loss = model._compile_loss(y, y_pred, sample_weight)
         for extra in layer_losses:
             loss = ops.add(loss, extra)
-        return loss, (y_pred, non_trainable)
+        if scale is None:
+            return loss, (loss, y_pred, non_trainable)
+        # Loss scaling (a LossScaleOptimizer, or `loss_scale_factor`): differentiate the scaled loss; the
+        # optimizer divides the gradients by the scale, and the metrics see the loss itself.
+        return ops.multiply(loss, ops.cast(scale, ops.dtype(loss))), (loss, y_pred, non_trainable)
 
     def train_step(self, trainable, non_trainable, optimizer_values, metric_values, x, y, sample_weight):
         model = self.model
-        (loss, (y_pred, new_non_trainable)), grads = self._grad_fn(trainable, non_trainable, x, y, sample_weight)
+        scale = model.optimizer._loss_scale(optimizer_values)
+        (_, (loss, y_pred, new_non_trainable)), grads = self._grad_fn(trainable, non_trainable, x, y,
+                                                                      sample_weight, scale)
         new_metric_values = model._compile_metrics.stateless_update(
             metric_values, loss, _batch_size(x), y, y_pred, sample_weight)
         if _DIST.sync is not None:  # torch data parallel: one all-reduce of gradients, statistics and metrics

@@ -100,6 +100,9 @@ class Trainer(StepMethods):
             raise ValueError(f"compile: `jit_compile` must be 'auto', True or False. Received: "
                              f"jit_compile={jit_compile!r}")
         self.optimizer = koptimizers.get(optimizer)
+        if auto_scale_loss and self.dtype_policy.name == "mixed_float16" and self.optimizer is not None and \
+                not isinstance(self.optimizer, koptimizers.LossScaleOptimizer):  # as Keras 3
+            self.optimizer = koptimizers.LossScaleOptimizer(self.optimizer, name="loss_scale_optimizer")
         self.loss = loss
         self._compile_loss = CompileLoss(loss, loss_weights) if loss is not None else None
         self._compile_metrics = CompileMetrics(metrics, weighted_metrics, loss_identifier=loss)

@@ -1,0 +1,202 @@
+"""LoRA and int8 quantization of a layer's main weight (Dense's and EinsumDense's ``kernel``, Embedding's
+``embeddings``), with Keras 3's names, shapes, numbers and saved layout.
+
+LoRA (`enable_lora(rank)`, or ``lora_rank=`` at construction) freezes the weight ``W`` and adds two float32
+trainable matrices ``A`` (``W.shape[:-1] + (rank,)``) and ``B`` (``(rank, W.shape[-1])``): the layer uses
+``W + (lora_alpha / rank) * A @ B``. ``B`` starts at zero, so enabling LoRA does not change the outputs. Saving
+writes the merged weight where the plain layer writes ``W`` (Keras 3's layout: the LoRA matrices are not saved),
+and loading into a LoRA-enabled layer zeroes ``A`` and ``B``.
+
+int8 quantization (`quantize("int8")`, or a ``"int8_from_<policy>"`` dtype policy) replaces ``W`` with an int8
+weight of the same name plus a float ``<name>_scale`` per output channel (Dense: per column; Embedding: per row),
+from `kshim.quantizers.abs_max_quantize`: ``W ~= W_int8 / scale``.
+"""
+
+from kshim import dtype_policies, initializers, ops
+from kshim.quantizers import abs_max_quantize
+
+
+def _default_int8_config():
+    """The quantization config Keras 3 writes for a layer quantized with ``quantize("int8")``."""
+    activation = {"module": "keras.quantizers", "class_name": "AbsMaxQuantizer",
+                  "config": {"value_range": [-127, 127], "epsilon": 1e-07, "output_dtype": "int8"},
+                  "registered_name": None}
+    return {"module": "keras.quantizers", "class_name": "Int8QuantizationConfig",
+            "config": {"weight_quantizer": None, "activation_quantizer": activation}, "registered_name": None}
+
+
+def _strip_ids(value):
+    if isinstance(value, dict):
+        return {k: _strip_ids(v) for k, v in value.items() if k != "shared_object_id"}
+    if isinstance(value, (list, tuple)):
+        return [_strip_ids(v) for v in value]
+    return value
+
+
+def check_quantization_config(cls, config):
+    """A layer's ``quantization_config`` argument: None, or Keras 3's default int8 config (what a quantized
+    Keras 3 layer writes); anything else is refused."""
+    if config is None or _strip_ids(config) == _default_int8_config():
+        return None
+    raise ValueError(f"{cls}: only the default int8 quantization config is supported. "
+                     f"Received: quantization_config={config!r}")
+
+
+class AdaptableWeight:
+    """Mixin for a layer whose main weight can take LoRA and int8 quantization. The layer defines ``_weight_name``
+    ("kernel" or "embeddings"), keeps that variable as ``self._<name>`` and lists its saved variables (in Keras's
+    order) in ``_store_order``; ``_quantize_axis`` is the axis reduced by the int8 absmax (the scale has the
+    weight's shape without it)."""
+
+    lora_enabled = False
+    lora_rank = None
+    lora_alpha = None
+    _adapted = False  # LoRA or quantized: the layer's call takes the adapted path
+    _weight_name = "kernel"
+    _quantize_axis = 0
+    _store_order = {None: ("kernel", "bias"), "int8": ("kernel", "bias", "kernel_scale")}
+
+    def _init_lora(self, lora_rank, lora_alpha):
+        if lora_rank is not None and (isinstance(lora_rank, bool) or not isinstance(lora_rank, int)
+                                      or lora_rank < 1):
+            raise ValueError(f"{type(self).__name__}: `lora_rank` must be a positive integer. "
+                             f"Received: lora_rank={lora_rank!r}")
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
+
+    # -- the weight ----------------------------------------------------------------------------------------------
+    def _base(self):
+        return getattr(self, "_" + self._weight_name)
+
+    def _lora_delta(self):
+        a = getattr(self, f"lora_{self._weight_name}_a")._value
+        b = getattr(self, f"lora_{self._weight_name}_b")._value
+        return ops.multiply(self.lora_alpha / self.lora_rank, ops.matmul(a, b))
+
+    def _merged_weight(self):
+        """Keras's ``kernel``/``embeddings`` property: the weight with LoRA merged, in the compute dtype (the
+        Variable itself when LoRA is off)."""
+        if not self.lora_enabled or self.quantization_mode is not None:
+            return self._base()
+        return ops.cast(ops.add(self._base()._value, self._lora_delta()), self.compute_dtype)
+
+    # -- LoRA ------------------------------------------------------------------------------------------------------
+    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform", b_initializer="zeros"):
+        """Freeze the weight and train a rank-``rank`` update ``A @ B`` instead (see the module docstring)."""
+        cls = type(self).__name__
+        if getattr(self, f"{self._weight_name}_constraint", None):
+            raise ValueError(f"{cls}: LoRA is incompatible with a `{self._weight_name}_constraint`; remove it to "
+                             "enable LoRA.")
+        if not self.built:
+            raise ValueError(f"{cls} '{self.name}': cannot enable LoRA on a layer that isn't built yet.")
+        if self.lora_enabled:
+            raise ValueError(f"{cls} '{self.name}': LoRA is already enabled; it can only be enabled once per layer.")
+        if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+            raise ValueError(f"{cls}: `rank` must be a positive integer. Received: rank={rank!r}")
+        shape = tuple(self._base().shape)
+        name = self._weight_name
+        regularizer = getattr(self, f"{name}_regularizer", None)
+        a = self.add_weight(name=f"lora_{name}_a", shape=shape[:-1] + (rank,),
+                            initializer=initializers.get(a_initializer), dtype="float32", regularizer=regularizer)
+        b = self.add_weight(name=f"lora_{name}_b", shape=(rank, shape[-1]),
+                            initializer=initializers.get(b_initializer), dtype="float32", regularizer=regularizer)
+        object.__setattr__(self, f"lora_{name}_a", a)
+        object.__setattr__(self, f"lora_{name}_b", b)
+        self._base().trainable = False
+        self.lora_enabled = True
+        self.lora_rank = rank
+        self.lora_alpha = lora_alpha if lora_alpha is not None else rank
+        self._adapted = True
+
+    # -- int8 quantization -------------------------------------------------------------------------------------------
+    def _int8_build(self, shape):
+        """The int8 weight and its scale (zeros and ones; `quantize` or a loaded file fills them)."""
+        name = self._weight_name
+        weight = self.add_weight(name=name, shape=shape, initializer="zeros", dtype="int8", trainable=False)
+        scale_shape = tuple(d for i, d in enumerate(shape) if i != self._quantize_axis % len(shape))
+        scale = self.add_weight(name=f"{name}_scale", shape=scale_shape, initializer="ones", trainable=False)
+        object.__setattr__(self, "_" + name, weight)
+        object.__setattr__(self, f"{name}_scale", scale)
+        self._adapted = True
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantize the weight in place (``mode="int8"``); the policy becomes ``"int8_from_<policy>"``."""
+        cls = type(self).__name__
+        if mode != "int8":
+            raise NotImplementedError(f"{cls}: kshim quantizes to 'int8' only. Received: mode={mode!r}")
+        if config is not None:
+            raise NotImplementedError(f"{cls}: a quantization `config` is not supported. Received: config={config!r}")
+        if not self.built:
+            raise ValueError(f"{cls} '{self.name}': cannot quantize a layer that isn't built yet.")
+        if self.quantization_mode is not None:
+            raise ValueError(f"{cls} '{self.name}': the layer is already quantized "
+                             f"(mode={self.quantization_mode!r}).")
+        old = self._base()
+        value, scale = abs_max_quantize(old.numpy(), axis=self._quantize_axis, to_numpy=True)
+        scale = ops.squeeze(scale, axis=self._quantize_axis)
+        self._own_trainable = [v for v in self._own_trainable if v is not old]
+        self._own_non_trainable = [v for v in self._own_non_trainable if v is not old]
+        self._int8_build(tuple(old.shape))
+        self._base().assign(value)
+        getattr(self, f"{self._weight_name}_scale").assign(scale)
+        self.dtype_policy = dtype_policies.get(f"int8_from_{self.dtype_policy.name}")
+
+    def _quantization_config(self):
+        """What ``get_config`` writes as ``quantization_config`` (Keras 3's default int8 config once quantized)."""
+        return _default_int8_config() if self.quantization_mode == "int8" else None
+
+    def _dequantized(self):
+        weight = ops.cast(self._base()._value, self.compute_dtype)
+        scale = getattr(self, f"{self._weight_name}_scale")._value
+        return ops.divide(weight, ops.expand_dims(scale, self._quantize_axis))
+
+    # -- saving: Keras 3's layout ------------------------------------------------------------------------------------
+    def _saved_weight(self):
+        """(weight, scale) as saved: LoRA merged, and re-quantized when the layer is int8."""
+        if self.quantization_mode is None:
+            if not self.lora_enabled:
+                return self._base(), None
+            # Merged in float32 and saved in the variable dtype (Keras 3 writes the compute dtype, which under a
+            # mixed policy would round the merged weight to float16/bfloat16); either loads into either library.
+            base = self._base()
+            return ops.add(base._value, ops.cast(self._lora_delta(), base.dtype)), None
+        scale = getattr(self, f"{self._weight_name}_scale")
+        if not self.lora_enabled:
+            return self._base(), scale
+        merged = ops.add(self._dequantized(), self._lora_delta())
+        value, new_scale = abs_max_quantize(merged, axis=self._quantize_axis, to_numpy=True)
+        return value, ops.squeeze(new_scale, axis=self._quantize_axis)
+
+    @property
+    def save_own_variables(self):
+        """Keras 3's hook, only where the layout differs from the plain one (LoRA or quantized)."""
+        return self._save_adapted if self._adapted else None
+
+    @property
+    def load_own_variables(self):
+        return self._load_adapted if self._adapted else None
+
+    def _save_adapted(self, store):
+        weight, scale = self._saved_weight()
+        values = {self._weight_name: weight, f"{self._weight_name}_scale": scale}
+        i = 0
+        for name in self._store_order[self.quantization_mode]:
+            value = values[name] if name in values else getattr(self, name, None)
+            if value is None:
+                continue
+            store[str(i)] = ops.convert_to_numpy(value.value if hasattr(value, "_kshim_variable") else value)
+            i += 1
+
+    def _load_adapted(self, store):
+        names = [n for n in self._store_order[self.quantization_mode]
+                 if n == self._weight_name or getattr(self, n, None) is not None]
+        if len(store) != len(names):
+            raise ValueError(f"{type(self).__name__} '{self.name}': expected {len(names)} variables {names} in the "
+                             f"file, found {len(store)}.")
+        for i, name in enumerate(names):
+            target = self._base() if name == self._weight_name else getattr(self, name)
+            target.assign(store[str(i)])
+        if self.lora_enabled:
+            for part in ("a", "b"):
+                v = getattr(self, f"lora_{self._weight_name}_{part}")
+                v.assign(ops.zeros(v.shape, v.dtype))
