@@ -89,5 +89,19 @@ from kshim.layers.preprocessing import (  # noqa: F401,E402
 )
 
 from kshim.registry import LAYERS as _LAYERS  # noqa: E402
+from kshim import serialization as _serialization  # noqa: E402
 
 _LAYERS.register_all(v for v in list(globals().values()) if isinstance(v, type) and issubclass(v, Layer))
+
+
+def serialize(layer):
+    """A layer's Keras 3 config (``keras.layers.serialize``): ``{"module", "class_name", "config", ...}``."""
+    return _serialization.serialize_keras_object(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """The layer a Keras 3 config describes (``keras.layers.deserialize``)."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError("layers.deserialize: expected a layer config dict with a 'class_name'. "
+                         f"Received: config={config!r}")
+    return _serialization.deserialize_keras_object(config, custom_objects=custom_objects)

@@ -6,6 +6,7 @@ only computes shapes), or statelessly with given variable values (`stateless_cal
 training step runs it.
 """
 
+import functools
 import inspect
 import warnings
 
@@ -42,6 +43,26 @@ def standardize_dtype(dtype):
     return str(name)
 
 
+def _python_scalars(value):
+    """`value` with numpy scalars (``np.int64(46)``, ``np.float32(0.5)``, ``np.bool_``) made Python ones, inside
+    lists, tuples and dicts too: what every layer constructor sees (see `Layer.__init_subclass__`)."""
+    if isinstance(value, np.generic) and value.ndim == 0 and value.dtype.kind in "biuf":
+        return value.item()
+    if type(value) in (list, tuple):
+        return type(value)(_python_scalars(v) for v in value)
+    if type(value) is dict:
+        return {k: _python_scalars(v) for k, v in value.items()}
+    return value
+
+
+def _accepting_numpy_scalars(init):
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        init(self, *(_python_scalars(a) for a in args), **{k: _python_scalars(v) for k, v in kwargs.items()})
+    __init__._kshim_scalars = True
+    return __init__
+
+
 def _shapes(tensors):
     """The shape of one KerasTensor, or the list of shapes of several."""
     return tensors.shape if isinstance(tensors, KerasTensor) else [t.shape for t in tensors]
@@ -75,6 +96,14 @@ class Layer(_LayerBase):
     model is a ``torch.nn.Module`` whose ``parameters()`` are its trainable variables."""
 
     _call_takes_training = None  # per-class caches, filled on first call
+
+    def __init_subclass__(cls, **kwargs):
+        """Every layer takes numpy integers and floats wherever it takes Python ones (``Dense(np.int64(46))``, as
+        Keras 2 code computes sizes with numpy): each class's own ``__init__`` sees Python scalars."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_kshim_scalars", False):
+            cls.__init__ = _accepting_numpy_scalars(init)
     _call_takes_mask = None
     # What a class is, for the modules below `kshim.models` that must tell (saving, summaries) without importing it.
     _is_model = False  # a Model (compile config, optimizer)

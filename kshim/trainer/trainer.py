@@ -18,6 +18,7 @@ from kshim import config, ops
 from kshim import optimizers as koptimizers
 from kshim.callbacks.callback_list import CallbackList
 from kshim.distribution import hooks as distribution_hooks
+from kshim.layers.input_layer import input_shape_fits
 from kshim.layers.layer import Layer
 from kshim.trainer import data_adapter, interrupts
 from kshim.trainer.batches import _execution_groups, _to_backend
@@ -129,9 +130,8 @@ class Trainer(StepMethods):
         expected = getattr(getattr(self, "_input_layer", None), "batch_shape", None)
         if expected is None:
             return
-        got = shape_of_batch(x)
-        ok = len(got) == len(expected) and all(e is None or e == g for e, g in zip(expected[1:], got[1:]))
-        if not ok:
+        if not input_shape_fits(expected, shape_of_batch(x)):
+            got = shape_of_batch(x)
             raise ValueError(f"{where}: model '{self.name}' expects inputs of shape {tuple(expected)}, but `x` has "
                              f"shape {(None,) + tuple(got[1:])} per batch.")
 
