@@ -370,3 +370,44 @@ def test_predict_classes_and_proba():
         classes = binary.predict_classes(x)
     np.testing.assert_array_equal(classes, (p > 0.5).astype("int32"))
     assert classes.dtype == np.int32 and classes.shape == (5, 1)
+
+
+# -- found by the corpus (tests/programs/) ----------------------------------------------------------------------
+def test_eager_outputs_carry_masks_to_mask_taking_calls():
+    """masking_and_padding.py: an eager Embedding output has `_keras_mask`, and a layer whose `call` takes `mask`
+    receives it without being passed one (Keras 3 does both)."""
+    seen = {}
+
+    class TakesMask(kshim.layers.Layer):
+        def call(self, inputs, mask=None):
+            seen["mask"] = None if mask is None else kshim.ops.convert_to_numpy(mask)
+            return inputs
+
+    tokens = np.array([[1, 0, 2], [0, 3, 0]])
+    embedded = kshim.layers.Embedding(5, 2, mask_zero=True)(tokens)
+    np.testing.assert_array_equal(kshim.ops.convert_to_numpy(embedded._keras_mask), tokens != 0)
+    TakesMask()(embedded)
+    np.testing.assert_array_equal(seen["mask"], tokens != 0)
+    TakesMask()(embedded, mask=np.ones((2, 3), bool))  # an explicit mask wins
+    assert seen["mask"].all()
+
+
+def test_compile_without_loss_trains_on_added_losses():
+    """making_new_layers.py / training_with_built_in_methods.py: `compile(optimizer)` with no loss trains on the
+    losses the layers add."""
+    class ActivityRegularizationLayer(kshim.layers.Layer):
+        def call(self, inputs):
+            self.add_loss(1e-2 * kshim.ops.mean(inputs))
+            return inputs
+
+    inputs = kshim.Input((3,))
+    outputs = ActivityRegularizationLayer()(kshim.layers.Dense(2, kernel_initializer="ones")(inputs))
+    model = kshim.Model(inputs, outputs)
+    model.compile(optimizer="sgd")
+    x = np.arange(12, dtype="float32").reshape(4, 3)
+    history = model.fit(x, np.zeros((4, 2), "float32"), batch_size=4, epochs=1, verbose=0)
+    np.testing.assert_allclose(history.history["loss"][0], 1e-2 * (x @ np.ones((3, 2))).mean(), rtol=1e-5)
+    bare = kshim.Sequential([kshim.Input((3,)), kshim.layers.Dense(2)])
+    bare.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match="compiled without a `loss`"):  # nothing to train on still raises
+        bare.fit(x, np.zeros((4, 2), "float32"), verbose=0)

@@ -63,6 +63,22 @@ def _accepting_numpy_scalars(init):
     return __init__
 
 
+def _attach_mask(outputs, mask):
+    """Set ``_keras_mask`` on eager outputs (one mask, or one per output); a value that takes no attributes
+    (a tracer) is left as it is."""
+    if mask is None:
+        return
+    if isinstance(outputs, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) and len(mask) == len(outputs) else [mask] * len(outputs)
+        for out, m in zip(outputs, masks):
+            _attach_mask(out, m)
+        return
+    try:
+        outputs._keras_mask = mask
+    except (AttributeError, TypeError):
+        pass
+
+
 def _shapes(tensors):
     """The shape of one KerasTensor, or the list of shapes of several."""
     return tensors.shape if isinstance(tensors, KerasTensor) else [t.shape for t in tensors]
@@ -358,6 +374,11 @@ class Layer(_LayerBase):
             kwargs.pop("mask", None)
         if self._native_sync_on_call and not _StatelessDepth.depth:
             self._native_call_sync()  # torch: a call under autograd runs on the variables' nn.Parameters
+        # Eager masks, as in Keras 3: a tensor's `_keras_mask` reaches a `call` that takes `mask` (unless one is
+        # passed), and the output carries the layer's `compute_mask`.
+        in_mask = getattr(inputs, "_keras_mask", None)
+        if takes_mask and in_mask is not None and kwargs.get("mask") is None:
+            kwargs["mask"] = in_mask
         inputs = self._convert_inputs(inputs)
         if not self.built:
             self._maybe_build(_shape_of(inputs))
@@ -373,6 +394,8 @@ class Layer(_LayerBase):
         if self.activity_regularizer is not None:
             self._losses = [_activity_loss(self.activity_regularizer, y)
                             for y in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+        if in_mask is not None or type(self).compute_mask is not Layer.compute_mask:
+            _attach_mask(outputs, self.compute_mask(inputs, kwargs.get("mask", in_mask)))
         return outputs
 
     def _convert_inputs(self, x):

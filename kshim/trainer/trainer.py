@@ -149,7 +149,8 @@ class Trainer(StepMethods):
                 self(xb)
             else:  # a model that only holds others (a GAN's generator and discriminator) and steps them itself
                 self.built = True
-        if self._compile_loss is None and not self._step_provides_loss(kind) and not custom:
+        if self._compile_loss is None and not self._step_provides_loss(kind) and not custom \
+                and not self._forward_adds_losses(xb, training):
             raise ValueError(f"{where}: the model was compiled without a `loss`, so it cannot be "
                              f"{'trained' if training else 'evaluated'}. Pass `loss=` to compile(), or override "
                              "`compute_loss` or `train_step`.")
@@ -171,6 +172,16 @@ class Trainer(StepMethods):
             self._compile_metrics.build(y_shapes, self._compile_loss)
         if training:
             self._ensure_optimizer_built()
+
+    def _forward_adds_losses(self, xb, training):
+        """Whether a forward pass adds losses (``add_loss``, regularizers): then a model compiled without a loss
+        trains on them, as in Keras 3."""
+        if self.losses:
+            return True
+        self(xb, training=training)
+        found = bool(self.losses)
+        self._clear_losses()
+        return found
 
     def _ensure_optimizer_built(self):
         trainable = self.trainable_variables
