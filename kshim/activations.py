@@ -1,7 +1,7 @@
 """Activation functions with Keras 3's names, arguments and formulas; `get` resolves them by name."""
 
 from kshim import ops
-from kshim.registry import ACTIVATIONS
+from kshim.registry import ACTIVATIONS, get_registered_name, get_registered_object
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
@@ -198,10 +198,16 @@ ACTIVATIONS.register_all((relu, leaky_relu, relu6, elu, selu, softplus, softsign
 
 
 def serialize(activation):
+    """A built-in activation's name; any other function's Keras 3 config, which names it by its registered name
+    (``package>name``) so that `get` finds it again."""
     name = ACTIVATIONS.name_of(activation)
     if name is not None:
         return name
-    return getattr(activation, "__name__", str(activation))
+    fn_name = getattr(activation, "__name__", None)
+    if fn_name is None:
+        raise ValueError(f"activations.serialize: expected a function. Received: activation={activation!r}")
+    return {"module": "builtins", "class_name": "function", "config": get_registered_name(activation),
+            "registered_name": "function"}
 
 
 def deserialize(name):
@@ -213,9 +219,13 @@ def get(identifier):
     if identifier is None:
         return linear
     if isinstance(identifier, dict):
-        identifier = identifier.get("config", identifier).get("name", identifier.get("class_name"))
+        if identifier.get("class_name") == "function":  # a function's Keras 3 config
+            identifier = identifier.get("config")
+        else:
+            identifier = identifier.get("config", identifier).get("name", identifier.get("class_name"))
     if isinstance(identifier, str):
-        return ACTIVATIONS.lookup(identifier, arg="activation")
+        found = ACTIVATIONS.find(identifier) or get_registered_object(identifier)
+        return found if found is not None else ACTIVATIONS.lookup(identifier, arg="activation")
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret activation identifier: activation={identifier!r}")

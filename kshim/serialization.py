@@ -39,7 +39,9 @@ def _class_module(cls, default):
 
 _LAYERS = family("layer")
 _OPERATIONS = family("operation", home=("kshim.layers.operation",))
-_SERIALIZED = ("layer", "optimizer", "loss", "metric")  # the families whose instances have a config hook
+# the families whose instances have a config hook
+_SERIALIZED = ("layer", "optimizer", "loss", "metric", "initializer", "regularizer", "constraint",
+               "learning rate schedule")
 
 
 def serialize_keras_object(obj):
@@ -52,12 +54,11 @@ def serialize_keras_object(obj):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
     for kind in _SERIALIZED:  # an instance of a family's base class: its module is loaded, so its hook is bound
         fam = family(kind)
-        if fam.base is not None and isinstance(obj, fam.base):
+        if fam.base is not None and fam.serializer is not None and isinstance(obj, fam.base):
             return fam.serializer(obj)
-    if inspect.isfunction(obj):
-        registered = _CUSTOM_NAMES.get(obj)
-        return {"module": "builtins" if registered is None else obj.__module__, "class_name": "function",
-                "config": registered or obj.__name__, "registered_name": registered or "function"}
+    if inspect.isfunction(obj):  # Keras 3 names a function by its registered name ("package>name") in `config`
+        return {"module": "builtins", "class_name": "function", "config": _CUSTOM_NAMES.get(obj, obj.__name__),
+                "registered_name": "function"}
     if hasattr(obj, "get_config"):
         cls = type(obj)
         return {"module": _class_module(cls, "keras"), "class_name": cls.__name__, "config": obj.get_config(),

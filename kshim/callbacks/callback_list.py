@@ -72,10 +72,12 @@ class CallbackList:
         return bool(self._batch_hooks[hook])
 
     def _call(self, hook, *args):
+        args = args[:-1] + ({} if args[-1] is None else args[-1],)  # as in Keras 3, a hook's logs are never None
         for cb in self.callbacks:
             getattr(cb, hook)(*args)
 
     def _call_batch(self, hook, batch, logs):
+        logs = {} if logs is None else logs
         for cb in self._batch_hooks[hook]:
             getattr(cb, hook)(batch, logs)
 

@@ -118,20 +118,19 @@ from kshim.layers.preprocessing import (  # noqa: F401,E402
 )
 
 from kshim.registry import LAYERS as _LAYERS  # noqa: E402
-from kshim.serialization import deserialize_keras_object as _deserialize_object  # noqa: E402
-from kshim.serialization import serialize_keras_object as _serialize_object  # noqa: E402
+from kshim import serialization as _serialization  # noqa: E402
 
 _LAYERS.register_all(v for v in list(globals().values()) if isinstance(v, type) and issubclass(v, Layer))
 
 
 def serialize(layer):
-    """The layer's Keras config dict (``{"module", "class_name", "config", ...}``), as ``keras.layers.serialize``."""
-    return _serialize_object(layer)
+    """A layer's Keras 3 config (``keras.layers.serialize``): ``{"module", "class_name", "config", ...}``."""
+    return _serialization.serialize_keras_object(layer)
 
 
 def deserialize(config, custom_objects=None):
-    """A layer from its serialized config, as ``keras.layers.deserialize``."""
-    obj = _deserialize_object(config, custom_objects=custom_objects)
-    if not isinstance(obj, Layer):
-        raise ValueError(f"layers.deserialize: `config` must describe a layer. Received: config={config!r}")
-    return obj
+    """The layer a Keras 3 config describes (``keras.layers.deserialize``)."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError("layers.deserialize: expected a layer config dict with a 'class_name'. "
+                         f"Received: config={config!r}")
+    return _serialization.deserialize_keras_object(config, custom_objects=custom_objects)

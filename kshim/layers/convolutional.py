@@ -156,11 +156,24 @@ class _BaseConv(_Conv):
         self._add_bias(self.filters)
         self.built = True
 
+    def convolution_op(self, inputs, kernel):
+        """The convolution without bias or activation (Keras 3's hook: override it for a custom convolution, as
+        the guides' weight-standardized Conv2D does); `call` adds the bias and applies the activation."""
+        padding = "valid" if self.padding == "causal" else self.padding  # `call` has padded a causal input
+        return ops.conv(inputs, kernel, list(self.strides), padding, self.data_format, self.dilation_rate)
+
     def call(self, inputs):
         padding = self.padding
         if padding == "causal":
             inputs, padding = ops.pad(inputs, self._causal_pad), "valid"
-        outputs = ops.conv(inputs, self.kernel._value, self.strides, padding, self.data_format,
+        if type(self).convolution_op is not _BaseConv.convolution_op:
+            outputs = self.convolution_op(inputs, self.kernel)
+            if self.use_bias:
+                shape = ((1,) * (len(self.kernel_size) + 1) + (self.filters,) if self.data_format == "channels_last"
+                         else (1, self.filters) + (1,) * len(self.kernel_size))
+                outputs = ops.add(outputs, ops.reshape(self.bias, shape))
+            return self.activation(outputs)
+        outputs = ops.conv(inputs, self.kernel._value, self.strides, padding, self.data_format,  # bias fused in
                            self.dilation_rate, self._bias_value())
         return self.activation(outputs)
 

@@ -2,6 +2,9 @@
 
 import warnings
 
+import numpy as np
+
+from kshim import ops
 from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer, standardize_dtype
 from kshim.common.properties import read_only
@@ -78,3 +81,42 @@ def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse, batch_shape=batch_shape,
                        name=name, optional=optional)
     return layer.output
+
+
+def input_shape_fits(expected, got):
+    """Whether a batch of per-batch shape `got` can feed an input of shape `expected` after `conform_input`: the
+    same rank with agreeing known dims, or one trailing axis of size 1 more or less (as Keras 3 adjusts it)."""
+    expected, got = tuple(expected), tuple(got)
+    if len(got) == len(expected) + 1 and got[-1] == 1:
+        got = got[:-1]
+    elif len(got) == len(expected) - 1 and expected[-1] == 1:
+        got = got + (1,)
+    return len(got) == len(expected) and all(e is None or e == g for e, g in zip(expected[1:], got[1:]))
+
+
+def _is_string_array(x):
+    return isinstance(x, np.ndarray) and (x.dtype.kind in "US" or (
+        x.dtype.kind == "O" and x.size and isinstance(x.flat[0], (str, bytes))))
+
+
+def conform_input(x, ref):
+    """Keras 3's conversion of a value fed to a model input `ref` (a KerasTensor): converted to a tensor of the
+    Input's dtype (bools and ints become floats for a float Input), and a trailing axis of size 1 added when the
+    Input has it and the value lacks it (`(N, 28, 28)` for `Input((28, 28, 1))`), or dropped in the reverse case.
+    Strings stay numpy arrays on the host. Any other rank mismatch is left for the layers to report."""
+    if x is None or isinstance(x, KerasTensor):
+        return x
+    if not ops.is_tensor(x):
+        arr = np.asarray(x)
+        if _is_string_array(arr) or ref.dtype == "string":
+            x = arr
+        else:
+            x = ops.convert_to_tensor(arr, dtype=ref.dtype)
+    elif ref.dtype != "string" and ops.dtype(x) != ref.dtype:
+        x = ops.cast(x, ref.dtype)
+    shape, want = tuple(x.shape), tuple(ref.shape)
+    if len(shape) == len(want) + 1 and shape[-1] == 1:
+        return np.squeeze(x, -1) if isinstance(x, np.ndarray) else ops.squeeze(x, axis=-1)
+    if len(shape) == len(want) - 1 and want[-1] == 1:
+        return np.expand_dims(x, -1) if isinstance(x, np.ndarray) else ops.expand_dims(x, axis=-1)
+    return x

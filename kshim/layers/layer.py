@@ -6,6 +6,7 @@ only computes shapes), or statelessly with given variable values (`stateless_cal
 training step runs it.
 """
 
+import functools
 import inspect
 import warnings
 
@@ -38,6 +39,42 @@ def standardize_dtype(dtype):
     if isinstance(dtype, (dict, dtype_policies.DTypePolicy)) or dtype in ("mixed_float16", "mixed_bfloat16"):
         return dtype_policies.get(dtype).variable_dtype
     return str(getattr(dtype, "name", dtype))
+
+
+def _python_scalars(value):
+    """`value` with numpy scalars (``np.int64(46)``, ``np.float32(0.5)``, ``np.bool_``) made Python ones, inside
+    lists, tuples and dicts too: what every layer constructor sees (see `Layer.__init_subclass__`)."""
+    if isinstance(value, np.generic) and value.ndim == 0 and value.dtype.kind in "biuf":
+        return value.item()
+    if type(value) in (list, tuple):
+        return type(value)(_python_scalars(v) for v in value)
+    if type(value) is dict:
+        return {k: _python_scalars(v) for k, v in value.items()}
+    return value
+
+
+def _accepting_numpy_scalars(init):
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        init(self, *(_python_scalars(a) for a in args), **{k: _python_scalars(v) for k, v in kwargs.items()})
+    __init__._kshim_scalars = True
+    return __init__
+
+
+def _attach_mask(outputs, mask):
+    """Set ``_keras_mask`` on eager outputs (one mask, or one per output); a value that takes no attributes
+    (a tracer) is left as it is."""
+    if mask is None:
+        return
+    if isinstance(outputs, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) and len(mask) == len(outputs) else [mask] * len(outputs)
+        for out, m in zip(outputs, masks):
+            _attach_mask(out, m)
+        return
+    try:
+        outputs._keras_mask = mask
+    except (AttributeError, TypeError):
+        pass
 
 
 def _shapes(tensors):
@@ -74,6 +111,14 @@ class Layer(_LayerBase):
 
     _mixed = False  # whether the policy computes in another dtype than its variables' (set with `dtype_policy`)
     _call_takes_training = None  # per-class caches, filled on first call
+
+    def __init_subclass__(cls, **kwargs):
+        """Every layer takes numpy integers and floats wherever it takes Python ones (``Dense(np.int64(46))``, as
+        Keras 2 code computes sizes with numpy): each class's own ``__init__`` sees Python scalars."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_kshim_scalars", False):
+            cls.__init__ = _accepting_numpy_scalars(init)
     _call_takes_mask = None
     # What a class is, for the modules below `kshim.models` that must tell (saving, summaries) without importing it.
     _is_model = False  # a Model (compile config, optimizer)
@@ -375,6 +420,11 @@ class Layer(_LayerBase):
             kwargs.pop("mask", None)
         if self._native_sync_on_call and not _StatelessDepth.depth:
             self._native_call_sync()  # torch: a call under autograd runs on the variables' nn.Parameters
+        # Eager masks, as in Keras 3: a tensor's `_keras_mask` reaches a `call` that takes `mask` (unless one is
+        # passed), and the output carries the layer's `compute_mask`.
+        in_mask = getattr(inputs, "_keras_mask", None)
+        if takes_mask and in_mask is not None and kwargs.get("mask") is None:
+            kwargs["mask"] = in_mask
         inputs = self._convert_inputs(inputs)
         if not self.built:
             self._maybe_build(_shape_of(inputs))
@@ -393,6 +443,8 @@ class Layer(_LayerBase):
         if self.activity_regularizer is not None:
             self._losses = [_activity_loss(self.activity_regularizer, y)
                             for y in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+        if in_mask is not None or type(self).compute_mask is not Layer.compute_mask:
+            _attach_mask(outputs, self.compute_mask(inputs, kwargs.get("mask", in_mask)))
         return outputs
 
     def _convert_inputs(self, x):

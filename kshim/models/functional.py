@@ -4,7 +4,7 @@ The graph is read from the symbolic tensors: each KerasTensor knows the layer ca
 Calling the model replays the nodes in topological order on real tensors.
 """
 
-from kshim.layers.input_layer import InputLayer
+from kshim.layers.input_layer import InputLayer, conform_input
 from kshim.layers.keras_tensor import KerasTensor, flatten_leaves
 from kshim.layers.keras_tensor import flatten_keras_tensors as _flatten
 from kshim.layers.layer import Layer, call_flags
@@ -111,7 +111,7 @@ class Functional(Model):
     # -- calling -------------------------------------------------------------------------------------------------
     def call(self, inputs, training=None, mask=None):
         flat = _flatten_values(inputs, self._inputs_struct, self)
-        values = {id(t): v for t, v in zip(self._input_tensors, flat)}
+        values = {id(t): conform_input(v, t) for t, v in zip(self._input_tensors, flat)}
         masks = {}
         for node in self._nodes:
             layer = node.layer

@@ -16,6 +16,7 @@ from kshim.saving import keras_file, weights_file
 from kshim.serialization import serialize_keras_object
 from kshim.trainer.trainer import Trainer
 from kshim.models import eager_call
+from kshim.models.keras2_methods import Keras2Methods
 from kshim.models.summary import print_summary
 from kshim.common.suggest import unknown_name_error
 
@@ -25,7 +26,7 @@ def _functional():
     return LAYERS.lookup("Functional")
 
 
-class Model(Trainer, Layer):
+class Model(Trainer, Layer, Keras2Methods):
     """A trainable layer. ``Model(inputs, outputs)`` builds a functional model; subclasses define ``call``."""
 
     _is_model = True

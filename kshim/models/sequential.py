@@ -1,8 +1,11 @@
 """`Sequential`: a plain stack of layers, each with one input and one output."""
 
-from kshim.layers.input_layer import InputLayer
+import numpy as np
+
+from kshim.layers.input_layer import InputLayer, conform_input
 from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer, call_flags
+from kshim.models.keras2_methods import deprecated
 from kshim.models.model import Model
 from kshim.serialization import deserialize_keras_object, serialize_keras_object
 
@@ -107,9 +110,24 @@ class Sequential(Model):
             batch_shape = (None,) + tuple(input_shape[1:]) if isinstance(input_shape, tuple) else input_shape
             self.build(batch_shape)
 
+    # -- Keras 2's Sequential-only prediction helpers (see `keras2_methods`) -------------------------------------
+    def predict_classes(self, x, batch_size=32, verbose=0):
+        """Keras 2: the argmax of a multi-class output, or ``probability > 0.5`` for one unit, as int32."""
+        deprecated("model.predict_classes(x)", "np.argmax(model.predict(x), axis=-1) for a softmax output, or "
+                   "(model.predict(x) > 0.5).astype('int32') for a sigmoid one")
+        proba = np.asarray(self.predict(x, batch_size=batch_size, verbose=verbose))
+        if proba.shape[-1] > 1:
+            return proba.argmax(axis=-1)
+        return (proba > 0.5).astype("int32")
+
+    def predict_proba(self, x, batch_size=32, verbose=0):
+        """Keras 2: the same as `predict`."""
+        deprecated("model.predict_proba(x)", "model.predict(x)")
+        return self.predict(x, batch_size=batch_size, verbose=verbose)
+
     # -- calling -------------------------------------------------------------------------------------------------
     def call(self, inputs, training=None, mask=None):
-        x = inputs
+        x = inputs if self._input_layer is None else conform_input(inputs, self._input_layer.output)
         for layer in self._stack:
             takes_training, takes_mask = call_flags(type(layer))
             kwargs = {"training": training} if takes_training else {}

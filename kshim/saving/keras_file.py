@@ -15,6 +15,7 @@ import datetime
 import io
 import json
 import os
+import warnings
 import zipfile
 
 import kshim
@@ -70,10 +71,15 @@ def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=T
     if zipped is False:
         raise ValueError("save_model: zipped=False (a folder instead of a .keras archive) is not supported by kshim.")
     if filepath.endswith(".h5") or filepath.endswith(".hdf5"):
-        raise ValueError(
-            f"save_model: kshim writes the Keras 3 `.keras` format only. Received: filepath='{filepath}'. Use "
-            "`model.save('model.keras')`, or `model.save_weights('model.weights.h5')` for the weights alone."
-        )
+        warnings.warn(
+            "You are saving your model as an HDF5 file via `model.save()`. This file format is considered legacy. "
+            "We recommend using instead the native Keras format, e.g. `model.save('my_model.keras')` or "
+            "`keras.saving.save_model(model, 'my_model.keras')`.", DeprecationWarning, stacklevel=3)
+        compile_config = model.get_compile_config() if include_optimizer and getattr(model, "compiled", False) \
+            else None
+        legacy_h5.save_legacy_model(model, filepath, overwrite=overwrite, keras_version=FORMAT_KERAS_VERSION,
+                                    backend=kshim.config.backend(), compile_config=compile_config)
+        return
     if not filepath.endswith(".keras"):
         raise ValueError(f"save_model: the file name must end in `.keras`. Received: filepath='{filepath}'")
     if kwargs:

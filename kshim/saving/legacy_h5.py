@@ -9,6 +9,7 @@ that have weights, as Keras 2 does.
 """
 
 import json
+import os
 import warnings
 
 import numpy as np
@@ -193,3 +194,44 @@ def _legacy_metrics(metrics):
                 out.append(m)
         return out
     return metrics
+
+
+def save_legacy_model(model, filepath, overwrite=True, keras_version="3.0.0", backend="", compile_config=None):
+    """Write ``model`` as a legacy whole-model ``.h5`` file, as Keras 3 does for ``model.save("m.h5")``: the root
+    attributes ``model_config`` (``{"class_name", "config"}`` as JSON), ``keras_version``, ``backend`` and, for a
+    compiled model, ``training_config``; ``model_weights`` with ``layer_names`` and one group per layer (sorted by
+    name) whose ``weight_names`` list its weights in order. Optimizer state is not written (kshim does not read it
+    back from ``.h5`` files either)."""
+    h5py = h5_store.require_h5py()
+    if not overwrite and os.path.exists(filepath):
+        raise ValueError(f"save: '{filepath}' exists and overwrite=False.")
+    model_config = json.dumps({"class_name": type(model).__name__, "config": model.get_config()})
+    training = None
+    if compile_config:
+        training = dict(compile_config)
+        optimizer = training.pop("optimizer", None)
+        if isinstance(optimizer, dict):
+            training["optimizer_config"] = {"class_name": optimizer.get("class_name"),
+                                            "config": optimizer.get("config", {})}
+        training = json.dumps(training)
+    with h5py.File(filepath, "w") as f:
+        f.attrs["keras_version"] = keras_version
+        f.attrs["backend"] = backend
+        f.attrs["model_config"] = model_config
+        if training is not None:
+            f.attrs["training_config"] = training
+        group = f.create_group("model_weights")
+        group.attrs["layer_names"] = np.array([layer.name.encode("utf8") for layer in model.layers])
+        group.attrs["backend"] = backend.encode("utf8")
+        group.attrs["keras_version"] = keras_version.encode("utf8")
+        for layer in sorted(model.layers, key=lambda l: l.name):
+            sub = group.create_group(layer.name)
+            names, seen = [], set()
+            for i, variable in enumerate(layer.weights):
+                name = f"{layer.name}/{variable.name}"
+                if name in seen:  # two sublayers' weights of the same name
+                    name = f"{name}_{i}"
+                seen.add(name)
+                names.append(name)
+                sub.create_dataset(name, data=np.asarray(variable.numpy()))
+            sub.attrs["weight_names"] = np.array([n.encode("utf8") for n in names], dtype="S")

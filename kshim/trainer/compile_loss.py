@@ -39,12 +39,22 @@ def resolve_crossentropy(y_true_shape, y_pred_shape):
     return klosses.CategoricalCrossentropy()
 
 
+def _dims_agree(a, b, broadcast=False):
+    """Two dims agree when either is unknown (None) or they are equal (or, with `broadcast`, either is 1)."""
+    return a is None or b is None or a == b or (broadcast and (a == 1 or b == 1))
+
+
+def _shapes_agree(a, b, broadcast=False):
+    return len(a) == len(b) and all(_dims_agree(x, y, broadcast) for x, y in zip(a, b))
+
+
 def check_targets(loss_name, y_true_shape, y_pred_shape, output=""):
-    """A clear error for targets whose shape cannot work with the loss (before anything is traced)."""
+    """A clear error for targets whose shape cannot work with the loss (before anything is traced). An unknown
+    (None) dim of either side agrees with anything, as in Keras 3 (a `(None, None, 26)` sequence output)."""
     yt, yp = tuple(y_true_shape), tuple(y_pred_shape)
     where = f" (output '{output}')" if output else ""
     if "sparse" in loss_name:
-        if not (len(yt) == len(yp) - 1 or (len(yt) == len(yp) and yt[-1] == 1)):
+        if not (len(yt) == len(yp) - 1 or (len(yt) == len(yp) and _dims_agree(yt[-1], 1))):
             raise ValueError(
                 f"Loss '{loss_name}'{where} expects integer class labels of shape {yp[:-1]} or {yp[:-1] + (1,)} "
                 f"for predictions of shape {yp}. Received targets of shape {yt}."
@@ -52,7 +62,7 @@ def check_targets(loss_name, y_true_shape, y_pred_shape, output=""):
         return
     if loss_name in ("categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge",
                      "kl_divergence", "CategoricalCrossentropy", "CategoricalFocalCrossentropy"):
-        if yt != yp:
+        if not _shapes_agree(yt, yp):
             hint = ""
             if len(yt) == len(yp) - 1 or (len(yt) == len(yp) and yt[-1] == 1):
                 hint = (" The targets look like integer class labels: use "
@@ -61,9 +71,9 @@ def check_targets(loss_name, y_true_shape, y_pred_shape, output=""):
             raise ValueError(f"Loss '{loss_name}'{where} expects targets with the same shape as the predictions "
                              f"{yp}. Received targets of shape {yt}.{hint}")
         return
-    if len(yt) == len(yp) and all(a == b or a == 1 or b == 1 for a, b in zip(yt, yp)):
+    if _shapes_agree(yt, yp, broadcast=True):
         return
-    if len(yt) == len(yp) - 1 and yp[-1] == 1 and yt == yp[:-1]:
+    if len(yt) == len(yp) - 1 and _dims_agree(yp[-1], 1) and _shapes_agree(yt, yp[:-1]):
         return
     raise ValueError(f"Loss '{loss_name}'{where}: targets of shape {yt} do not match predictions of shape {yp}.")
 
@@ -221,8 +231,10 @@ class CompileLoss:
         targets = self.outputs.align(y, "y")
         for i, _, fn, _ in self.entries:
             check = getattr(fn, "_check_host_labels", None)
-            if check is not None and isinstance(targets[i], np.ndarray):
-                check(targets[i], np.empty((0,) + tuple(self.outputs.shapes[i][1:]), "float32"))
+            per_sample = tuple(self.outputs.shapes[i][1:])
+            if check is not None and isinstance(targets[i], np.ndarray) and per_sample and per_sample[-1]:
+                # an empty stand-in for the predictions: only its class axis is read (unknown dims are 0)
+                check(targets[i], np.empty((0,) + tuple(d or 0 for d in per_sample), "float32"))
 
     # -- the loss ------------------------------------------------------------------------------------------------
     def __call__(self, y_true, y_pred, sample_weight=None):

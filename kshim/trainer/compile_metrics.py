@@ -187,6 +187,9 @@ class CompileMetrics:
     def stateless_update(self, values, loss, batch_size, y_true, y_pred, sample_weight):
         """New metric values after one batch (pure: the metrics' own variables are untouched)."""
         o = self.outputs
+        if o is None:  # never lined up with targets (a model trained on its layers' losses): the loss alone
+            m, a, b = self._slices()[0]
+            return list(m.stateless_update_state(values[a:b], loss, sample_weight=batch_size)) + list(values[b:])
         targets, preds = o.align(y_true, "y"), o.pick(y_pred)
         weights = o.align(sample_weight, "sample_weight")
         n_trackers = len(self.output_loss_trackers)
@@ -210,6 +213,9 @@ class CompileMetrics:
         """Update the compiled metrics (not the loss trackers) from one batch, in place: Keras's default
         ``compute_metrics``."""
         o = self.outputs
+        if o is None:  # never lined up with targets (a model trained on its layers' losses): the loss alone
+            m, a, b = self._slices()[0]
+            return list(m.stateless_update_state(values[a:b], loss, sample_weight=batch_size)) + list(values[b:])
         targets, preds = o.align(y_true, "y"), o.pick(y_pred)
         weights = o.align(sample_weight, "sample_weight")
         for j, m in enumerate(self.metrics):

@@ -14,6 +14,7 @@ name (the functional model's ``call`` lines it up); `check_inputs` says clearly 
 import numpy as np
 
 from kshim import ops
+from kshim.layers.input_layer import input_shape_fits
 from kshim.layers.keras_tensor import KerasTensor
 from kshim.common.suggest import unknown_name_error
 
@@ -193,7 +194,7 @@ def check_inputs(model, x, where):
     shapes = [shape_of_batch(a) for a in arrays]
     for name, t, got in zip(names, tensors, shapes):
         expected = tuple(t.shape)
-        if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
+        if not input_shape_fits(expected, got):
             raise ValueError(f"{where}: input '{name}' of model '{model.name}' expects shape {expected}, but `x` "
                              f"gives it shape {(None,) + tuple(got[1:])} per batch.")
     sizes = {name: s[0] for name, s in zip(names, shapes) if s}

@@ -33,9 +33,7 @@ class StepFunctions:
         model = self.model
         y_pred, non_trainable, layer_losses = model.stateless_call(
             trainable, non_trainable, x, training=True, return_losses=True)
-        loss = model._compile_loss(y, y_pred, sample_weight)
-        for extra in layer_losses:
-            loss = ops.add(loss, extra)
+        loss = _total_loss(model, y, y_pred, sample_weight, layer_losses)
         if scale is None:
             return loss, (loss, y_pred, non_trainable)
         # Loss scaling (a LossScaleOptimizer, or `loss_scale_factor`): differentiate the scaled loss; the
@@ -60,9 +58,7 @@ class StepFunctions:
         model = self.model
         y_pred, _, layer_losses = model.stateless_call(trainable, non_trainable, x, training=False,
                                                        return_losses=True)
-        loss = model._compile_loss(y, y_pred, sample_weight)
-        for extra in layer_losses:
-            loss = ops.add(loss, extra)
+        loss = _total_loss(model, y, y_pred, sample_weight, layer_losses)
         new_metric_values = model._compile_metrics.stateless_update(metric_values, loss, _batch_size(x), y, y_pred,
                                                                     sample_weight)
         if _DIST.sync is not None:  # torch data parallel: the metric state of the whole global batch
@@ -169,3 +165,12 @@ class BuiltinTestFunction(BuiltinTrainFunction):
                                       lambda m, x, y, sw: steps.test_multi(*fixed, m, x, y, sw),
                                       group, metric_values)
         return metric_values
+
+
+def _total_loss(model, y, y_pred, sample_weight, layer_losses):
+    """The compiled loss plus the layers' losses (``add_loss``, regularizers); a model compiled without a loss
+    trains on its layers' losses alone, as in Keras 3 (the endpoint-layer pattern)."""
+    loss = model._compile_loss(y, y_pred, sample_weight) if model._compile_loss is not None else None
+    for extra in layer_losses:
+        loss = extra if loss is None else ops.add(loss, extra)
+    return ops.zeros(()) if loss is None else loss

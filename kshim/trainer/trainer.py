@@ -18,6 +18,7 @@ from kshim import config, ops
 from kshim import optimizers as koptimizers
 from kshim.callbacks.callback_list import CallbackList
 from kshim.distribution import hooks as distribution_hooks
+from kshim.layers.input_layer import input_shape_fits
 from kshim.layers.layer import Layer
 from kshim.trainer import data_adapter, interrupts
 from kshim.trainer.batches import _execution_groups, _to_backend
@@ -132,9 +133,8 @@ class Trainer(StepMethods):
         expected = getattr(getattr(self, "_input_layer", None), "batch_shape", None)
         if expected is None:
             return
-        got = shape_of_batch(x)
-        ok = len(got) == len(expected) and all(e is None or e == g for e, g in zip(expected[1:], got[1:]))
-        if not ok:
+        if not input_shape_fits(expected, shape_of_batch(x)):
+            got = shape_of_batch(x)
             raise ValueError(f"{where}: model '{self.name}' expects inputs of shape {tuple(expected)}, but `x` has "
                              f"shape {(None,) + tuple(got[1:])} per batch.")
 
@@ -152,7 +152,8 @@ class Trainer(StepMethods):
                 self(xb)
             else:  # a model that only holds others (a GAN's generator and discriminator) and steps them itself
                 self.built = True
-        if self._compile_loss is None and not self._step_provides_loss(kind) and not custom:
+        if self._compile_loss is None and not self._step_provides_loss(kind) and not custom \
+                and not self._forward_adds_losses(xb, training):
             raise ValueError(f"{where}: the model was compiled without a `loss`, so it cannot be "
                              f"{'trained' if training else 'evaluated'}. Pass `loss=` to compile(), or override "
                              "`compute_loss` or `train_step`.")
@@ -174,6 +175,16 @@ class Trainer(StepMethods):
             self._compile_metrics.build(y_shapes, self._compile_loss)
         if training:
             self._ensure_optimizer_built()
+
+    def _forward_adds_losses(self, xb, training):
+        """Whether a forward pass adds losses (``add_loss``, regularizers): then a model compiled without a loss
+        trains on them, as in Keras 3."""
+        if self.losses:
+            return True
+        self(xb, training=training)
+        found = bool(self.losses)
+        self._clear_losses()
+        return found
 
     def _ensure_optimizer_built(self):
         trainable = self.trainable_variables
