@@ -44,7 +44,8 @@ class InputLayer(Layer):
             batch_shape = kwargs.pop("batch_input_shape")
         if sparse:
             raise ValueError("InputLayer: sparse inputs are not supported. Received: sparse=True")
-        super().__init__(name=name, dtype=dtype, **kwargs)
+        # The input's dtype may be one no policy computes in ("string"); the layer itself computes nothing.
+        super().__init__(name=name, dtype=None if standardize_dtype(dtype) == "string" else dtype, **kwargs)
         self._batch_shape = _batch_shape("InputLayer", shape, batch_size, batch_shape)
         self._input_dtype = standardize_dtype(dtype)
         self.optional = optional
