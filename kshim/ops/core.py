@@ -23,6 +23,7 @@ stop_gradient = B.stop_gradient
 value_and_grad = B.value_and_grad
 compile_step = B.compile_step
 compile_multi_step = B.compile_multi_step
+compile_stateful_step = B.compile_stateful_step
 auto_jit_compile = B.auto_jit_compile
 inference_mode = B.inference_mode
 stateless_steps = B.stateless_steps  # Keras 3's per-backend contract of a user's train_step (see the contract)
