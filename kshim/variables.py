@@ -66,6 +66,8 @@ class Variable:
         self._shape = tuple(ops.shape(value))
         for log in _creation_logs:
             log.append((self, value))
+        for log in _assign_logs:
+            log.append(self)
 
     # -- value --------------------------------------------------------------------------------------------------
     value = read_only("_value")
@@ -88,6 +90,8 @@ class Variable:
         if _stateless_scopes:
             _stateless_scopes[-1].record(self)
         self._value = value
+        for log in _assign_logs:
+            log.append(self)
         return value
 
     def assign_add(self, delta):
@@ -153,6 +157,19 @@ values_lock = threading.RLock()
 
 
 _creation_logs = []  # one list per active `restore_state`: (variable, initial value) for each Variable created
+_assign_logs = []  # one list per active `assignments`: each Variable created or assigned inside it
+
+
+@contextlib.contextmanager
+def assignments():
+    """Yields a list that gets every Variable created, ``assign``-ed or `note_assigned` inside the block (repeats
+    included): a compiled stateful step finds with it the variables its step changes."""
+    log = []
+    _assign_logs.append(log)
+    try:
+        yield log
+    finally:
+        _assign_logs.remove(log)
 
 
 @contextlib.contextmanager
@@ -173,6 +190,12 @@ def restore_state(variables):
 
 
 ops.adopt_variable_class(Variable)  # user code of the framework takes a Variable as an array (jax.jit of a state)
+
+
+def note_assigned(variables):
+    """For `assignments`: a stateful update (``optimizer.apply``) gave ``variables`` new values by `swap_values`."""
+    for log in _assign_logs:
+        log.extend(variables)
 
 
 def swap_values(variables, values):

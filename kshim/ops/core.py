@@ -26,6 +26,7 @@ stop_gradient = B.stop_gradient
 value_and_grad = B.value_and_grad
 compile_step = B.compile_step
 compile_multi_step = B.compile_multi_step
+compile_stateful_step = B.compile_stateful_step
 auto_jit_compile = B.auto_jit_compile
 compiled_eager_call = B.compiled_eager_call
 inference_mode = B.inference_mode

@@ -26,7 +26,7 @@ from kshim.optimizers import fused_update, schedules
 from kshim.optimizers.arguments import check_number, check_shared_arguments, keras2_arguments, user_stacklevel
 from kshim.optimizers.clipping import clip_by_global_norm, clip_by_norm
 from kshim.common.naming import to_snake_case, uniquify
-from kshim.variables import Variable, read_values, swap_values
+from kshim.variables import Variable, note_assigned, read_values, swap_values
 
 _KERAS2_CONFIG_KEYS = ("jit_compile", "is_legacy_optimizer")
 
@@ -308,6 +308,7 @@ class Optimizer:
         params = read_values(self._trainable_variables)
         new_params, new_values = self._step(read_values(self._variables), grads, params, indices)
         swap_values(self._variables, new_values)
+        note_assigned(self._variables)
         for variable, old, new in zip(self._trainable_variables, params, new_params):
             if new is not old:
                 variable.assign(new)

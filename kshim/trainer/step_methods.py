@@ -9,6 +9,13 @@ The backend answers one question, ``ops.stateless_steps()``:
 - stateful (torch): ``train_step(self, data) -> logs``, which reads and assigns the variables itself and
   differentiates with ``loss.backward()``: before each step the trainable values become fresh leaves of autograd
   (`ops.trainable_leaf`), so ``variable.value.grad`` holds the gradient; after it every value is detached.
+  Where the loop would compile the built-in step with the backend's default (``jit_compile="auto"``), the user's
+  step is turned into a pure function of the variables' values and the batch (run on swapped-in values, the
+  values it leaves read back) and given to `ops.compile_stateful_step`: torch records it, backward included,
+  and replays it where its check finds that bit-identical to running it eagerly. A step that changes a variable
+  the model does not hold, or asks torch for its parameters (``self.parameters()``), runs eagerly instead (the
+  reason is in ``model.train_function.eager_reason``), as do steps the replay itself refuses (Python attributes
+  the step changes, host reads: see `kshim.backends.torch.replay`).
 
 A model that overrides none of the step methods runs the built-in compiled step over the compiled metrics' values
 (`kshim.trainer.step.StepFunctions`): the same math as the default ``train_step`` here, with lazy logs, and the
@@ -19,10 +26,11 @@ import inspect
 
 from kshim import config, ops
 from kshim.metrics.metric import Metric
+from kshim.optimizers.optimizer import Optimizer
 from kshim.trainer.batches import _batch_size, _to_backend
 from kshim.trainer.checked_step import compile_checked_step, run_checked
 from kshim.common.data_tuples import pack_x_y_sample_weight, unpack_x_y_sample_weight
-from kshim.variables import read_values, swap_values
+from kshim.variables import assignments, read_values, swap_values
 
 
 class StepMethods:
@@ -258,6 +266,14 @@ class MethodTrainFunction:
             # get the new ones), the metric values not (batch logs handed to callbacks may still refer to them).
             self.fn = compile_checked_step(lambda t, n, o, m, data: model.train_step((t, n, o, m), data),
                                            donate_argnums=(0, 1, 2), jit_compile=model.jit_compile)
+        elif not self.stateless and groups is None and model.jit_compile is None:
+            # The stateful step as a pure function of the four groups' values and the batch, so that the backend
+            # can record and replay it (backward included) where that is bit-identical to running it eagerly.
+            self.fn = ops.compile_stateful_step(self._pure_stateful_step, jit_compile=model.jit_compile)
+            self.extra = _extra_variables(model, self.groups)
+        else:
+            self.fn = None
+        self.eager_reason = None  # why the stateful step runs eagerly although it could be replayed
 
     def reset(self):
         for m in self.model.metrics:
@@ -271,6 +287,8 @@ class MethodTrainFunction:
                 logs, state = self.fn(*[read_values(g) for g in self.groups], data)
                 for g, values in zip(self.groups, state):
                     swap_values(g, values)
+            elif self.fn is not None and not config.label_checks_enabled() and self._compiled_stateful(data):
+                logs = self._logs
             else:
                 for v in self.groups[0]:
                     v._value = ops.trainable_leaf(v._value)
@@ -278,6 +296,54 @@ class MethodTrainFunction:
                 logs = run_checked(self.model.train_step, data)
                 _detach_all(self.groups)
         return logs
+
+    def _compiled_stateful(self, data):
+        """Run the compiled stateful step on ``data``; False, with nothing changed, when it found that it cannot
+        run compiled (the step asked the backend for something a compiled step cannot give, such as torch's
+        ``self.parameters()``): then it runs eagerly, now and from then on."""
+        fn, groups = self.fn, self.groups + (self.extra,)  # the step may find more extra variables
+        out = fn(*[read_values(g) for g in groups], data)
+        if fn.fallback is not None:
+            self.eager_reason, self.fn = fn.fallback, None
+            return False
+        self._logs, state = out
+        for g, values in zip(groups, state):
+            swap_values(g, values)
+        return True
+
+    def _pure_stateful_step(self, trainable, non_trainable, optimizer_values, metric_values, extra_values, data):
+        """The stateful ``train_step`` run on the given values: ``(logs, new values of the four groups and of
+        the extra variables)`` (those of the optimizers and metrics the model holds besides its own: a GAN's two
+        optimizers). A step that changes a variable the model does not hold (a metric in a global) has a side
+        effect no replay would repeat: it turns the compiled step off, and every step runs eagerly from then on.
+        One that creates variables (an optimizer built on its first ``apply``) makes the extra variables be
+        looked for again."""
+        groups = tuple(self.groups) + (self.extra,)
+        olds = [swap_values(g, v) for g, v in zip(groups, (trainable, non_trainable, optimizer_values,
+                                                            metric_values, extra_values))]
+        try:
+            for v in groups[0]:
+                v._value = ops.trainable_leaf(v._value)
+            self.model._clear_losses()
+            with assignments() as assigned:
+                logs = self.model.train_step(data)
+            state = tuple([ops.stop_gradient(x) for x in read_values(g)] for g in groups)
+        finally:
+            for g, old in zip(groups, olds):
+                swap_values(g, old)
+        known = {id(v) for g in groups for v in g}
+        outside = [v for v in assigned if id(v) not in known]
+        if outside:
+            self.extra = _extra_variables(self.model, self.groups)
+            known.update(id(v) for v in self.extra)
+            outside = [v for v in outside if id(v) not in known]
+        if outside:
+            self.fn = None
+            self.eager_reason = (f"train_step assigns the variable '{outside[0].path}', which is not among the "
+                                 "model's trainable, non-trainable, optimizer or metric variables")
+            for v in outside:  # as the eager step leaves it: no autograd history
+                v._value = ops.stop_gradient(v._value)
+        return _detached(logs), state
 
     def logs(self, logs):
         return flatten_logs(logs)
@@ -322,6 +388,37 @@ def flatten_logs(logs):
         else:
             out[key] = value
     return out
+
+
+def _extra_variables(model, groups, limit=10000):
+    """The variables of the optimizers and metrics that ``model`` holds in its attributes (directly, or in lists,
+    tuples and dicts) besides those in ``groups``: a stateful step may update them (a GAN's own optimizers)."""
+    known = {id(v) for g in groups for v in g}
+    found, stack, seen = [], list(vars(model).values()), set()
+    while stack and len(seen) < limit:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, (list, tuple)):
+            stack.extend(obj)
+        elif isinstance(obj, dict):
+            stack.extend(obj.values())
+        elif isinstance(obj, (Optimizer, Metric)):
+            for v in obj.variables:
+                if id(v) not in known:
+                    known.add(id(v))
+                    found.append(v)
+    return found
+
+
+def _detached(tree):
+    """``tree`` (a step's logs) with every tensor in it detached from autograd."""
+    if isinstance(tree, dict):
+        return {k: _detached(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_detached(v) for v in tree)
+    return ops.stop_gradient(tree) if ops.is_tensor(tree) else tree
 
 
 def _detach_all(groups):

@@ -95,6 +95,17 @@ def compile_step(fn, donate_argnums=(), jit_compile=None):
     ``torch.compile``. Gradients inside ``fn`` come from `value_and_grad`, which re-enables them where needed."""
 
 
+def compile_stateful_step(fn, jit_compile=None):
+    """``fn`` compiled as `compile_step` compiles it, but with gradients enabled: ``fn`` is a pure function of its
+    tensor arguments that runs a stateful step (Keras 3's torch ``train_step``, with ``loss.backward()``) on
+    values swapped into the variables. torch: recorded and replayed (``jit_compile=None``), the backward included,
+    where the replay's check finds it bit-identical to eager, eager otherwise; eager for True and False. jax: as
+    `compile_step` (its steps are stateless; the trainer does not call this there). The returned step has a
+    ``fallback`` attribute: None, or why the caller must run the step eagerly from now on; a call that sets it
+    returns None, having left every variable as it found it (torch: the step asked for ``self.parameters()``, or
+    called ``backward()`` before ``zero_grad()``)."""
+
+
 def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=None):
     """Many steps of ``fn`` in one compiled call (``steps_per_execution``).
 

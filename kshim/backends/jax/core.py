@@ -193,6 +193,16 @@ def compile_multi_step(fn, num_fixed, num_state, donate_argnums=(), jit_compile=
     return eager
 
 
+def compile_stateful_step(fn, jit_compile=None):
+    inner = compile_step(fn, jit_compile=jit_compile)
+
+    def step(*args):
+        return inner(*args)
+
+    step.fallback = None
+    return step
+
+
 def stateless_steps():
     return True  # a user's train_step is Keras 3's stateless (state, data) -> (logs, state)
 

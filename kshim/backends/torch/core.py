@@ -356,6 +356,54 @@ def compile_step(fn, donate_argnums=(), jit_compile=None):
     return step
 
 
+# While a compiled stateful step runs, eager calls do not bind the variables to their persistent nn.Parameters
+# (see `kshim.backends.torch.layer`): the parameters would be constants of the record, their storage rebound
+# outside it. The step's values are fresh leaves (`trainable_leaf`), so ``v.value.grad`` is the gradient all
+# the same. A step that asks for the parameters themselves (``self.parameters()``, ``zero_grad`` aside) is
+# stopped there, before anything is bound, by `StatefulStepNeedsParameters`: the step returns None, says why in
+# ``fallback``, and the caller runs it eagerly, then and from then on. So is a step whose first ``backward()``
+# comes before any ``zero_grad()``: eagerly, its gradients would add to those the parameters kept from the step
+# before. (What the stopped call did before that point, it does again eagerly: Python side effects happen twice,
+# once.) After a compiled step, the parameters' ``.grad`` is not this step's gradient, as it is after an eager one.
+STATEFUL_STEP = {"unbound": False, "zeroed": False}
+_BACKWARD = torch.Tensor.backward
+
+
+def _guarded_backward(self, *args, **kwargs):
+    if STATEFUL_STEP["unbound"] and not STATEFUL_STEP["zeroed"]:
+        raise StatefulStepNeedsParameters("the step calls backward() before zero_grad(): eagerly, its gradients "
+                                          "would add to those of the step before")
+    return _BACKWARD(self, *args, **kwargs)
+
+
+class StatefulStepNeedsParameters(Exception):
+    pass
+
+
+def compile_stateful_step(fn, jit_compile=None):
+    inner = Replayed(fn, _as_tensor) if jit_compile is None else fn  # torch.compile of loss.backward(): not here
+
+    @functools.wraps(fn)
+    def step(*args):
+        if step.fallback is not None:
+            return None
+        STATEFUL_STEP["unbound"], STATEFUL_STEP["zeroed"] = True, False
+        torch.Tensor.backward = _guarded_backward
+        try:
+            with torch.enable_grad():
+                return inner(*args)
+        except StatefulStepNeedsParameters as e:
+            step.fallback = str(e)
+            return None
+        finally:
+            STATEFUL_STEP["unbound"] = False
+            torch.Tensor.backward = _BACKWARD
+
+    step.fallback = None  # why the step runs eagerly from now on
+    step.replayed = inner if isinstance(inner, Replayed) else None
+    return step
+
+
 def _step_slice(tree, i):
     """Slice ``i`` (a view) of every tensor in a nested batch structure."""
     if isinstance(tree, torch.Tensor):

@@ -22,7 +22,7 @@ import io
 
 import torch
 
-from kshim.backends.torch.core import DEVICE
+from kshim.backends.torch.core import DEVICE, STATEFUL_STEP, StatefulStepNeedsParameters
 
 
 def _bind(variable):
@@ -69,6 +69,9 @@ class LayerBase(torch.nn.Module):
     # -- binding kshim variables to torch's registries ------------------------------------------------------------
     def _bind_native(self):
         """Register this layer's variables as parameters/buffers and its sub-layers as modules, recursively."""
+        if STATEFUL_STEP["unbound"]:  # a compiled stateful step: its record cannot see the parameters' binding
+            raise StatefulStepNeedsParameters(
+                f"the step asks {type(self).__name__} for its torch parameters (the torch Module API)")
         self._bind_tree(set())
 
     def _bind_tree(self, seen):
@@ -123,7 +126,7 @@ class LayerBase(torch.nn.Module):
         variables' parameters, so that ``loss.backward()`` fills ``v.value.grad`` and torch optimizers see the
         gradients; values kshim installed since the last bind (``fit``, ``set_weights``, ``optimizer.apply``) go
         into the parameters' storage first."""
-        if not torch.is_grad_enabled():
+        if not torch.is_grad_enabled() or STATEFUL_STEP["unbound"]:
             return
         for v in self._own_trainable:
             if v.trainable and v._value is not v._native:
@@ -179,6 +182,17 @@ class LayerBase(torch.nn.Module):
         return result
 
     def zero_grad(self, set_to_none=True):
+        if STATEFUL_STEP["unbound"]:  # the step's values are leaves of autograd: their gradients, not the params'
+            STATEFUL_STEP["zeroed"] = True
+            for v in self.trainable_weights:
+                value = v._value
+                if isinstance(value, torch.Tensor) and value.grad is not None:
+                    if set_to_none:
+                        value.grad = None
+                    else:
+                        value.grad.requires_grad_(False)
+                        value.grad.zero_()
+            return
         self._bind_native()
         torch.nn.Module.zero_grad(self, set_to_none)
 
