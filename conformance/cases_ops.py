@@ -321,7 +321,7 @@ def _compile_step():
 # against Keras 3 in tests/test_symbolic_shapes.py and tests/test_symbolic_ops.py rather than here).
 PLUMBING = {"compile_step", "compile_multi_step", "inference_mode", "device_name", "value_and_grad", "is_tensor",
             "auto_jit_compile", "standardize_dtype", "stateless_steps", "trainable_leaf", "adopt_variable_class",
-            "compute_output_spec", "ShapeDtype", "get_item", "compiled_eager_call"}
+            "compute_output_spec", "ShapeDtype", "get_item", "compiled_eager_call", "compile_stateful_step"}
 
 # Public names that cannot have a cross-backend case because they exist for one backend only, each with where it is
 # tested instead.
