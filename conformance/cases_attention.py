@@ -93,6 +93,37 @@ for _v in DPA_VARIANTS:
     _dpa_case(_v)
 
 
+# ops.nn.layer_norm: the fused last-axis layer normalization behind LayerNormalization (torch F.layer_norm)
+_LN_X = np.random.default_rng(71).normal(2.0, 3.0, (3, 4, 16)).astype("float32")
+_LN_GAMMA = np.random.default_rng(72).uniform(0.5, 1.5, 16).astype("float32")
+_LN_BETA = np.random.default_rng(73).normal(0.0, 1.0, 16).astype("float32")
+
+
+def _np_layer_norm(x, gamma, beta, epsilon):
+    x = x.astype("float64")
+    out = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + epsilon)
+    return out if gamma is None else out * gamma + beta
+
+
+@case("ops.layer_norm", family="ops", rtol=1e-5, atol=1e-6, ref_rtol=1e-5, ref_atol=1e-5,
+      reference=lambda: {"out": _np_layer_norm(_LN_X, _LN_GAMMA, _LN_BETA, 1e-3),
+                         "out_plain": _np_layer_norm(_LN_X, None, None, 1e-6)})
+def _layer_norm_case():
+    """ops.nn.layer_norm over the last axis, with and without gamma/beta, against numpy float64; gradients across
+    backends."""
+    from kshim.ops import nn as ops_nn
+
+    def loss_fn(params):
+        out = ops_nn.layer_norm(*params, 1e-3)
+        return weighted_sum(out), out
+
+    params = [ops.convert_to_tensor(a) for a in (_LN_X, _LN_GAMMA, _LN_BETA)]
+    (loss, out), grads = ops.value_and_grad(loss_fn, has_aux=True)(params)
+    plain = ops_nn.layer_norm(params[0], None, None, 1e-6)
+    return {"out": out, "out_plain": plain, "loss": loss, "grad_x": grads[0], "grad_gamma": grads[1],
+            "grad_beta": grads[2]}
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Layers
 

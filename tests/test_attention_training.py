@@ -106,7 +106,7 @@ SEEDED_FIT = textwrap.dedent("""
     out = {"initial_%d" % i: w for i, w in enumerate(initial)}
     out.update({"final_%d" % i: w for i, w in enumerate(model.get_weights())})
     out["loss"] = np.asarray(history.history["loss"], dtype="float64")
-    out["train_mode"] = np.asarray(model(x[:8], training=True))
+    out["train_mode"] = keras.ops.convert_to_numpy(model(x[:8], training=True))
     np.savez(sys.argv[1], **out)
 """)
 

@@ -85,6 +85,29 @@ def analyze(equation, bias_axes, input_shape, output_shape):
     return kernel, bias, out, in_axes, out_axes
 
 
+def matmul_plan(equation, kernel_shape):
+    """``(contracted_axes, contracted_size, output_dims)`` when ``equation`` is a plain projection, else None.
+
+    A plain projection contracts the input's last axes with the kernel's first ones, in the same order, and appends
+    the kernel's other axes to the input's leading ones (``abc,cd->abd``, ``abc,cde->abde``, ``abcd,cde->abe``,
+    ``...b,bc->...c``): it is ``reshape(x, (..., contracted_size)) @ reshape(kernel, (contracted_size, -1))``,
+    reshaped to ``output_dims`` on its last axis."""
+    in_spec, w_spec, out_spec, side = _parse(equation)
+    if side == "right" or any(len(set(spec)) != len(spec) for spec in (in_spec, w_spec, out_spec)):
+        return None
+    contracted = "".join(c for c in in_spec if c not in out_spec)
+    free = in_spec[:len(in_spec) - len(contracted)]
+    if not contracted or in_spec != free + contracted or not w_spec.startswith(contracted):
+        return None
+    kept = w_spec[len(contracted):]
+    if out_spec != free + kept or any(c in w_spec for c in free):
+        return None
+    size = 1
+    for d in kernel_shape[:len(contracted)]:
+        size *= d
+    return len(contracted), size, tuple(kernel_shape[len(contracted):])
+
+
 class EinsumDense(AdaptableWeight, Layer):
     """Keras 3's EinsumDense. Weights: ``kernel`` (shape from the equation), then ``bias`` if ``bias_axes``.
 
@@ -121,6 +144,7 @@ class EinsumDense(AdaptableWeight, Layer):
             init = type(init).from_config({**init.get_config(), "input_axes": in_axes, "output_axes": out_axes})
         self._kernel = self.add_weight(name="kernel", shape=tuple(kernel_shape), initializer=init,
                                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self._matmul_plan = matmul_plan(self.equation, kernel_shape)
         if bias_shape is not None:
             self.bias = self.add_weight(name="bias", shape=tuple(bias_shape), initializer=self.bias_initializer,
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint)
@@ -139,10 +163,24 @@ class EinsumDense(AdaptableWeight, Layer):
 
     def call(self, inputs, training=None):
         kernel = self._merged_weight() if self.lora_enabled else self._kernel._value
-        x = ops.einsum(self.equation, inputs, kernel)
+        x = self._project(inputs, kernel)
         if self.bias is not None:
             x = ops.add(x, self.bias.value)
         return self.activation(x) if self.activation is not None else x
+
+    def _project(self, inputs, kernel):
+        """``einsum(equation, inputs, kernel)``; a plain projection (see `matmul_plan`) as one matmul."""
+        plan = getattr(self, "_matmul_plan", None)
+        if plan is None:
+            return ops.einsum(self.equation, inputs, kernel)
+        n_contracted, size, out_dims = plan
+        if ops.ndim(kernel) != 2:
+            kernel = ops.reshape(kernel, (size, -1))
+        lead = tuple(ops.shape(inputs))[:ops.ndim(inputs) - n_contracted]
+        if n_contracted != 1:
+            inputs = ops.reshape(inputs, lead + (size,))
+        x = ops.matmul(inputs, kernel)
+        return x if len(out_dims) == 1 else ops.reshape(x, lead + out_dims)
 
     def compute_output_shape(self, input_shape):
         return tuple(analyze(self.equation, self.bias_axes, input_shape, self.partial_output_shape)[2])

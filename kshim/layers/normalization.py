@@ -12,6 +12,7 @@ import numbers
 import warnings
 
 from kshim import config, constraints, initializers, ops, regularizers
+from kshim.ops import nn as nn_ops
 from kshim.layers.input_spec import InputSpec
 from kshim.layers.layer import Layer
 
@@ -341,6 +342,12 @@ class LayerNormalization(_Normalization):
                 return ops.reshape(v, tuple(bshape))
             return v
 
+        if not self.rms_scaling and axes == (ndim - 1,):
+            # The common case (normalizing the last axis) in one fused primitive: torch's F.layer_norm, as Keras 3
+            # itself uses on torch; on jax Keras 3's formula in one jitted function.
+            gamma = None if self.gamma is None else self.gamma.value
+            beta = None if self.beta is None else self.beta.value
+            return ops.cast(nn_ops.layer_norm(x, gamma, beta, self.epsilon), self.compute_dtype)
         if self.rms_scaling:
             out = ops.multiply(x, _rsqrt(ops.add(ops.var(x, axis=axes, keepdims=True), self.epsilon)))
             if self.gamma is not None:

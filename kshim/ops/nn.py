@@ -19,6 +19,9 @@ leaky_relu = B.leaky_relu
 log_sigmoid = B.log_sigmoid
 softmax = B.softmax
 log_softmax = B.log_softmax
+# The fused last-axis layer normalization behind LayerNormalization (not a Keras 3 op name: kept out of __all__;
+# Keras's `ops.layer_normalization` is a composite with any axis).
+layer_norm = B.layer_norm
 
 
 def relu6(x):

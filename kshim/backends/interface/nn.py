@@ -1,4 +1,4 @@
-"""The contract's nn family: activations and softmax (formulas as Keras 3).
+"""The contract's nn family: activations, softmax, layer normalization and attention (formulas as Keras 3).
 Implemented by ``kshim/backends/<backend>/nn.py``; bound by `kshim.ops.nn`."""
 
 
@@ -48,6 +48,16 @@ def softmax(x, axis=-1):
 
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along ``axis``."""
+
+
+def layer_norm(x, gamma=None, beta=None, epsilon=1e-3):
+    """Layer normalization over the last axis of a float ``x``, in ``x``'s dtype:
+    ``(x - mean) * rsqrt(var + epsilon) * gamma + beta`` with the biased variance; ``gamma`` and ``beta`` have
+    shape ``(x.shape[-1],)`` or are None (no scale, no offset).
+
+    Each backend uses its framework's fused kernel where it has one (torch ``F.layer_norm``); jax writes Keras 3's
+    order of operations (``inv = rsqrt(var + epsilon) * gamma``, ``x * inv + (beta - mean * inv)``) in one jitted
+    function. The two agree with each other and with Keras 3's LayerNormalization to float32 rounding."""
 
 
 # ----------------------------------------------------------------------------------------------------------------

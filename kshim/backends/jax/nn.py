@@ -61,6 +61,28 @@ def log_softmax(x, axis=-1):
     return jax.nn.log_softmax(_as_float(x), axis=_axis_arg(axis))
 
 
+def _layer_norm(x, gamma, beta, epsilon):
+    mean = jnp.mean(x, axis=-1, keepdims=True)
+    var = jnp.var(x, axis=-1, keepdims=True)
+    inv = jax.lax.rsqrt(var + epsilon)
+    if gamma is not None:
+        inv = inv * gamma
+    res = -mean * inv
+    if beta is not None:
+        res = res + beta
+    return x * inv + res
+
+
+_layer_norm_jit = jax.jit(_layer_norm, static_argnames="epsilon")
+
+
+def layer_norm(x, gamma=None, beta=None, epsilon=1e-3):
+    x = _as_float(x)
+    gamma = None if gamma is None else _as_operand(gamma).astype(x.dtype)
+    beta = None if beta is None else _as_operand(beta).astype(x.dtype)
+    return _layer_norm_jit(x, gamma, beta, float(epsilon))
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Attention
 

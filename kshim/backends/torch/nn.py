@@ -63,6 +63,13 @@ def log_softmax(x, axis=-1):
     return x - torch.logsumexp(x, dim=axis, keepdim=True)
 
 
+def layer_norm(x, gamma=None, beta=None, epsilon=1e-3):
+    x = _as_tensor(x)
+    gamma = None if gamma is None else _as_tensor(gamma)
+    beta = None if beta is None else _as_tensor(beta)
+    return F.layer_norm(x, (x.shape[-1],), gamma, beta, float(epsilon))
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Attention
 
