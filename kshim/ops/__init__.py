@@ -9,6 +9,7 @@ from kshim.ops.core import *  # noqa: F401,F403
 from kshim.ops.numpy import *  # noqa: F401,F403
 from kshim.ops.elementwise import *  # noqa: F401,F403
 from kshim.ops.arrays import *  # noqa: F401,F403
+from kshim.ops.counting import *  # noqa: F401,F403
 from kshim.ops.nn import *  # noqa: F401,F403
 from kshim.ops.normalization import *  # noqa: F401,F403
 from kshim.ops.nn_extras import *  # noqa: F401,F403

@@ -164,6 +164,7 @@ _symbolic.install(globals(), __all__, "keras.src.ops.numpy")
 # functions of the core family, shown here under Keras 3's path.
 from kshim.ops.elementwise import *  # noqa: E402,F401,F403
 from kshim.ops.arrays import *  # noqa: E402,F401,F403
+from kshim.ops.counting import *  # noqa: E402,F401,F403
 from kshim.ops.core import arange, copy, eye, full, full_like, ndim, ones, ones_like, size, zeros, zeros_like  # noqa: E402,F401,E501
 
 __getattr__ = _absent.module_getattr(__name__)  # Keras 3 names kshim leaves out, each with its reason
