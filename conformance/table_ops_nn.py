@@ -68,4 +68,12 @@ CASES = [(f"{name}", f"lambda x: ops.nn.{name}(x)", [X], {"keras": "jax"} if nam
      [IMG.transpose(0, 3, 1, 2).copy()]),
     ("max_pool", "lambda x: ops.nn.max_pool(x, (2, 2), strides=(2, 2))", [IMG]),
     ("average_pool", "lambda x: ops.nn.average_pool(x, 2, strides=1, padding='same')", [IMG]),
+    ("adaptive_average_pool", "lambda x: [ops.nn.adaptive_average_pool(x, (2, 3)), "
+                              "ops.nn.adaptive_average_pool(x, 3, data_format='channels_first')]", [IMG]),
+    ("adaptive_max_pool", "lambda x: [ops.nn.adaptive_max_pool(x, (3, 2)), ops.adaptive_max_pool(x[:, 0], 3), "
+                          "ops.nn.adaptive_max_pool(x, 2, data_format='channels_first')]", [IMG]),
+    ("unfold", "lambda x: [ops.nn.unfold(x, 2), ops.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1))]",
+     [IMG.transpose(0, 3, 1, 2).copy()]),
+    ("fold", "lambda x: [ops.nn.fold(x, (4, 5), 2), ops.fold(x[:, :4, :6], (3, 4), (2, 2), padding=1, stride=2)]",
+     [R.normal(size=(2, 12, 12)).astype("float32")]),
 ]
