@@ -101,4 +101,10 @@ CASES = [(f"{n}", f"lambda x: ops.{n}(x)", [X]) for n in _UNARY] + [
     ("nanquantile", "lambda x: [ops.nanquantile(x, 0.3), ops.nanquantile(x, [0.1, 0.9], axis=1), "
                     "ops.nanpercentile(x, 40, axis=0, keepdims=True), ops.nanmedian(x, axis=1), "
                     "ops.nanmedian(x)]", [N]),
+    ("view", "lambda x, i: [ops.view(x, 'int32'), ops.view(i, 'float32'), ops.view(x, 'int16'), "
+             "ops.view(x, 'uint8')]", [Y, I]),
+    ("rearrange", "lambda x: [ops.rearrange(x, 'b h w c -> b c h w'), ops.rearrange(x, 'b h w c -> b (h w) c'), "
+                  "ops.rearrange(x, 'b h (w k) c -> (b k) c h w', k=2), "
+                  "ops.rearrange(ops.reshape(x, (2, 12, 2)), 'b (h w) c -> b h w c', h=3)]",
+     [R.normal(size=(2, 3, 4, 2)).astype("float32")]),
 ]

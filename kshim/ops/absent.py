@@ -11,8 +11,6 @@ ABSENT = {
     "isreal": _COMPLEX, "polar": _COMPLEX, "view_as_complex": _COMPLEX, "view_as_real": _COMPLEX,
     "nonzero": _HOST_SHAPE, "unique": _HOST_SHAPE,
     "vectorize": "use ops.vectorized_map (kshim does not wrap numpy's vectorize)",
-    "view": "a bit-level reinterpretation of the dtype; not implemented in kshim yet (issue 16)",
-    "rearrange": "einops notation; not implemented in kshim yet (issue 16)",
     "ctc_loss": _LATER, "ctc_decode": _LATER,
     "crop_images": _LATER, "elastic_transform": _LATER, "extract_patches": _LATER,
     "extract_patches_3d": _LATER, "gaussian_blur": _LATER, "hsv_to_rgb": _LATER, "pad_images": _LATER,

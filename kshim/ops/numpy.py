@@ -151,6 +151,12 @@ def get_item(x, key):
     return x[key]
 
 
+def view(x, dtype=None):
+    """The bits of ``x`` reinterpreted as ``dtype`` (the last axis scales by the ratio of the item sizes); ``x``
+    itself when ``dtype`` is None."""
+    return B.convert_to_tensor(x) if dtype is None else B.view(x, dtype)
+
+
 def slogdet(x):
     """(sign, log|det|) of ``x``."""
     return B.slogdet(x)
