@@ -14,6 +14,7 @@ from kshim.ops.nn import *  # noqa: F401,F403
 from kshim.ops.normalization import *  # noqa: F401,F403
 from kshim.ops.nn_extras import *  # noqa: F401,F403
 from kshim.ops.nn_windows import *  # noqa: F401,F403
+from kshim.ops.ctc import *  # noqa: F401,F403
 from kshim.ops.einops import *  # noqa: F401,F403
 from kshim.ops.convolution import *  # noqa: F401,F403
 from kshim.ops.rnn import *  # noqa: F401,F403
