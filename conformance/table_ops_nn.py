@@ -68,4 +68,17 @@ CASES = [(f"{name}", f"lambda x: ops.nn.{name}(x)", [X], {"keras": "jax"} if nam
      [IMG.transpose(0, 3, 1, 2).copy()]),
     ("max_pool", "lambda x: ops.nn.max_pool(x, (2, 2), strides=(2, 2))", [IMG]),
     ("average_pool", "lambda x: ops.nn.average_pool(x, 2, strides=1, padding='same')", [IMG]),
+    ("adaptive_average_pool", "lambda x: [ops.nn.adaptive_average_pool(x, (2, 3)), "
+                              "ops.nn.adaptive_average_pool(x, 3, data_format='channels_first')]", [IMG]),
+    ("adaptive_max_pool", "lambda x: [ops.nn.adaptive_max_pool(x, (3, 2)), ops.adaptive_max_pool(x[:, 0], 3), "
+                          "ops.nn.adaptive_max_pool(x, 2, data_format='channels_first')]", [IMG]),
+    ("unfold", "lambda x: [ops.nn.unfold(x, 2), ops.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1))]",
+     [IMG.transpose(0, 3, 1, 2).copy()]),
+    ("fold", "lambda x: [ops.nn.fold(x, (4, 5), 2), ops.fold(x[:, :4, :6], (3, 4), (2, 2), padding=1, stride=2)]",
+     [R.normal(size=(2, 12, 12)).astype("float32")]),
+    ("ctc_loss", "lambda t, o: ops.nn.ctc_loss(t, o, np.array([3, 2]), np.array([6, 5]))",
+     [np.array([[1, 2, 2], [3, 1, 0]], "int32"), R.normal(size=(2, 6, 4)).astype("float32")], {"rtol": 1e-4}),
+    ("ctc_decode", "lambda x: list(ops.nn.ctc_decode(x, np.array([6, 4]))) + "
+                   "list(ops.ctc_decode(x, np.array([5, 6]), merge_repeated=False, mask_index=2))",
+     [np.log(R.dirichlet(np.ones(4) * 0.3, size=(2, 6))).astype("float32")]),
 ]

@@ -78,4 +78,33 @@ CASES = [(f"{n}", f"lambda x: ops.{n}(x)", [X]) for n in _UNARY] + [
     ("slogdet", "lambda x: ops.slogdet(x)", [Y[:3, :3]]),
     ("dsplit", "lambda x: ops.dsplit(x, 2)", [R.normal(size=(2, 2, 4)).astype("float32")]),
     ("empty_like", "lambda x: ops.shape(ops.empty_like(x, dtype='int32'))", [X]),
+    ("bincount", "lambda x, w: [ops.bincount(x), ops.bincount(x, weights=w, minlength=9), "
+                 "ops.bincount(ops.reshape(x, (2, 3)), minlength=8)]", [np.array([1, 0, 4, 1, 7, 4], "int32"),
+                                                                     V[:5].tolist() + [0.5]]),
+    ("histogram", "lambda x: list(ops.histogram(x, bins=4)) + list(ops.histogram(x, bins=3, range=(-1.0, 1.0)))",
+     [Y.ravel()], {"check_dtype": False}),
+    ("digitize", "lambda x, b: [ops.digitize(x, b), ops.searchsorted(b, x), ops.searchsorted(b, x, side='right')]",
+     [Y, np.array([-1.0, 0.0, 0.25, 1.0], "float32")]),
+    ("argpartition", "lambda x: [ops.sort(ops.take_along_axis(x, ops.argpartition(x, 2)[:, :2], axis=1), axis=1), "
+                     "ops.take_along_axis(x, ops.argpartition(x, 2)[:, 2:3], axis=1), "
+                     "ops.take(x, ops.argpartition(x, 5, axis=None)[5])]", [Y]),
+    ("unravel_index", "lambda i: ops.unravel_index(i, (3, 4, 5))", [np.array([0, 7, 33, 59], "int32")]),
+    ("corrcoef", "lambda x: [ops.corrcoef(x), ops.corrcoef(x[0])]", [Y]),
+    ("correlate", "lambda a, b: [ops.correlate(a, b), ops.correlate(a, b, mode='same'), "
+                  "ops.correlate(a, b, mode='full'), ops.correlate(b, a, mode='full'), ops.correlate(b, a), "
+                  "ops.correlate(b, a, mode='same')]", [V, V[1:4] * 2.0]),
+    ("cross", "lambda a, b: [ops.cross(a, b), ops.cross(a[:, :2], b[:, :2]), ops.cross(a, b[:, :2]), "
+              "ops.cross(ops.transpose(a), ops.transpose(b), axisa=0, axisb=0, axisc=0)]", [Y[:, :3], X[:, :3]]),
+    ("kron", "lambda a, b: [ops.kron(a, b), ops.kron(a[0], b), ops.kron(a[:2, :2], b[0, :3])]", [X, Y]),
+    ("kron.int", "lambda a, b: ops.kron(a, b)", [I[:2, :2], J[:2]]),
+    ("ldexp", "lambda x, e: ops.ldexp(x, e)", [Y, (I - 15).astype("int32") // 3]),
+    ("nanquantile", "lambda x: [ops.nanquantile(x, 0.3), ops.nanquantile(x, [0.1, 0.9], axis=1), "
+                    "ops.nanpercentile(x, 40, axis=0, keepdims=True), ops.nanmedian(x, axis=1), "
+                    "ops.nanmedian(x)]", [N]),
+    ("view", "lambda x, i: [ops.view(x, 'int32'), ops.view(i, 'float32'), ops.view(x, 'int16'), "
+             "ops.view(x, 'uint8')]", [Y, I]),
+    ("rearrange", "lambda x: [ops.rearrange(x, 'b h w c -> b c h w'), ops.rearrange(x, 'b h w c -> b (h w) c'), "
+                  "ops.rearrange(x, 'b h (w k) c -> (b k) c h w', k=2), "
+                  "ops.rearrange(ops.reshape(x, (2, 12, 2)), 'b (h w) c -> b h w c', h=3)]",
+     [R.normal(size=(2, 3, 4, 2)).astype("float32")]),
 ]

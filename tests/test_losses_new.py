@@ -20,6 +20,8 @@ PROBS = rs.uniform(0.1, 1.0, size=(6, 4)).astype("float32")
 PROBS /= PROBS.sum(axis=1, keepdims=True)
 LABELS = np.array([0, 3, 1, 2, 2, 0], "int32")
 WEIGHTS = np.array([1.0, 0.5, 2.0, 0.0, 1.0, 1.5, 1.0, 0.25], "float32")
+CTC_TRUE = np.array([[1, 2, 2, 0], [3, 1, 0, 0], [2, 0, 0, 0]], "int32")
+CTC_PRED = rs.normal(size=(3, 7, 4)).astype("float32")
 
 # name -> (function name, class name, class kwargs (function kwargs too), y_true, y_pred, sample weight)
 CASES = {
@@ -31,6 +33,7 @@ CASES = {
     "circle.keep_diagonal": ("circle", "Circle", {"remove_diagonal": False}, EMB_LABELS, EMB, None),
     "gce": ("categorical_generalized_cross_entropy", "CategoricalGeneralizedCrossEntropy", {"q": 0.7}, LABELS,
             PROBS, WEIGHTS[:6]),
+    "ctc": ("ctc", "CTC", {}, CTC_TRUE, CTC_PRED, WEIGHTS[:3]),
 }
 
 

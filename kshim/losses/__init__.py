@@ -21,8 +21,8 @@ from kshim.losses.functions import (  # noqa: F401
 )
 from kshim.losses.loss import Loss, reduce_weighted_values  # noqa: F401
 from kshim.losses.set_losses import (  # noqa: F401
-    SET_CLASSES, SET_FUNCTIONS, CategoricalGeneralizedCrossEntropy, Circle, Dice, Tversky,
-    categorical_generalized_cross_entropy, circle, dice, tversky,
+    CTC, SET_CLASSES, SET_FUNCTIONS, CategoricalGeneralizedCrossEntropy, Circle, Dice, Tversky,
+    categorical_generalized_cross_entropy, circle, ctc, dice, tversky,
 )
 from kshim.losses.serialization import deserialize, get, serialize
 from kshim.registry import LOSSES

@@ -1,5 +1,5 @@
-"""Losses Keras 3 added for segmentation, metric learning and noisy labels: Dice, Tversky, Circle and the
-categorical generalized cross entropy, as functions and classes, with Keras 3's formulas and configs."""
+"""Losses Keras 3 added for segmentation, metric learning, noisy labels and sequences: Dice, Tversky, Circle, the
+categorical generalized cross entropy and CTC, as functions and classes, with Keras 3's formulas and configs."""
 
 import numbers
 
@@ -156,5 +156,34 @@ class CategoricalGeneralizedCrossEntropy(_Configured):
         super().__init__(categorical_generalized_cross_entropy, reduction=reduction, name=name, dtype=dtype, q=q)
 
 
-SET_FUNCTIONS = (dice, tversky, circle, categorical_generalized_cross_entropy)
-SET_CLASSES = (Dice, Tversky, Circle, CategoricalGeneralizedCrossEntropy)
+def ctc(y_true, y_pred):
+    """`ops.ctc_loss` per sequence for labels ``y_true`` (batch, max_length), 0 (the blank) as padding, and
+    logits ``y_pred`` (batch, steps, classes), every step used (as Keras 3)."""
+    if len(ops.shape(y_true)) != 2:
+        raise ValueError("ctc: `y_true` must be (batch_size, max_length) integer labels. "
+                         f"Received: y_true.shape={ops.shape(y_true)}")
+    if len(ops.shape(y_pred)) != 3:
+        raise ValueError("ctc: `y_pred` must be (batch_size, max_length, num_classes) logits. "
+                         f"Received: y_pred.shape={ops.shape(y_pred)}")
+    batch, steps = ops.shape(y_pred)[0], ops.shape(y_pred)[1]
+    output_length = ops.multiply(ops.ones((batch,), dtype="int32"), steps)
+    target_length = ops.cast(ops.sum(ops.cast(ops.not_equal(y_true, 0), "int32"), axis=-1), "int32")
+    return ops.ctc_loss(y_true, y_pred, target_length, output_length, mask_index=0)
+
+
+class CTC(LossFunctionWrapper):
+    """The CTC loss (`ctc`)."""
+
+    def __init__(self, reduction=_SUM, name="ctc", dtype=None):
+        super().__init__(ctc, reduction=reduction, name=name, dtype=dtype)
+
+    def get_config(self):
+        return Loss.get_config(self)
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+SET_FUNCTIONS = (dice, tversky, circle, categorical_generalized_cross_entropy, ctc)
+SET_CLASSES = (Dice, Tversky, Circle, CategoricalGeneralizedCrossEntropy, CTC)

@@ -9,9 +9,13 @@ from kshim.ops.core import *  # noqa: F401,F403
 from kshim.ops.numpy import *  # noqa: F401,F403
 from kshim.ops.elementwise import *  # noqa: F401,F403
 from kshim.ops.arrays import *  # noqa: F401,F403
+from kshim.ops.counting import *  # noqa: F401,F403
 from kshim.ops.nn import *  # noqa: F401,F403
 from kshim.ops.normalization import *  # noqa: F401,F403
 from kshim.ops.nn_extras import *  # noqa: F401,F403
+from kshim.ops.nn_windows import *  # noqa: F401,F403
+from kshim.ops.ctc import *  # noqa: F401,F403
+from kshim.ops.einops import *  # noqa: F401,F403
 from kshim.ops.convolution import *  # noqa: F401,F403
 from kshim.ops.rnn import *  # noqa: F401,F403
 from kshim.ops.control_flow import *  # noqa: F401,F403  (Keras 3's scan signature over rnn's primitive)

@@ -203,5 +203,7 @@ from kshim.ops.convolution import (  # noqa: E402,F401
     average_pool, conv, conv_transpose, depthwise_conv, max_pool, separable_conv)
 from kshim.ops.normalization import *  # noqa: E402,F401,F403
 from kshim.ops.nn_extras import *  # noqa: E402,F401,F403
+from kshim.ops.nn_windows import *  # noqa: E402,F401,F403
+from kshim.ops.ctc import *  # noqa: E402,F401,F403
 
 __getattr__ = _absent.module_getattr(__name__)  # Keras 3 names kshim leaves out, each with its reason

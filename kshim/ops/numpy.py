@@ -151,6 +151,12 @@ def get_item(x, key):
     return x[key]
 
 
+def view(x, dtype=None):
+    """The bits of ``x`` reinterpreted as ``dtype`` (the last axis scales by the ratio of the item sizes); ``x``
+    itself when ``dtype`` is None."""
+    return B.convert_to_tensor(x) if dtype is None else B.view(x, dtype)
+
+
 def slogdet(x):
     """(sign, log|det|) of ``x``."""
     return B.slogdet(x)
@@ -164,6 +170,7 @@ _symbolic.install(globals(), __all__, "keras.src.ops.numpy")
 # functions of the core family, shown here under Keras 3's path.
 from kshim.ops.elementwise import *  # noqa: E402,F401,F403
 from kshim.ops.arrays import *  # noqa: E402,F401,F403
+from kshim.ops.counting import *  # noqa: E402,F401,F403
 from kshim.ops.core import arange, copy, eye, full, full_like, ndim, ones, ones_like, size, zeros, zeros_like  # noqa: E402,F401,E501
 
 __getattr__ = _absent.module_getattr(__name__)  # Keras 3 names kshim leaves out, each with its reason

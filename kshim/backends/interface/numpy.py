@@ -353,6 +353,11 @@ def unique_int(x):
     """Sorted unique values of a host-known integer tensor, as numpy's unique (not differentiable, not jitted)."""
 
 
+def view(x, dtype):
+    """The bits of ``x`` reinterpreted as ``dtype`` (numpy's ``ndarray.view``): the last axis scales by the ratio
+    of the item sizes; no value is converted."""
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Linear algebra
 

@@ -374,6 +374,10 @@ def unique_int(x):
     return jnp.asarray(np.unique(np.asarray(_as_operand(x))))
 
 
+def view(x, dtype):
+    return _as_array(x).view(_jax_dtype(dtype))
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Linear algebra
 

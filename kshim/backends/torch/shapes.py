@@ -178,3 +178,7 @@ def scatter_update(x, indices, updates):
 def unique_int(x):
     return torch.unique(_as_tensor(x), sorted=True)
 
+
+def view(x, dtype):
+    return _as_tensor(x).view(_torch_dtype(dtype))
+
