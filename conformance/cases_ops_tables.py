@@ -20,7 +20,7 @@ FAMILIES = ("control_flow", "linalg", "math", "nn", "numpy_extra", "image")
 GRAD = {"scan", "fori_loop", "cond.true", "associative_scan.add", "det", "inv", "solve", "cholesky", "norm.fro",
         "segment_sum", "rfft", "stft.hann", "erfinv", "cdist", "celu", "glu", "squareplus", "layer_normalization",
         "rms_normalization", "categorical_crossentropy", "normalize", "arcsinh", "logaddexp", "roll", "quantile",
-        "nan_reductions", "linspace.tensor", "trapezoid", "perspective_transform"}
+        "nan_reductions", "linspace.tensor", "trapezoid"}
 _NAME = re.compile(r"ops\.(?:(?:nn|linalg|image|numpy|math|core)\.)?([a-z_0-9]+)\(")
 
 

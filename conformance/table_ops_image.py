@@ -56,4 +56,14 @@ CASES = [
     ("ssim.defaults", "lambda a, b: ops.image.ssim(a[0], b[0])", [BIG, BIG[::-1]]),
     ("ssim.first", "lambda a, b: ops.image.ssim(a, b, 2.0, 3, 0.9, data_format='channels_first')",
      [BIG.transpose(0, 3, 1, 2), BIG[::-1].transpose(0, 3, 1, 2)]),
+    ("scale_and_translate",
+     "lambda x: ops.image.scale_and_translate(x, (2, 9, 5, 3), [1.5, 0.8], [0.5, -1.0], (1, 2), 'linear')", [IMG]),
+    ("scale_and_translate.tensors", "lambda x, s, t: ops.image.scale_and_translate(x, (2, 9, 5, 3), s, t, (1, 2), "
+     "'cubic')", [IMG, np.array([1.5, 0.8], "float32"), np.array([0.5, -1.0], "float32")]),
+    ("scale_and_translate.cubic_no_antialias", "lambda x: ops.image.scale_and_translate(x, (2, 4, 10, 3), "
+     "[0.6, 1.3], [0.2, 0.0], (1, 2), 'bicubic', antialias=False)", [IMG]),
+    ("scale_and_translate.lanczos3", "lambda x: ops.image.scale_and_translate(x, (2, 3, 7, 3), [0.5, 1.0], "
+     "[0.0, 0.3], (-3, -2), 'lanczos3')", [IMG]),
+    ("scale_and_translate.lanczos5_int", "lambda x: ops.image.scale_and_translate(x, (2, 8, 5, 3), [1.4, 0.7], "
+     "[0.0, 0.0], (1, 2), 'lanczos5')", [(IMG * 255).astype("int32")]),
 ]

@@ -18,7 +18,12 @@ def keras_results(tmp_path_factory):
     return ref
 
 
-@pytest.mark.parametrize("cid", [c[0] for c in CASES])
+# Variants whose eager jax run compiles many small ops (seconds each on a shared CI core): their main entries stay.
+SLOW = {"perspective_transform.nearest", "scale_and_translate.tensors", "rgb_to_hsv.first", "ssim.defaults"}
+
+
+@pytest.mark.parametrize("cid", [pytest.param(c[0], marks=pytest.mark.slow) if c[0] in SLOW else c[0]
+                                 for c in CASES])
 def test_matches_keras(keras_results, cid):
     case = next(c for c in CASES if c[0] == cid)
     ours = run_cases(ops, [case])[cid]
