@@ -18,7 +18,8 @@ ABSENT = {
     "rearrange": "einops notation; not implemented in kshim yet (issue 16)",
     "adaptive_average_pool": _LATER, "adaptive_max_pool": _LATER, "ctc_loss": _LATER, "ctc_decode": _LATER,
     "fold": _LATER, "unfold": _LATER,
-    "elastic_transform": _LATER,
+    "elastic_transform": ("it draws its displacement field from seeded random numbers, which kshim.random (itself "
+                          "built on kshim.ops) makes; not implemented in kshim yet (issue 16)"),
 }
 
 
