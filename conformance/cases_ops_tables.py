@@ -1,4 +1,4 @@
-"""Cases for the kshim.ops names of issue 16 (control flow, linalg, math, the rest of nn and numpy), from the
+"""Cases for the kshim.ops names of issue 16 (control flow, linalg, math, the rest of nn and numpy, image), from the
 tables in conformance/table_ops_<family>.py that tests/test_ops_<family>.py also checks against Keras 3.
 
 Each table is one case per family (one worker call runs the whole family, so the suite does not grow a case per
@@ -15,7 +15,7 @@ import numpy as np
 
 from conformance.case import case, ops, weighted_sum
 
-FAMILIES = ("control_flow", "linalg", "math", "nn", "numpy_extra")
+FAMILIES = ("control_flow", "linalg", "math", "nn", "numpy_extra", "image")
 # The entries whose gradient is compared too.
 GRAD = {"scan", "fori_loop", "cond.true", "associative_scan.add", "det", "inv", "solve", "cholesky", "norm.fro",
         "segment_sum", "rfft", "stft.hann", "erfinv", "cdist", "celu", "glu", "squareplus", "layer_normalization",

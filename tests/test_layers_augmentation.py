@@ -188,15 +188,6 @@ def test_beta_draws_have_the_beta_moments():
         np.testing.assert_allclose(draws.var(), 1.0 / (4 * (2 * a + 1)), rtol=0.08)
 
 
-def test_solve_matches_numpy():
-    from kshim.layers.preprocessing.geometry_augmentation import solve
-    a = RNG.normal(size=(3, 8, 8)).astype("float32")
-    b = RNG.normal(size=(3, 8)).astype("float32")
-    np.testing.assert_allclose(np_(solve(ops.convert_to_tensor(a), ops.convert_to_tensor(b))),
-                               np.linalg.solve(a.astype("float64"), b.astype("float64")[..., None])[..., 0],
-                               rtol=1e-3, atol=1e-4)
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # Policies
 

@@ -48,7 +48,8 @@ class Operation(Layer):
         self.autocast = False  # an op keeps its inputs' dtypes
         self.arguments = arguments
         self.built = True
-        fn = getattr(ops, self.op_name, None)
+        # the image ops live only in their namespace (keras.ops.image), the others at the top of kshim.ops too
+        fn = getattr(ops.image if self.keras_module == "keras.src.ops.image" else ops, self.op_name, None)
         if fn is None:
             raise ValueError(f"Operation: kshim.ops has no op `{self.op_name}` (Keras class "
                              f"{type(self).__name__}). Received: op={self.op_name!r}")

@@ -1,4 +1,8 @@
-"""Image ops (``kshim.ops.image``, as ``keras.ops.image``): `resize`, `affine_transform`, `map_coordinates`.
+"""Image ops (``kshim.ops.image``, as ``keras.ops.image``): `resize`, `affine_transform`, `map_coordinates`,
+`perspective_transform`, colour spaces (`rgb_to_grayscale`, `rgb_to_hsv`, `hsv_to_rgb`), `pad_images`,
+`crop_images`, filters (`gaussian_blur`, `sobel_edges`, `ssim`), `extract_patches(_3d)` and `scale_and_translate`
+(in `kshim.ops.image_resampling`). Keras 3's `elastic_transform` is absent: it draws random numbers, and
+`kshim.random` imports kshim.ops (see `kshim.ops.absent`).
 
 `resize` is one backend primitive (``jax.image.resize`` semantics) plus Keras 3's centre crop / pad to the target
 aspect ratio, done here on static shapes. `affine_transform` and `map_coordinates` are composites written once
@@ -12,10 +16,13 @@ here from elementwise ops and one gather, so both backends compute them the same
 - ``"reflect"``: reflection about the edge (c b a | a b c d | d c b a).
 """
 
+import numpy as np
+
 from kshim.ops import absent as _absent
 from kshim import config
 from kshim.backends import B
 from kshim.ops import symbolic as _symbolic
+from kshim.ops.image_resampling import scale_and_translate
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
 AFFINE_INTERPOLATIONS = ("nearest", "bilinear")
@@ -214,7 +221,325 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
     return B.reshape(out, B.shape(ys))
 
 
-__all__ = ["resize", "affine_transform", "map_coordinates", "aspect_crop_box"]
+def _check_rank(where, images, ranks=(3, 4), name="images"):
+    shape = tuple(B.shape(images))
+    if len(shape) not in ranks:
+        raise ValueError(f"{where}: expected `{name}` of rank {' or '.join(map(str, ranks))}. Received input with "
+                         f"shape: {name}.shape={shape}")
+    return shape
+
+
+def _to_batch_last(images, data_format):
+    """(images as a channels_last batch, whether a batch axis was added)."""
+    single = len(B.shape(images)) == 3
+    if single:
+        images = B.expand_dims(images, 0)
+    if data_format == "channels_first":
+        images = B.transpose(images, (0, 2, 3, 1))
+    return images, single
+
+
+def _from_batch_last(images, data_format, single):
+    if data_format == "channels_first":
+        images = B.transpose(images, (0, 3, 1, 2))
+    return B.squeeze(images, 0) if single else images
+
+
+def _float(x):
+    dtype = B.dtype(x)
+    return x if dtype.startswith(("float", "bfloat")) else B.cast(x, config.floatx())
+
+
+def rgb_to_grayscale(images, data_format=None):
+    """The luminance ``0.2989 R + 0.5870 G + 0.1140 B``, one channel kept, as ``keras.ops.image.rgb_to_grayscale``
+    (a one-channel input comes back as it is; integer images are computed in float and cast back)."""
+    data_format = _data_format("rgb_to_grayscale", data_format)
+    shape = _check_rank("rgb_to_grayscale", images)
+    axis = -1 if data_format == "channels_last" else -3
+    if shape[axis] not in (1, 3):
+        raise ValueError(f"rgb_to_grayscale: expected 3 (RGB) or 1 (grayscale) channels. Received input with "
+                         f"shape: images.shape={shape}")
+    if shape[axis] == 1:
+        return images
+    x = _float(images)
+    weights = B.cast(B.convert_to_tensor([0.2989, 0.5870, 0.1140]), B.dtype(x))
+    gray = B.expand_dims(B.tensordot(x, weights, axes=([len(shape) + axis], [0])), axis)
+    return gray if B.dtype(gray) == B.dtype(images) else B.cast(gray, B.dtype(images))
+
+
+def _planes(images, axis):
+    return [B.squeeze(p, axis) for p in B.split(images, 3, axis=axis)]
+
+
+def _float_only(where, images):
+    if not B.dtype(images).startswith(("float", "bfloat")):
+        raise ValueError(f"{where}: `images` must have a float dtype. Received: images.dtype={B.dtype(images)}")
+
+
+def rgb_to_hsv(images, data_format=None):
+    """Hue, saturation and value (each in [0, 1] for RGB in [0, 1]) of float images, as
+    ``keras.ops.image.rgb_to_hsv``."""
+    data_format = _data_format("rgb_to_hsv", data_format)
+    _check_rank("rgb_to_hsv", images)
+    _float_only("rgb_to_hsv", images)
+    axis = -1 if data_format == "channels_last" else -3
+    eps = float(np.finfo(np.dtype("float32" if B.dtype(images) == "bfloat16" else B.dtype(images))).eps)
+    images = B.where(B.less(B.abs(images), eps), B.zeros_like(images), images)
+    r, g, b = _planes(images, axis)
+    value = B.maximum(B.maximum(r, g), b)
+    span = B.subtract(value, B.minimum(B.minimum(r, g), b))
+    zeros, ones = B.zeros_like(value), B.ones_like(value)
+    saturation = B.where(B.greater(value, 0.0), B.divide(span, B.where(B.greater(value, 0.0), value, ones)), zeros)
+    norm = B.divide(1.0, B.multiply(6.0, B.where(B.greater(span, 0.0), span, ones)))
+    hue = B.where(B.equal(value, g), B.add(B.multiply(norm, B.subtract(b, r)), 2.0 / 6.0),
+                  B.add(B.multiply(norm, B.subtract(r, g)), 4.0 / 6.0))
+    hue = B.where(B.equal(value, r), B.multiply(norm, B.subtract(g, b)), hue)
+    hue = B.add(B.where(B.greater(span, 0.0), hue, zeros), B.cast(B.less(hue, 0.0), B.dtype(hue)))
+    return B.stack([hue, saturation, value], axis=axis)
+
+
+def hsv_to_rgb(images, data_format=None):
+    """The inverse of `rgb_to_hsv`, as ``keras.ops.image.hsv_to_rgb``."""
+    data_format = _data_format("hsv_to_rgb", data_format)
+    _check_rank("hsv_to_rgb", images)
+    _float_only("hsv_to_rgb", images)
+    axis = -1 if data_format == "channels_last" else -3
+    hue, saturation, value = _planes(images, axis)
+    dh = B.multiply(B.mod(hue, 1.0), 6.0)
+    dr = B.clip(B.subtract(B.abs(B.subtract(dh, 3.0)), 1.0), 0.0, 1.0)
+    dg = B.clip(B.subtract(2.0, B.abs(B.subtract(dh, 2.0))), 0.0, 1.0)
+    db = B.clip(B.subtract(2.0, B.abs(B.subtract(dh, 4.0))), 0.0, 1.0)
+    one_minus_s = B.subtract(1.0, saturation)
+    return B.stack([B.multiply(value, B.add(one_minus_s, B.multiply(saturation, d))) for d in (dr, dg, db)],
+                   axis=axis)
+
+
+def _two_of_three(where, names, values):
+    if list(values).count(None) != 1:
+        raise ValueError(f"{where}: give exactly two of {', '.join(names)}. Received: "
+                         + ", ".join(f"{n}={v}" for n, v in zip(names, values)))
+    for n, v in zip(names, values):
+        if v is not None and v < 0:
+            raise ValueError(f"{where}: `{n}` must be >= 0. Received: {n}={v}")
+
+
+def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None, right_padding=None,
+               target_height=None, target_width=None, data_format=None):
+    """Zero-pad images to a height and width, as ``keras.ops.image.pad_images``: per axis give two of the
+    leading padding, the trailing padding and the target size."""
+    data_format = _data_format("pad_images", data_format)
+    shape = _check_rank("pad_images", images)
+    _two_of_three("pad_images", ("top_padding", "bottom_padding", "target_height"),
+                  (top_padding, bottom_padding, target_height))
+    _two_of_three("pad_images", ("left_padding", "right_padding", "target_width"),
+                  (left_padding, right_padding, target_width))
+    h_axis, w_axis = _hw_axes(len(shape), data_format)
+    pads = []
+    for lead, trail, target, size, names in (
+            (top_padding, bottom_padding, target_height, shape[h_axis], ("top_padding", "bottom_padding")),
+            (left_padding, right_padding, target_width, shape[w_axis], ("left_padding", "right_padding"))):
+        lead = target - trail - size if lead is None else lead
+        trail = target - lead - size if trail is None else trail
+        for n, v in zip(names, (lead, trail)):
+            if v < 0:
+                raise ValueError(f"pad_images: `{n}` must be >= 0 (the target is smaller than the image). "
+                                 f"Received: {n}={v}")
+        pads.append((int(lead), int(trail)))
+    widths = [(0, 0)] * len(shape)
+    widths[h_axis], widths[w_axis] = pads
+    return B.pad(images, widths, mode="constant", constant_values=0)
+
+
+def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=None, right_cropping=None,
+                target_height=None, target_width=None, data_format=None):
+    """Crop images to a height and width, as ``keras.ops.image.crop_images``: per axis give two of the leading
+    cropping, the trailing cropping and the target size."""
+    data_format = _data_format("crop_images", data_format)
+    shape = _check_rank("crop_images", images)
+    _two_of_three("crop_images", ("top_cropping", "bottom_cropping", "target_height"),
+                  (top_cropping, bottom_cropping, target_height))
+    _two_of_three("crop_images", ("left_cropping", "right_cropping", "target_width"),
+                  (left_cropping, right_cropping, target_width))
+    h_axis, w_axis = _hw_axes(len(shape), data_format)
+    for lead, trail, target, size, axis, names in (
+            (top_cropping, bottom_cropping, target_height, shape[h_axis], h_axis,
+             ("top_cropping", "target_height")),
+            (left_cropping, right_cropping, target_width, shape[w_axis], w_axis,
+             ("left_cropping", "target_width"))):
+        lead = size - target - trail if lead is None else lead
+        target = size - trail - lead if target is None else target
+        for n, v in zip(names, (lead, target)):
+            if v < 0:
+                raise ValueError(f"crop_images: `{n}` must be >= 0. Received: {n}={v}")
+        if lead + target > size:
+            raise ValueError(f"crop_images: the crop ({names[0]}={lead}, {names[1]}={target}) does not fit in the "
+                             f"image's size {size}. Received input with shape: images.shape={shape}")
+        images = B.slice_along_axis(images, int(lead), int(lead + target), axis)
+    return images
+
+
+def _gaussian_kernel(size, sigma, dtype):
+    """A normalised 1-D Gaussian of ``size`` taps with deviation ``sigma`` (a number or a scalar tensor)."""
+    x = B.cast(B.convert_to_tensor(np.arange(size, dtype="float32") - (size - 1) / 2.0), dtype)
+    k = B.exp(B.multiply(-0.5, B.square(B.divide(x, B.cast(B.convert_to_tensor(sigma), dtype)))))
+    return B.divide(k, B.sum(k))
+
+
+def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
+    """Blur each channel with a Gaussian of ``kernel_size`` (x, y) taps and deviations ``sigma`` (x, y), zero
+    padding, output the input's size, as ``keras.ops.image.gaussian_blur``."""
+    data_format = _data_format("gaussian_blur", data_format)
+    _check_rank("gaussian_blur", images)
+    kernel_size = tuple(int(k) for k in kernel_size)
+    if len(kernel_size) != 2 or min(kernel_size) < 1:
+        raise ValueError(f"gaussian_blur: `kernel_size` must be two positive integers. Received: "
+                         f"kernel_size={kernel_size}")
+    dtype = B.dtype(images)
+    x, single = _to_batch_last(_float(images), data_format)
+    kx = _gaussian_kernel(kernel_size[0], sigma[0], B.dtype(x))
+    ky = _gaussian_kernel(kernel_size[1], sigma[1], B.dtype(x))
+    channels = B.shape(x)[-1]
+    kernel = B.multiply(B.reshape(ky, (-1, 1, 1, 1)), B.reshape(kx, (1, -1, 1, 1)))
+    kernel = B.tile(kernel, (1, 1, channels, 1))
+    # "same" pads (k - 1) // 2 before, the rest after, as scipy's convolve2d on the padded image does
+    out = B.depthwise_conv(x, kernel, strides=1, padding="same", data_format="channels_last")
+    out = _from_batch_last(out, data_format, single)
+    return out if B.dtype(out) == dtype else B.cast(out, dtype)
+
+
+def sobel_edges(images, data_format=None):
+    """The Sobel gradients (dy, dx) of each channel, zero padding, on a new last axis of 2, as
+    ``keras.ops.image.sobel_edges`` on jax: (B, H, W, C, 2) channels_last, (B, C, H, W, 2) channels_first."""
+    data_format = _data_format("sobel_edges", data_format)
+    _check_rank("sobel_edges", images, (4,))
+    x = images if data_format == "channels_last" else B.transpose(images, (0, 2, 3, 1))
+    channels = B.shape(x)[-1]
+    dy = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], "float32")
+    edges = []
+    for k in (dy, dy.T):
+        kernel = B.cast(B.convert_to_tensor(np.tile(k[:, :, None, None], (1, 1, channels, 1))), B.dtype(x))
+        edges.append(B.depthwise_conv(x, kernel, strides=1, padding="same", data_format="channels_last"))
+    out = B.stack(edges, axis=-1)
+    return out if data_format == "channels_last" else B.transpose(out, (0, 3, 1, 2, 4))
+
+
+def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid", data_format=None):
+    """Patches of ``size`` (an int or (h, w); a 3-tuple gives `extract_patches_3d`) flattened onto the channel
+    axis in (row, column, channel) order, as ``keras.ops.image.extract_patches``."""
+    if not isinstance(size, int) and len(size) == 3:
+        return extract_patches_3d(images, size, strides, dilation_rate, padding, data_format)
+    if not isinstance(size, int) and len(size) != 2:
+        raise TypeError(f"extract_patches: `size` must be an int or a tuple of 2 (or 3) ints. Received: "
+                        f"size={size}")
+    return _patches("extract_patches", images, (size, size) if isinstance(size, int) else tuple(size), strides,
+                    dilation_rate, padding, data_format)
+
+
+def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="valid", data_format=None):
+    """Patches of ``size`` (an int or (d, h, w)) of volumes (rank 4 or 5), flattened onto the channel axis, as
+    ``keras.ops.image.extract_patches_3d``."""
+    if not isinstance(size, int) and len(size) != 3:
+        raise TypeError(f"extract_patches_3d: `size` must be an int or a tuple of 3 ints. Received: size={size}")
+    return _patches("extract_patches_3d", volumes, (size,) * 3 if isinstance(size, int) else tuple(size), strides,
+                    dilation_rate, padding, data_format)
+
+
+def _patches(where, images, size, strides, dilation_rate, padding, data_format):
+    data_format = _data_format(where, data_format)
+    n = len(size)
+    _check_rank(where, images, (n + 1, n + 2))
+    single = len(B.shape(images)) == n + 1
+    if single:
+        images = B.expand_dims(images, 0)
+    channels = B.shape(images)[-1 if data_format == "channels_last" else 1]
+    out_dim = int(np.prod(size)) * channels
+    kernel = B.reshape(B.eye(out_dim, dtype=B.dtype(images)), tuple(size) + (channels, out_dim))
+    out = B.conv(images, kernel, strides=size if not strides else strides, padding=padding,
+                 data_format=data_format, dilation_rate=dilation_rate)
+    return B.squeeze(out, 0) if single else out
+
+
+def _homography(start_points, end_points):
+    """The (B, 8) coefficients mapping each output (end) point to its input (start) point."""
+    sx, sy = start_points[..., 0], start_points[..., 1]
+    ex, ey = end_points[..., 0], end_points[..., 1]
+    zeros, ones = B.zeros_like(ex), B.ones_like(ex)
+    x_rows = B.stack([ex, ey, ones, zeros, zeros, zeros, B.negative(B.multiply(sx, ex)),
+                      B.negative(B.multiply(sx, ey))], axis=-1)
+    y_rows = B.stack([zeros, zeros, zeros, ex, ey, ones, B.negative(B.multiply(sy, ex)),
+                      B.negative(B.multiply(sy, ey))], axis=-1)
+    a = B.concatenate([x_rows, y_rows], axis=1)
+    return B.squeeze(B.solve(a, B.expand_dims(B.concatenate([sx, sy], axis=-1), -1)), -1)
+
+
+def perspective_transform(images, start_points, end_points, interpolation="bilinear", fill_value=0,
+                          data_format=None):
+    """Warp images so that the four ``start_points`` ((4, 2) or (B, 4, 2), (x, y)) move to ``end_points``,
+    constant ``fill_value`` outside, as ``keras.ops.image.perspective_transform``."""
+    data_format = _data_format("perspective_transform", data_format)
+    _check_sampling("perspective_transform", interpolation, "constant")
+    _check_rank("perspective_transform", images)
+    start = B.cast(B.convert_to_tensor(start_points), "float32")
+    end = B.cast(B.convert_to_tensor(end_points), "float32")
+    for name, p in (("start_points", start), ("end_points", end)):
+        if len(B.shape(p)) not in (2, 3) or tuple(B.shape(p)[-2:]) != (4, 2):
+            raise ValueError(f"perspective_transform: `{name}` must have shape (4, 2) or (batch, 4, 2). "
+                             f"Received: {name}.shape={tuple(B.shape(p))}")
+    if tuple(B.shape(start)) != tuple(B.shape(end)):
+        raise ValueError(f"perspective_transform: `start_points` and `end_points` must have the same shape. "
+                         f"Received: {tuple(B.shape(start))} and {tuple(B.shape(end))}")
+    if len(B.shape(start)) == 2:
+        start, end = B.expand_dims(start, 0), B.expand_dims(end, 0)
+    x, single = _to_batch_last(images, data_format)
+    batch, height, width, _ = B.shape(x)
+    coef = [B.reshape(c, (-1, 1, 1)) for c in B.split(_homography(start, end), 8, axis=-1)]
+    ys = B.reshape(B.arange(0, height, dtype="float32"), (1, height, 1))
+    xs = B.reshape(B.arange(0, width, dtype="float32"), (1, 1, width))
+
+    def plane(a, b, c):
+        return B.add(B.add(B.multiply(a, xs), B.multiply(b, ys)), c)
+
+    denominator = B.add(plane(coef[6], coef[7], 0.0), 1.0)
+    full = (batch, height, width)
+    x_in = B.broadcast_to(B.divide(plane(coef[0], coef[1], coef[2]), denominator), full)
+    y_in = B.broadcast_to(B.divide(plane(coef[3], coef[4], coef[5]), denominator), full)
+    out = _sample(x, y_in, x_in, interpolation, "constant", fill_value)
+    return _from_batch_last(out, data_format, single)
+
+
+def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03, data_format=None):
+    """The structural similarity of two images (or batches), Gaussian window of ``filter_size`` and
+    ``filter_sigma``, "valid" windows, averaged over space and channels, as ``keras.ops.image.ssim``."""
+    data_format = _data_format("ssim", data_format)
+    _check_rank("ssim", image1, name="image1")
+    _check_rank("ssim", image2, name="image2")
+    dtype = B.dtype(image1)
+    a, single = _to_batch_last(_float(image1), data_format)
+    b, _ = _to_batch_last(B.cast(image2, B.dtype(a)), data_format)
+    batch, height, width, channels = B.shape(a)
+    g = _gaussian_kernel(int(filter_size), float(filter_sigma), B.dtype(a))
+    kernel = B.multiply(B.reshape(g, (-1, 1, 1, 1)), B.reshape(g, (1, -1, 1, 1)))
+    kernel = B.tile(kernel, (1, 1, channels, 1))
+
+    def blur(t):
+        return B.depthwise_conv(t, kernel, strides=1, padding="valid", data_format="channels_last")
+
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    mu1, mu2 = blur(a), blur(b)
+    mu11, mu22, mu12 = B.multiply(mu1, mu1), B.multiply(mu2, mu2), B.multiply(mu1, mu2)
+    s11 = B.subtract(blur(B.multiply(a, a)), mu11)
+    s22 = B.subtract(blur(B.multiply(b, b)), mu22)
+    s12 = B.subtract(blur(B.multiply(a, b)), mu12)
+    num = B.multiply(B.add(B.multiply(mu12, 2.0), c1), B.add(B.multiply(s12, 2.0), c2))
+    den = B.multiply(B.add(B.add(mu11, mu22), c1), B.add(B.add(s11, s22), c2))
+    out = B.mean(B.divide(num, den), axis=(1, 2, 3))
+    out = B.squeeze(out, 0) if single else out
+    return out if B.dtype(out) == dtype else B.cast(out, dtype)
+
+
+__all__ = ["resize", "affine_transform", "map_coordinates", "aspect_crop_box", "rgb_to_grayscale", "rgb_to_hsv",
+           "hsv_to_rgb", "pad_images", "crop_images", "gaussian_blur", "sobel_edges", "extract_patches",
+           "extract_patches_3d", "perspective_transform", "ssim", "scale_and_translate"]
 
 _symbolic.install(globals(), [n for n in __all__ if n != "aspect_crop_box"], "keras.src.ops.image")
 

@@ -9,18 +9,16 @@ the layer's seeded in-step generator, so a seed gives the same draws on jax and 
 ``transform_images(images, transformation)`` applies them. Given the same transformation, the numbers are Keras
 3's. The factor conventions (a number f meaning ``(max(-f, low), f)``, a pair meaning itself) are Keras's too.
 
-The colour-space helpers below (grayscale, HSV) are written on kshim.ops primitives; they give way to
-``kshim.ops.image.rgb_to_grayscale`` / ``rgb_to_hsv`` / ``hsv_to_rgb`` once those exist.
+The colour spaces (grayscale, HSV) are ``kshim.ops.image``'s.
 """
 
 import numpy as np
 
 from kshim import ops
 from kshim.config import epsilon
+from kshim.ops.image import hsv_to_rgb, rgb_to_grayscale, rgb_to_hsv
 from kshim.layers.preprocessing.image_layer import (ImagePreprocessingLayer, RandomImageLayer, check_number,
                                                     check_positive_int)
-
-_GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)
 
 
 # -- shared helpers ------------------------------------------------------------------------------------------------
@@ -64,48 +62,8 @@ def _channel_axis(data_format):
     return -1 if data_format == "channels_last" else -3
 
 
-def rgb_to_grayscale(images, data_format):
-    """The luminance ``0.2989 R + 0.5870 G + 0.1140 B`` with one channel kept (a one-channel input is returned)."""
-    axis = _channel_axis(data_format)
-    if ops.shape(images)[axis] == 1:
-        return images
-    weights = ops.convert_to_tensor(np.array(_GRAY_WEIGHTS, "float32"), dtype=ops.dtype(images))
-    return ops.expand_dims(ops.tensordot(images, weights, axes=([ops.ndim(images) + axis], [0])), axis)
-
-
 def _planes(images, axis):
     return [ops.squeeze(p, axis) for p in ops.split(images, 3, axis=axis)]
-
-
-def rgb_to_hsv(images, data_format):
-    """Hue, saturation, value in [0, 1] (for inputs in [0, 1]), as ``keras.ops.image.rgb_to_hsv``."""
-    axis = _channel_axis(data_format)
-    eps = float(np.finfo(np.dtype(ops.dtype(images))).eps)
-    images = ops.where(ops.less(ops.abs(images), eps), 0.0, images)
-    r, g, b = _planes(images, axis)
-    value = ops.maximum(ops.maximum(r, g), b)
-    span = ops.subtract(value, ops.minimum(ops.minimum(r, g), b))
-    safe_value = ops.where(ops.greater(value, 0.0), value, 1.0)
-    safe_span = ops.where(ops.greater(span, 0.0), span, 1.0)
-    saturation = ops.where(ops.greater(value, 0.0), ops.divide(span, safe_value), 0.0)
-    norm = ops.divide(1.0, ops.multiply(6.0, safe_span))
-    hue = ops.where(ops.equal(value, g), ops.add(ops.multiply(norm, ops.subtract(b, r)), 2.0 / 6.0),
-                    ops.add(ops.multiply(norm, ops.subtract(r, g)), 4.0 / 6.0))
-    hue = ops.where(ops.equal(value, r), ops.multiply(norm, ops.subtract(g, b)), hue)
-    hue = ops.add(ops.where(ops.greater(span, 0.0), hue, 0.0), ops.cast(ops.less(hue, 0.0), ops.dtype(hue)))
-    return ops.stack([hue, saturation, value], axis=axis)
-
-
-def hsv_to_rgb(images, data_format):
-    axis = _channel_axis(data_format)
-    hue, saturation, value = _planes(images, axis)
-    dh = ops.multiply(ops.mod(hue, 1.0), 6.0)
-    dr = ops.clip(ops.subtract(ops.abs(ops.subtract(dh, 3.0)), 1.0), 0.0, 1.0)
-    dg = ops.clip(ops.subtract(2.0, ops.abs(ops.subtract(dh, 2.0))), 0.0, 1.0)
-    db = ops.clip(ops.subtract(2.0, ops.abs(ops.subtract(dh, 4.0))), 0.0, 1.0)
-    one_minus_s = ops.subtract(1.0, saturation)
-    planes = [ops.multiply(value, ops.add(one_minus_s, ops.multiply(saturation, d))) for d in (dr, dg, db)]
-    return ops.stack(planes, axis=axis)
 
 
 def _replace_plane(images, index, plane, data_format):

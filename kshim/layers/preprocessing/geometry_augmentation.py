@@ -2,10 +2,8 @@
 `RandomElasticTransform`.
 
 Each follows Keras 3's two steps (``get_random_transformation`` from the layer's seeded in-step generator, then
-``transform_images``), with Keras's arguments and, for the same transformation, Keras's numbers. The sampling
-helpers here (a perspective warp, a Gaussian blur, a small batched linear solve for the homography) are written on
-kshim.ops; they give way to ``kshim.ops.image.perspective_transform`` / ``gaussian_blur`` / ``elastic_transform``
-and ``kshim.ops.linalg.solve`` once those exist.
+``transform_images``), with Keras's arguments and, for the same transformation, Keras's numbers. The perspective
+warp and the Gaussian blur are ``kshim.ops.image``'s; the elastic field is sampled with its bilinear sampler.
 """
 
 import numpy as np
@@ -15,6 +13,7 @@ from kshim import random as krandom
 from kshim.layers.preprocessing.color_augmentation import ColorAugmentation, keras_factor, value_range_pair
 from kshim.layers.preprocessing.image_layer import check_choice, check_number
 from kshim.ops import image as image_ops
+from kshim.ops.image import gaussian_blur, perspective_transform
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _INTERPOLATIONS = ("nearest", "bilinear")
@@ -85,58 +84,6 @@ class RandomShear(ColorAugmentation):
                 "interpolation": self.interpolation, "fill_mode": self.fill_mode, "fill_value": self.fill_value}
 
 
-def solve(a, b):
-    """``a x = b`` for a batch of small square systems ``a`` (B, n, n), ``b`` (B, n): Gauss-Jordan elimination
-    with partial pivoting, unrolled over n."""
-    n = ops.shape(a)[-1]
-    m = ops.concatenate([a, ops.expand_dims(b, -1)], axis=-1)  # (B, n, n + 1)
-    rows = ops.reshape(ops.arange(0, n, dtype="int32"), (1, n))
-    for k in range(n):
-        candidates = ops.where(ops.greater_equal(rows, k), ops.abs(m[:, :, k]), -1.0)
-        pivot = ops.reshape(ops.cast(ops.argmax(candidates, axis=-1), "int32"), (-1, 1))
-        # swap rows k and pivot
-        order = ops.where(ops.equal(rows, k), pivot, ops.where(ops.equal(rows, pivot), k, rows))
-        m = ops.take_along_axis(m, ops.expand_dims(order, -1), axis=1)
-        pivot_row = ops.divide(m[:, k:k + 1, :], m[:, k:k + 1, k:k + 1])
-        factors = ops.where(ops.expand_dims(ops.equal(rows, k), -1), 0.0, m[:, :, k:k + 1])
-        m = ops.subtract(m, ops.multiply(factors, pivot_row))
-        m = ops.where(ops.expand_dims(ops.equal(rows, k), -1), pivot_row, m)
-    return m[:, :, n]
-
-
-def homography(start_points, end_points):
-    """The 8 coefficients mapping each end point to its start point (``keras.ops.image``'s convention)."""
-    sx, sy = start_points[..., 0], start_points[..., 1]
-    ex, ey = end_points[..., 0], end_points[..., 1]
-    zeros, ones = ops.zeros_like(ex), ops.ones_like(ex)
-    x_rows = ops.stack([ex, ey, ones, zeros, zeros, zeros, ops.negative(ops.multiply(sx, ex)),
-                        ops.negative(ops.multiply(sx, ey))], axis=-1)
-    y_rows = ops.stack([zeros, zeros, zeros, ex, ey, ones, ops.negative(ops.multiply(sy, ex)),
-                        ops.negative(ops.multiply(sy, ey))], axis=-1)
-    return solve(ops.concatenate([x_rows, y_rows], axis=1), ops.concatenate([sx, sy], axis=-1))
-
-
-def perspective_transform(images, start_points, end_points, interpolation, fill_value, data_format):
-    """Warps a (B, H, W, C) / (B, C, H, W) batch so that ``start_points`` (B, 4, 2) move to ``end_points``."""
-    images = images if data_format == "channels_last" else ops.transpose(images, (0, 2, 3, 1))
-    batch, height, width, _ = ops.shape(images)
-    t = homography(ops.cast(start_points, "float32"), ops.cast(end_points, "float32"))
-    coef = [ops.reshape(t[:, i], (-1, 1, 1)) for i in range(8)]
-    ys = ops.reshape(ops.arange(0, height, dtype="float32"), (1, height, 1))
-    xs = ops.reshape(ops.arange(0, width, dtype="float32"), (1, 1, width))
-
-    def plane(a, b, c):
-        return ops.add(ops.add(ops.multiply(a, xs), ops.multiply(b, ys)), c)
-
-    denominator = ops.add(ops.add(ops.multiply(coef[6], xs), ops.multiply(coef[7], ys)), 1.0)
-    x_in = ops.divide(plane(coef[0], coef[1], coef[2]), denominator)
-    y_in = ops.divide(plane(coef[3], coef[4], coef[5]), denominator)
-    full = (batch, height, width)
-    out = image_ops._sample(images, ops.broadcast_to(y_in, full), ops.broadcast_to(x_in, full), interpolation,
-                            "constant", fill_value)
-    return out if data_format == "channels_last" else ops.transpose(out, (0, 3, 1, 2))
-
-
 class RandomPerspective(ColorAugmentation):
     """With a probability drawn in ``factor``, moves each image corner by up to ``scale / 2`` of its coordinates
     and warps the image to match (constant ``fill_value`` outside)."""
@@ -171,25 +118,6 @@ class RandomPerspective(ColorAugmentation):
                 "interpolation": self.interpolation, "fill_value": self.fill_value}
 
 
-def gaussian_kernel(size, sigma, dtype="float32"):
-    """A normalised 1-D Gaussian of odd ``size`` with deviation ``sigma`` (a scalar tensor)."""
-    x = ops.convert_to_tensor(np.arange(size, dtype="float32") - (size - 1) / 2.0, dtype=dtype)
-    k = ops.exp(ops.multiply(-0.5, ops.square(ops.divide(x, sigma))))
-    return ops.divide(k, ops.sum(k))
-
-
-def gaussian_blur(images, kernel_size, sigma, data_format):
-    """Keras's ``ops.image.gaussian_blur``: ``kernel_size`` (kx, ky), ``sigma`` (sx, sy), "same" padding."""
-    images = images if data_format == "channels_last" else ops.transpose(images, (0, 2, 3, 1))
-    kx = gaussian_kernel(int(kernel_size[0]), sigma[0], ops.dtype(images))
-    ky = gaussian_kernel(int(kernel_size[1]), sigma[1], ops.dtype(images))
-    kernel = ops.multiply(ops.reshape(ky, (-1, 1)), ops.reshape(kx, (1, -1)))  # (ky, kx)
-    channels = ops.shape(images)[-1]
-    kernel = ops.tile(ops.reshape(kernel, (int(kernel_size[1]), int(kernel_size[0]), 1, 1)), (1, 1, channels, 1))
-    out = ops.depthwise_conv(images, kernel, strides=1, padding="same", data_format="channels_last")
-    return out if data_format == "channels_last" else ops.transpose(out, (0, 3, 1, 2))
-
-
 class RandomGaussianBlur(ColorAugmentation):
     """With a probability drawn in ``factor``, blurs each image with a Gaussian of ``kernel_size`` (odd; or a pair
     (x, y)) and deviations drawn in ``sigma`` (one (x, y) pair per batch); clipped to ``value_range``."""
@@ -220,7 +148,6 @@ class RandomGaussianBlur(ColorAugmentation):
     def get_config(self):
         return {**super().get_config(), "factor": list(self.factor), "kernel_size": list(self.kernel_size),
                 "sigma": list(self.sigma), "value_range": list(self.value_range)}
-
 
 
 class RandomElasticTransform(ColorAugmentation):
