@@ -57,7 +57,6 @@ CHECKS = {
 WAITING = {
     "vision_transformer.py": "issue 16: keras.ops.image.extract_patches",
     "mixed_precision.py": "issue 18: keras.mixed_precision (dtype policies)",
-    "endpoint_layer_pattern.py": "issue 22: metrics tracked by a layer (`Layer.metrics`, reported by fit)",
 }
 
 

@@ -91,6 +91,7 @@ class _Calls:
 
 
 _CALLS = _Calls()
+_METRICS_TRACKED = [False]  # whether any layer ever held a Metric: until then no call walks the layers for them
 
 
 _LayerBase = B.layer_base()
@@ -186,6 +187,11 @@ class Layer(_LayerBase):
                     self._tracked_layers.append(v)
         elif isinstance(value, SeedGenerator) and hasattr(self, "_seed_generators"):
             self._seed_generators.append(value)
+        elif getattr(value, "_kshim_metric", False):  # a Metric the layer updates in `call` (`Layer.metrics`)
+            tracked = self.__dict__.setdefault("_tracked_metrics", [])
+            if not any(m is value for m in tracked):
+                tracked.append(value)
+            _METRICS_TRACKED[0] = True
         object.__setattr__(self, name, value)
 
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, autocast=True, regularizer=None,
@@ -345,6 +351,27 @@ class Layer(_LayerBase):
         return int(sum(int(np.prod(v.shape)) for v in self.weights))
 
     @property
+    def metrics(self):
+        """The metrics this layer holds as attributes, then its sub-layers' (each once), as in Keras 3."""
+        return self._layer_metrics()
+
+    @property
+    def metrics_variables(self):
+        return [v for m in self.metrics for v in m.variables]
+
+    def _layer_metrics(self):
+        if not _METRICS_TRACKED[0]:
+            return []
+        out = list(self.__dict__.get("_tracked_metrics", ()))
+        for layer in self._sublayers():
+            out.extend(m for m in layer._layer_metrics() if not any(m is o for o in out))
+        return out
+
+    def _layer_metric_variables(self):
+        """The variables of `_layer_metrics` (none without a walk when no layer ever tracked a metric)."""
+        return [v for m in self._layer_metrics() for v in m.variables]
+
+    @property
     def losses(self):
         """Regularization losses of this layer's weights and activity, and sub-layers' (as tensors)."""
         out = []
@@ -471,31 +498,37 @@ class Layer(_LayerBase):
         own_mask = type(self).compute_mask is not Layer.compute_mask
         return symbolic_call.call(self, inputs, args, kwargs, own_mask)
 
-    def stateless_call(self, trainable_values, non_trainable_values, *args, return_losses=False, **kwargs):
+    def stateless_call(self, trainable_values, non_trainable_values, *args, return_losses=False,
+                       _metric_values=None, **kwargs):
         """Call the layer with the given variable values; return ``(outputs, new_non_trainable_values)``.
 
-        The layer's own Variables are left unchanged."""
+        The layer's own Variables are left unchanged, its metrics' included (what ``call`` assigns to them is
+        discarded). The built-in steps pass ``_metric_values`` (aligned with `_layer_metric_variables`) and get
+        the metrics' new values back last."""
         trainable = self.trainable_variables
         non_trainable = self.non_trainable_variables
+        metric_vars = self._layer_metric_variables()
         # The JAX guides pass `model.trainable_variables` themselves (as Keras 3 allows): use their values.
         trainable_values = values_of(trainable_values)
         non_trainable_values = values_of(non_trainable_values)
         with values_lock:  # the swapped-in values (tracers on jax) stay private to this call
             old_t = swap_values(trainable, trainable_values)
             old_n = swap_values(non_trainable, non_trainable_values)
+            old_m = read_values(metric_vars) if _metric_values is None else swap_values(metric_vars, _metric_values)
             _StatelessDepth.depth += 1
             try:
                 outputs = self(*args, **kwargs)
                 new_non_trainable = read_values(non_trainable)
+                new_metrics = read_values(metric_vars)
                 losses = self.losses if return_losses else None
             finally:
                 _StatelessDepth.depth -= 1
                 swap_values(trainable, old_t)
                 swap_values(non_trainable, old_n)
+                swap_values(metric_vars, old_m)
                 self._clear_losses()
-        if return_losses:
-            return outputs, new_non_trainable, losses
-        return outputs, new_non_trainable
+        out = (outputs, new_non_trainable) + ((losses,) if return_losses else ())
+        return out if _metric_values is None else out + (new_metrics,)
 
     def _clear_losses(self):
         self._losses = []

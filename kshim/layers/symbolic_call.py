@@ -70,7 +70,7 @@ def abstract_eval(layer, fn, args, kwargs):
         return fn(*a, **k)
 
     try:
-        with restore_state(variables):
+        with restore_state(variables + layer._layer_metric_variables()):  # a metric updated in `call` too
             out = ops.compute_output_spec(run, (read_values(variables),) + tuple(args), kwargs)
     finally:
         for layer, kept in zip(layers, losses):

@@ -43,6 +43,8 @@ class Metric(Configurable):
     `add_variable`, update it in ``update_state`` with ``variable.assign(...)``, and compute ``result``.
     """
 
+    _kshim_metric = True  # what a Layer tracks as one of its `metrics` (kshim.layers cannot import this module)
+
     def __init__(self, dtype=None, name=None):
         if name is not None and not isinstance(name, str):
             raise ValueError(f"{type(self).__name__}: `name` must be a string. Received: name={name!r}")

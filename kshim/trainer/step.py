@@ -29,24 +29,28 @@ class StepFunctions:
         self._grad_fn = ops.value_and_grad(self._loss_fn, has_aux=True)
 
     # -- pure pieces ---------------------------------------------------------------------------------------------
-    def _loss_fn(self, trainable, non_trainable, x, y, sample_weight, scale=None):
+    def _loss_fn(self, trainable, non_trainable, x, y, sample_weight, scale=None, layer_metric_values=None):
         model = self.model
-        y_pred, non_trainable, layer_losses = model.stateless_call(
-            trainable, non_trainable, x, training=True, return_losses=True)
+        y_pred, non_trainable, layer_losses, *new_layer_metrics = model.stateless_call(
+            trainable, non_trainable, x, training=True, return_losses=True, _metric_values=layer_metric_values)
         loss = _total_loss(model, y, y_pred, sample_weight, layer_losses)
+        aux = (loss, y_pred, non_trainable) + tuple(new_layer_metrics)
         if scale is None:
-            return loss, (loss, y_pred, non_trainable)
+            return loss, aux
         # Loss scaling (a LossScaleOptimizer, or `loss_scale_factor`): differentiate the scaled loss; the
         # optimizer divides the gradients by the scale, and the metrics see the loss itself.
-        return ops.multiply(loss, ops.cast(scale, ops.dtype(loss))), (loss, y_pred, non_trainable)
+        return ops.multiply(loss, ops.cast(scale, ops.dtype(loss))), aux
 
     def train_step(self, trainable, non_trainable, optimizer_values, metric_values, x, y, sample_weight):
         model = self.model
         scale = model.optimizer._loss_scale(optimizer_values)
-        (_, (loss, y_pred, new_non_trainable)), grads = self._grad_fn(trainable, non_trainable, x, y,
-                                                                      sample_weight, scale)
+        metric_values, layer_values = _split_metric_values(model, metric_values)
+        (_, (loss, y_pred, new_non_trainable, *new_layer)), grads = self._grad_fn(
+            trainable, non_trainable, x, y, sample_weight, scale, layer_values)
         new_metric_values = model._compile_metrics.stateless_update(
             metric_values, loss, _batch_size(x), y, y_pred, sample_weight)
+        if new_layer:  # the metrics the layers updated in `call` follow the compiled ones
+            metric_values, new_metric_values = metric_values + layer_values, new_metric_values + new_layer[0]
         if _DIST.sync is not None:  # torch data parallel: one all-reduce of gradients, statistics and metrics
             grads, new_non_trainable, new_metric_values = _DIST.sync.train(
                 grads, non_trainable, new_non_trainable, metric_values, new_metric_values)
@@ -56,11 +60,14 @@ class StepFunctions:
 
     def test_step(self, trainable, non_trainable, metric_values, x, y, sample_weight):
         model = self.model
-        y_pred, _, layer_losses = model.stateless_call(trainable, non_trainable, x, training=False,
-                                                       return_losses=True)
+        metric_values, layer_values = _split_metric_values(model, metric_values)
+        y_pred, _, layer_losses, *new_layer = model.stateless_call(
+            trainable, non_trainable, x, training=False, return_losses=True, _metric_values=layer_values)
         loss = _total_loss(model, y, y_pred, sample_weight, layer_losses)
         new_metric_values = model._compile_metrics.stateless_update(metric_values, loss, _batch_size(x), y, y_pred,
                                                                     sample_weight)
+        if new_layer:
+            metric_values, new_metric_values = metric_values + layer_values, new_metric_values + new_layer[0]
         if _DIST.sync is not None:  # torch data parallel: the metric state of the whole global batch
             return _DIST.sync.test(metric_values, new_metric_values)
         return new_metric_values
@@ -75,7 +82,14 @@ class StepFunctions:
         return outputs, non_trainable
 
     def results_step(self, metric_values):
-        return self.model._compile_metrics.stateless_results(metric_values)
+        metric_values, layer_values = _split_metric_values(self.model, metric_values)
+        results = self.model._compile_metrics.stateless_results(metric_values)
+        i = 0
+        for m in self.model._layer_metrics() if layer_values is not None else ():
+            n = len(m.variables)
+            results.append(m.stateless_result(layer_values[i:i + n]))
+            i += n
+        return results
 
     # -- compiled versions, made on first use --------------------------------------------------------------------
     @property
@@ -135,7 +149,8 @@ class BuiltinTrainFunction:
         self.state = model._state_vars()
 
     def reset(self):
-        return self.model._compile_metrics.reset_values()
+        layer_metrics = [v for m in self.model._layer_metrics() for v in m.stateless_reset_state()]
+        return self.model._compile_metrics.reset_values() + layer_metrics
 
     def __call__(self, group, metric_values):
         trainable, non_trainable, opt_vars = self.state
@@ -165,6 +180,16 @@ class BuiltinTestFunction(BuiltinTrainFunction):
                                       lambda m, x, y, sw: steps.test_multi(*fixed, m, x, y, sw),
                                       group, metric_values)
         return metric_values
+
+
+def _split_metric_values(model, metric_values):
+    """The metric state of a step: the compiled metrics' values, then those of the metrics the layers hold
+    (`Layer.metrics`, updated in ``call``), or None when no layer holds one."""
+    n = len(model._layer_metric_variables())
+    if not n:
+        return metric_values, None
+    metric_values = list(metric_values)
+    return metric_values[:-n], metric_values[-n:]
 
 
 def _total_loss(model, y, y_pred, sample_weight, layer_losses):

@@ -49,7 +49,7 @@ class StepMethods:
         """The loss tracker and compiled metrics, then the metrics the model holds as attributes (Keras 3's
         order); ``fit`` resets them at the start of every epoch."""
         out = list(self._compile_metrics.all_metrics) if self._compile_metrics is not None else []
-        for m in self.__dict__.get("_tracked_metrics", ()):
+        for m in self._layer_metrics():  # those the model holds as attributes, then its layers'
             if not any(m is o for o in out):
                 out.append(m)
         return out

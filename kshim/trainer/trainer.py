@@ -201,27 +201,35 @@ class Trainer(StepMethods):
         return self.trainable_variables, self.non_trainable_variables, self.optimizer.variables
 
     def _metric_results(self, metric_values):
-        return dict(zip(self._compile_metrics.names(), self._steps.results(metric_values)))
+        names = self._compile_metrics.names()
+        results = self._steps.results(metric_values)
+        logs = dict(zip(names, results))
+        for m, result in zip(self._layer_metrics(), results[len(names):]):  # the metrics the layers update
+            if isinstance(result, Mapping):
+                logs.update(result)
+            else:
+                logs[m.name] = result
+        return logs
 
     def _floats(self, metric_values, prefix=""):
         return {prefix + k: log_value(v) for k, v in self._metric_results(metric_values).items()}
 
     def _store_metrics(self, metric_values):
-        swap_values(self._compile_metrics.variables(), metric_values)
+        swap_values(self._compile_metrics.variables() + self._layer_metric_variables(), metric_values)
 
     @property
     def metrics_names(self):
         """The log names, in the order `evaluate` returns its values (``[]`` before compile)."""
         if self._compile_metrics is None:
             return []
-        return list(self._compile_metrics.names())
+        return list(self._compile_metrics.names()) + [m.name for m in self._layer_metrics()]
 
     def reset_metrics(self):
         for m in self.metrics:
             m.reset_state()
 
     def get_metrics_result(self):
-        return self._floats(read_values(self._compile_metrics.variables()))
+        return self._floats(read_values(self._compile_metrics.variables() + self._layer_metric_variables()))
 
     # -- fit -----------------------------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
@@ -343,7 +351,7 @@ class Trainer(StepMethods):
         cbs.on_test_begin()
         for step, last, group in _execution_groups(adapter.epoch(), self.steps_per_execution):
             xb, yb, swb = group[0]
-            if yb is None and not self._runs_step_method("test"):
+            if yb is None and self._compile_loss is not None and not self._runs_step_method("test"):
                 raise ValueError("evaluate: targets `y` are required to compute the loss and metrics.")
             if steps is None:
                 self._build_for(xb, yb, where="evaluate", training=False)
@@ -369,9 +377,6 @@ class Trainer(StepMethods):
                  callbacks=None, return_dict=False):
         """The loss and metrics on the given data: a scalar, a list ``[loss, *metrics]``, or a dict."""
         self._assert_compiled("evaluate")
-        if self._compile_loss is None and not self._step_provides_loss("test") and not self._runs_step_method("test"):
-            raise ValueError("evaluate: the model was compiled without a `loss`. Pass `loss=` to compile(), or "
-                             "override `compute_loss` or `test_step`.")
         _check_positive_int("evaluate", "steps", steps)
         adapter = data_adapter.get_adapter(x, y, sample_weight, batch_size, steps, False, None, where="evaluate")
         verbose = 1 if verbose == "auto" else verbose

@@ -2,7 +2,9 @@
 returns predictions; the model is compiled without a loss and fit on a dict of inputs that includes the targets.
 
 Source: keras-team/keras-io examples/keras_recipes/endpoint_layer_pattern.py
-Changed: nothing (the recipe already trains on random arrays).
+Changed: `LogisticEndpoint.__init__` takes `**kwargs` and passes them on, so that `load_model` can rebuild it from
+its config (`name`, `trainable`, `dtype`); the recipe as published fails there in Keras 3.15.1 too ("__init__() got
+an unexpected keyword argument 'trainable'"). The recipe already trains on random arrays.
 """
 
 import os
@@ -13,8 +15,8 @@ from keras import ops
 
 
 class LogisticEndpoint(keras.layers.Layer):
-    def __init__(self, name=None):
-        super().__init__(name=name)
+    def __init__(self, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
         self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
         self.accuracy_fn = keras.metrics.BinaryAccuracy(name="accuracy")
 
