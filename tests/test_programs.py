@@ -53,11 +53,9 @@ CHECKS = {
     "siamese_contrastive.py": ("results", _loss_and_accuracy(0.0)),
 }
 
-# Programs waiting on a capability another open issue builds.
-WAITING = {
-    "vision_transformer.py": "issue 16: keras.ops.image.extract_patches",
-    "mixed_precision.py": "issue 18: keras.mixed_precision (dtype policies)",
-}
+# Programs waiting on a capability another open issue builds (none now: vision_transformer.py waited on
+# keras.ops.image.extract_patches and mixed_precision.py on keras.mixed_precision; both landed).
+WAITING = {}
 
 
 # The longest programs (over ~45 s each in fast mode on a loaded 2-core machine) run with `-m slow`, to keep CI's
