@@ -31,14 +31,14 @@ def _to_numpy(x):
     return np.asarray(x)
 
 
-def _check_numeric(name, value):
+def check_numeric(name, value):
     """Arrays of strings or Python objects cannot go through a step: say so here, not deep in the backend."""
     if isinstance(value, dict):
         for k, v in value.items():
-            _check_numeric(f"{name}[{k!r}]", v)
+            check_numeric(f"{name}[{k!r}]", v)
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            _check_numeric(f"{name}[{i}]", v)
+            check_numeric(f"{name}[{i}]", v)
     elif isinstance(value, np.ndarray) and value.dtype.kind not in "biuf":
         raise ValueError(f"`{name}` must hold numbers (bool, integer or float). Received: an array of dtype "
                          f"{value.dtype} and shape {value.shape}. Map strings to numbers first (e.g. with a "
@@ -141,7 +141,7 @@ class ArrayAdapter:
                  class_weight=None):
         self.x, self.y, self.sample_weight = _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight)
         for name, value in (("x", self.x), ("y", self.y), ("sample_weight", self.sample_weight)):
-            _check_numeric(name, value)
+            check_numeric(name, value)
         _check_sample_weight_shape(self.sample_weight, self.y)
         nx, ny = _length("x", self.x), _length("y", self.y)
         if ny is not None and nx is not None and nx != ny:

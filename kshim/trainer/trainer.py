@@ -393,6 +393,7 @@ class Trainer(StepMethods):
         """Model outputs for ``x``, batched, as numpy arrays."""
         _check_positive_int("predict", "steps", steps)
         if verbose == 0 and callbacks is None and steps is None and _one_batch(x, batch_size):
+            data_adapter.check_numeric("x", x)  # strings: the adapter's clear error, not one from the step
             return self._predict_batch(x)  # the lean path: no data adapter, no callbacks, one compiled call
         adapter = data_adapter.get_adapter(x, None, None, batch_size, steps, False, None, where="predict")
         verbose = 1 if verbose == "auto" else verbose

@@ -84,6 +84,19 @@ def test_string_arrays_into_fit_raise_naming_the_argument():
         _model(loss="mse").fit(X, np.array([["a"]] * 8), verbose=0)
 
 
+def test_string_arrays_into_predict_raise_naming_the_argument():
+    """A model with a string Input runs when called, but a compiled step cannot take strings: predict (its lean
+    one-batch path included) and evaluate say so at the boundary instead of failing inside the backend."""
+    inp = keras.Input((1,), dtype="string")
+    ids = keras.layers.StringLookup(vocabulary=["a", "b"])(inp)
+    model = keras.Model(inp, keras.layers.Flatten()(keras.layers.Embedding(3, 2)(ids)))
+    x = np.array(["a", "b", "c", "a"])
+    assert tuple(model(x).shape) == (4, 2)  # the eager call adds the trailing axis and looks the strings up
+    for kwargs in ({"verbose": 0}, {"verbose": 0, "batch_size": 2}):
+        with pytest.raises(ValueError, match=r"`x` must hold numbers.*StringLookup"):
+            model.predict(x, **kwargs)
+
+
 def test_a_2d_sample_weight_of_the_wrong_shape_raises():
     with pytest.raises(ValueError, match=r"sample_weight.*\(8, 5\).*\(8, 1\)"):
         _model(loss="mse").fit(X, Y, sample_weight=np.ones((8, 5)), verbose=0)
