@@ -140,16 +140,16 @@ def test_lambda_callback_runs_every_hook():
     assert cb.note == "extra attribute"
     model = _model()
     model.fit(X[:16], Y[:16], epochs=2, batch_size=8, validation_data=(X[:8], Y[:8]), verbose=0, callbacks=[cb])
-    epoch0 = [("epoch_begin", 0, None), ("batch_begin", 0, None), ("batch_end", 0, "logs"), ("batch_begin", 1, None),
-              ("batch_end", 1, "logs"), ("test_begin", None), ("test_batch_end", 0, "logs"),
+    epoch0 = [("epoch_begin", 0, "logs"), ("batch_begin", 0, "logs"), ("batch_end", 0, "logs"), ("batch_begin", 1, "logs"),
+              ("batch_end", 1, "logs"), ("test_begin", "logs"), ("test_batch_end", 0, "logs"),
               ("test_end", "logs"), ("epoch_end", 0, "logs")]
-    assert calls[0] == ("train_begin", None)
+    assert calls[0] == ("train_begin", "logs")  # Keras 3 passes logs={}, never None
     assert calls[1:10] == epoch0
     assert calls[-1] == ("train_end", "logs")
     assert len(calls) == 2 + 2 * len(epoch0)
     calls.clear()
     model.predict(X[:8], verbose=0, callbacks=[cb])
-    assert calls == [("predict_end", None)]
+    assert calls == [("predict_end", "logs")]
 
 
 def test_lambda_callback_keras2_batch_names_and_logs_values():

@@ -45,4 +45,4 @@ def test_every_keras_ops_name_is_here_or_says_why_not():
         with pytest.raises(AttributeError, match=r"Keras 3 has `keras\.ops\.\w+`, kshim does not: .+"):
             getattr(kshim.ops, n)
     with pytest.raises(AttributeError, match="kshim does not"):
-        kshim.ops.image.rgb_to_hsv  # noqa: B018
+        kshim.ops.image.elastic_transform  # noqa: B018
