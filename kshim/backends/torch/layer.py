@@ -129,7 +129,9 @@ class LayerBase(torch.nn.Module):
         if not torch.is_grad_enabled() or STATEFUL_STEP["unbound"]:
             return
         for v in self._own_trainable:
-            if v.trainable and v._value is not v._native:
+            # A value autograd already tracks (swapped in by a caller differentiating with respect to it, or a
+            # fresh leaf of a stateful step) stays: binding would detach it and its gradient would be lost.
+            if v.trainable and v._value is not v._native and not v._value.requires_grad:
                 _bind(v)
 
     # -- torch's Module API: bind first ---------------------------------------------------------------------------
