@@ -106,43 +106,32 @@ def celu(x, alpha=1.0):
 
 def glu(x, axis=-1):
     """Gated linear unit: ``a * sigmoid(b)`` for the two halves ``a, b`` of ``x`` along ``axis``."""
-    x = ops.convert_to_tensor(x)
-    size = ops.shape(x)[axis]
-    if size % 2:
-        raise ValueError(f"glu: the size of `x` along `axis` must be even. Received: x.shape={tuple(ops.shape(x))}, "
-                         f"axis={axis}")
-    a, b = ops.split(x, 2, axis=axis)
-    return ops.multiply(a, ops.sigmoid(b))
+    return ops.glu(x, axis=axis)
 
 
 def hard_tanh(x):
     """``clip(x, -1, 1)``."""
-    return ops.clip(x, -1.0, 1.0)
+    return ops.hard_tanh(x)
 
 
 def hard_shrink(x, threshold=0.5):
     """``x`` where ``|x| > threshold``, else 0."""
-    x = ops.convert_to_tensor(x)
-    return ops.where(ops.greater(ops.abs(x), threshold), x, ops.zeros_like(x))
+    return ops.hard_shrink(x, threshold=threshold)
 
 
 def soft_shrink(x, threshold=0.5):
     """``x - threshold`` above ``threshold``, ``x + threshold`` below ``-threshold``, else 0."""
-    x = ops.convert_to_tensor(x)
-    zero = ops.zeros_like(x)
-    return ops.where(ops.greater(x, threshold), ops.subtract(x, threshold),
-                     ops.where(ops.less(x, -threshold), ops.add(x, threshold), zero))
+    return ops.soft_shrink(x, threshold=threshold)
 
 
 def tanh_shrink(x):
     """``x - tanh(x)``."""
-    return ops.subtract(x, ops.tanh(x))
+    return ops.tanh_shrink(x)
 
 
 def threshold(x, threshold, default_value):
     """``x`` where ``x > threshold``, else ``default_value``."""
-    x = ops.convert_to_tensor(x)
-    return ops.where(ops.greater(x, threshold), x, ops.cast(ops.full_like(x, default_value), ops.dtype(x)))
+    return ops.threshold(x, threshold, default_value)
 
 
 def log_sigmoid(x):
