@@ -6,8 +6,6 @@ only computes shapes), or statelessly with given variable values (`stateless_cal
 training step runs it.
 """
 
-import functools
-import inspect
 import warnings
 
 import numpy as np
@@ -18,7 +16,7 @@ from kshim.backends import B
 from kshim.layers.input_spec import InputSpec, check_input_spec
 from kshim.layers.keras_tensor import KerasTensor, is_symbolic
 from kshim.layers.node import Node
-from kshim.layers import symbolic_call
+from kshim.layers import arguments, symbolic_call
 from kshim.layers.symbolic_call import call_flags
 from kshim.random import SeedGenerator
 from kshim.registry import LAYERS
@@ -39,26 +37,6 @@ def standardize_dtype(dtype):
     if isinstance(dtype, (dict, dtype_policies.DTypePolicy)) or dtype in ("mixed_float16", "mixed_bfloat16"):
         return dtype_policies.get(dtype).variable_dtype
     return str(getattr(dtype, "name", dtype))
-
-
-def _python_scalars(value):
-    """`value` with numpy scalars (``np.int64(46)``, ``np.float32(0.5)``, ``np.bool_``) made Python ones, inside
-    lists, tuples and dicts too: what every layer constructor sees (see `Layer.__init_subclass__`)."""
-    if isinstance(value, np.generic) and value.ndim == 0 and value.dtype.kind in "biuf":
-        return value.item()
-    if type(value) in (list, tuple):
-        return type(value)(_python_scalars(v) for v in value)
-    if type(value) is dict:
-        return {k: _python_scalars(v) for k, v in value.items()}
-    return value
-
-
-def _accepting_numpy_scalars(init):
-    @functools.wraps(init)
-    def __init__(self, *args, **kwargs):
-        init(self, *(_python_scalars(a) for a in args), **{k: _python_scalars(v) for k, v in kwargs.items()})
-    __init__._kshim_scalars = True
-    return __init__
 
 
 def _attach_mask(outputs, mask):
@@ -119,7 +97,7 @@ class Layer(_LayerBase):
         super().__init_subclass__(**kwargs)
         init = cls.__dict__.get("__init__")
         if init is not None and not getattr(init, "_kshim_scalars", False):
-            cls.__init__ = _accepting_numpy_scalars(init)
+            cls.__init__ = arguments.accepting_numpy_scalars(init)
     _call_takes_mask = None
     # What a class is, for the modules below `kshim.models` that must tell (saving, summaries) without importing it.
     _is_model = False  # a Model (compile config, optimizer)
@@ -434,7 +412,7 @@ class Layer(_LayerBase):
         if args:
             inputs, args = args[0], args[1:]
         else:  # the first tensor by keyword, `layer(logits=..., targets=...)` (Keras 3's first call argument)
-            first, inputs = _pop_first_argument(self, kwargs)
+            first, inputs = arguments.pop_first_argument(self, kwargs)
         if is_symbolic(inputs) or (args and is_symbolic(args)) or (kwargs and is_symbolic(kwargs)):
             outputs = self._symbolic_call(inputs, *args, **kwargs)
             if first is not None:  # the node's config keeps the call as it was written
@@ -589,25 +567,6 @@ class Layer(_LayerBase):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-def _pop_first_argument(layer, kwargs):
-    """(name, value) of ``call``'s first parameter, given by keyword, taken out of ``kwargs``."""
-    cls = type(layer)
-    name = cls.__dict__.get("_first_call_arg")
-    if name is None:
-        try:
-            params = list(inspect.signature(cls.call).parameters.values())[1:]
-        except (TypeError, ValueError):
-            params = []
-        name = params[0].name if params and params[0].kind in (params[0].POSITIONAL_ONLY,
-                                                               params[0].POSITIONAL_OR_KEYWORD) else ""
-        cls._first_call_arg = name
-    if not name or name not in kwargs:
-        raise TypeError(f"{cls.__name__}: a layer is called with its inputs, positionally or by the name of "
-                        f"`call`'s first argument ({name or 'inputs'!r}). Received: keyword arguments "
-                        f"{sorted(kwargs)}")
-    return name, kwargs.pop(name)
 
 
 def _activity_loss(regularizer, output):
