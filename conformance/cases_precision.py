@@ -48,7 +48,7 @@ def _fit(policy):
     try:
         model = _dense_stack(None)
     finally:
-        kshim.config.set_dtype_policy("float32")
+        kshim.config.set_dtype_policy(None)
     big = policy == "mixed_float16"
     optimizer = kshim.optimizers.SGD(0.002, momentum=0.5) if big else kshim.optimizers.Adam(0.01)
     model.compile(optimizer=optimizer, loss="mse")

@@ -214,8 +214,15 @@ def bind_dtype_policies(get):
 
 def set_dtype_policy(policy):
     """Set the global dtype policy: a name (``"mixed_float16"``, ``"mixed_bfloat16"``, ``"float32"``, ...) or a
-    `kshim.dtype_policies.DTypePolicy`. Layers created afterwards without ``dtype=`` use it."""
+    `kshim.dtype_policies.DTypePolicy`. Layers created afterwards without ``dtype=`` use it.
+
+    ``None`` unsets it, so that the policy follows `floatx()` again. (Keras 3 freezes the global policy at the
+    first layer built, so a later `set_floatx` is silently ignored there; kshim follows `floatx()` until a policy
+    is set.)"""
     global _DTYPE_POLICY
+    if policy is None:
+        _DTYPE_POLICY = None
+        return
     if not isinstance(policy, str) and not hasattr(policy, "compute_dtype"):
         raise ValueError("set_dtype_policy: `policy` must be the name of a policy (such as 'mixed_float16') or a "
                          f"DTypePolicy. Received: policy={policy!r} (of type {type(policy).__name__})")

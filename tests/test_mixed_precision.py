@@ -23,7 +23,7 @@ def global_policy(name):
     try:
         yield
     finally:
-        kshim.config.set_dtype_policy("float32")
+        kshim.config.set_dtype_policy(None)
         keras.config.set_dtype_policy("float32")
 
 
@@ -56,8 +56,13 @@ def test_policy_errors_and_global_policy():
         assert layers.Dense(2).dtype_policy == kshim.DTypePolicy("mixed_bfloat16")
         assert mixed_precision.Policy("mixed_float16").compute_dtype == "float16"
     finally:
-        mixed_precision.set_global_policy("float32")
+        mixed_precision.set_global_policy(None)
     assert layers.Dense(2).compute_dtype == "float32"
+    kshim.config.set_floatx("float16")
+    try:
+        assert layers.Dense(2).compute_dtype == "float16", "an unset global policy follows floatx"
+    finally:
+        kshim.config.set_floatx("float32")
 
 
 # -- layers -----------------------------------------------------------------------------------------------------------
