@@ -1,4 +1,4 @@
-"""``python -m conformance [--backends jax,torch] [-k substring] [--junit path.xml] [--report path.md] [--list]``.
+"""``python -m conformance [--backends jax,torch] [-k substring] [--workers N] [--junit path.xml] [--report path.md]``.
 
 Runs every case on each installed backend (one process per backend), compares them with each other and with
 numpy, prints the report table and exits with status 1 on any failure (2 when no backend could run).
@@ -25,6 +25,8 @@ def build_parser():
     p.add_argument("--failures-only", action="store_true", help="print only the failing rows of the table")
     p.add_argument("--module", action="append", default=[],
                    help="an extra case module to load (importable from the current directory); repeatable")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes per backend, sharing its cases (default: one per CPU core)")
     p.add_argument("--timeout", type=float, default=900, help="seconds allowed for each backend's worker")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="cuda: fail unless each backend runs on a GPU; cpu: hide GPUs from the workers; auto: the "
@@ -55,7 +57,7 @@ def main(argv=None):
         return 2
     try:
         result = runner.run(backends=backends, pattern=args.pattern, modules=modules, extra_paths=extra_paths,
-                            timeout=args.timeout)
+                            timeout=args.timeout, workers=args.workers)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2

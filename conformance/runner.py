@@ -4,8 +4,10 @@
     result = runner.run(pattern="ops.add")
     print(result.passed, result.failed)
 
-Each backend runs all selected cases in one `conformance.worker` process with ``KSHIM_BACKEND`` set (the backend
-is fixed at import). The backends run concurrently. The numpy references are computed here, in the parent, which
+Each backend runs the selected cases in `conformance.worker` processes with ``KSHIM_BACKEND`` set (the backend is
+fixed at import): one per core by default, which claim the cases a group at a time (consecutive cases of one module,
+so a worker's compiled kernels serve its neighbours), so the slow backend's cases spread over every core once the
+fast backend is done. The backends run concurrently. The numpy references are computed here, in the parent, which
 runs no case. The array comparison is `kshim.conformance.compare.compare_arrays`, shared with the check of users'
 models (``python -m kshim.conformance check``); importing it loads kshim's default backend in the parent too.
 """
@@ -160,23 +162,23 @@ def _tail(path, n=2000):
         return ""
 
 
-def _start_worker(backend, spec_path, work, extra_paths):
-    out_dir = os.path.join(work, backend)
+def _start_worker(backend, index, spec_path, work, extra_paths, claims):
+    out_dir = os.path.join(work, backend, f"w{index}")
     os.makedirs(out_dir)
     env = dict(os.environ)
     env["KSHIM_BACKEND"] = backend
     env["PYTHONPATH"] = os.pathsep.join([_ROOT, *extra_paths] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     stdout = open(os.path.join(out_dir, "stdout.txt"), "w")
     stderr = open(os.path.join(out_dir, "stderr.txt"), "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "conformance.worker", "--out", out_dir, "--cases", spec_path],
-        env=env, stdout=stdout, stderr=stderr, cwd=_ROOT,
-    )
+    command = [sys.executable, "-m", "conformance.worker", "--out", out_dir, "--cases", spec_path]
+    if claims:
+        command += ["--claims", claims]
+    proc = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr, cwd=_ROOT)
     return proc, out_dir, (stdout, stderr)
 
 
-def _collect(backend, proc, out_dir, files, deadline, names):
-    """{case: {key: array} or error text} from one worker, plus its manifest (or None if it died)."""
+def _wait(backend, proc, out_dir, files, deadline):
+    """The manifest of one finished worker, or the text saying how it died."""
     try:
         proc.wait(timeout=max(1.0, deadline - time.monotonic()))
         died = None
@@ -192,26 +194,64 @@ def _collect(backend, proc, out_dir, files, deadline, names):
     if died is not None:
         current = _tail(os.path.join(out_dir, "progress"))
         where = f" while running case {current!r}" if current else ""
-        msg = f"the {backend} worker {died}{where}. stderr: {_tail(os.path.join(out_dir, 'stderr.txt'), 1500)}"
-        return {n: msg for n in names}, None
+        return f"the {backend} worker {died}{where}. stderr: {_tail(os.path.join(out_dir, 'stderr.txt'), 1500)}"
     with open(manifest_path) as f:
-        manifest = json.load(f)
-    if manifest.get("import_error"):
-        return {n: manifest["import_error"] for n in names}, manifest
-    outputs = {}
-    with np.load(os.path.join(out_dir, "results.npz"), allow_pickle=False) as data:
-        for n in names:
-            if n in manifest["errors"]:
-                outputs[n] = manifest["errors"][n]
-            else:
-                outputs[n] = {key: data[slot] for key, slot in manifest["arrays"].get(n, {}).items()}
-    return outputs, manifest
+        return json.load(f)
 
 
-def run(backends=None, pattern=None, modules=case_mod.DEFAULT_MODULES, extra_paths=(), timeout=900):
+def _collect(backend, started, deadline, names):
+    """{case: {key: array} or error text} from a backend's workers, plus their merged manifest (None if none
+    finished). A case that no finished worker ran gets the error of a worker that died."""
+    outputs, merged, deaths = {}, None, []
+    for proc, out_dir, files in started:
+        manifest = _wait(backend, proc, out_dir, files, deadline)
+        if isinstance(manifest, str):
+            deaths.append(manifest)
+            continue
+        if merged is None:
+            merged = {"versions": manifest.get("versions", {}), "total_s": 0.0, "cpu_s": 0.0, "times": {}}
+        merged["total_s"] = max(merged["total_s"], manifest.get("total_s", 0.0))
+        merged["cpu_s"] += manifest.get("cpu_s", 0.0)
+        merged["times"].update(manifest.get("times", {}))
+        ran = manifest.get("names", [])
+        if manifest.get("import_error"):
+            outputs.update({n: manifest["import_error"] for n in ran})
+            merged.setdefault("import_error", manifest["import_error"])
+            continue
+        with np.load(os.path.join(out_dir, "results.npz"), allow_pickle=False) as data:
+            for n in ran:
+                if n in manifest["errors"]:
+                    outputs[n] = manifest["errors"][n]
+                else:
+                    outputs[n] = {key: data[slot] for key, slot in manifest["arrays"].get(n, {}).items()}
+    lost = " | ".join(deaths) or f"no {backend} worker ran this case"
+    for n in names:
+        outputs.setdefault(n, lost)
+    return outputs, merged
+
+
+def _groups(selected, size=20):
+    """The cases in claimable groups: consecutive cases of one module, at most ``size`` to a group."""
+    groups = []
+    for c in selected:
+        if groups and groups[-1][0].module == c.module and len(groups[-1]) < size:
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+    return [[c.name for c in g] for g in groups]
+
+
+def default_workers():
+    """Worker processes per backend: one per CPU core (the fast backend's workers finish early and leave the
+    cores to the slow one's)."""
+    return max(1, os.cpu_count() or 1)
+
+
+def run(backends=None, pattern=None, modules=case_mod.DEFAULT_MODULES, extra_paths=(), timeout=900, workers=None):
     """Run the cases matching ``pattern`` (comma-separated substrings) on ``backends`` (default: every installed
     one) and return a `RunResult`. ``modules`` are the case modules to load (importable from the repository root
-    or ``extra_paths``)."""
+    or ``extra_paths``). Each backend runs ``workers`` processes (default: one per core) that share its cases a
+    group at a time."""
     t0 = time.perf_counter()
     for p in extra_paths:
         if p not in sys.path:
@@ -231,17 +271,25 @@ def run(backends=None, pattern=None, modules=case_mod.DEFAULT_MODULES, extra_pat
         result.wall_s = time.perf_counter() - t0
         return result
     names = [c.name for c in selected]
+    groups = _groups(selected)
+    # a worker costs an import of kshim and its framework (seconds): small selections run in one per backend
+    count = int(workers) if workers else min(default_workers(), 1 + len(names) // 100)
+    count = max(1, min(count, len(groups)))
     with tempfile.TemporaryDirectory(prefix="kshim-conformance-") as work:
         spec_path = os.path.join(work, "cases.json")
         with open(spec_path, "w") as f:
-            json.dump({"modules": list(modules), "names": names, "paths": [os.path.abspath(p) for p in extra_paths]},
-                      f)
-        workers = {b: _start_worker(b, spec_path, work, [os.path.abspath(p) for p in extra_paths]) for b in use}
+            json.dump({"modules": list(modules), "groups": groups,
+                       "paths": [os.path.abspath(p) for p in extra_paths]}, f)
+        claims = os.path.join(work, "claims") if count > 1 else None
+        if claims:
+            os.makedirs(claims)
+        paths = [os.path.abspath(p) for p in extra_paths]
+        started = {b: [_start_worker(b, i, spec_path, work, paths, claims) for i in range(count)] for b in use}
         references = {c.name: compute_reference(c) for c in selected}  # while the workers run
         deadline = time.monotonic() + timeout
         outputs, times = {}, {}
-        for b, (proc, out_dir, files) in workers.items():
-            outputs[b], manifest = _collect(b, proc, out_dir, files, deadline, names)
+        for b in use:
+            outputs[b], manifest = _collect(b, started[b], deadline, names)
             if manifest:
                 result.versions[b] = manifest.get("versions", {})
                 result.worker_s[b] = manifest.get("total_s", 0.0)

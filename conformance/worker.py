@@ -53,7 +53,19 @@ def _versions(backend):
     return out
 
 
+def claimed(groups, claims_dir, backend):
+    """Yield the names of each group of ``groups`` that this worker claims first (an exclusive file in
+    ``claims_dir``), so several workers of one backend share the cases dynamically, a group at a time."""
+    for i, group in enumerate(groups):
+        try:
+            os.close(os.open(os.path.join(claims_dir, f"{backend}-{i}"), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            continue
+        yield from group
+
+
 def run_cases(names, out_dir):
+    """Run the cases ``names`` (any iterable, consumed lazily) and write the results into ``out_dir``."""
     backend = os.environ.get("KSHIM_BACKEND", "")
     manifest = {"backend": backend, "arrays": {}, "dtypes": {}, "errors": {}, "times": {}, "import_error": None}
     arrays = {}
@@ -65,10 +77,14 @@ def run_cases(names, out_dir):
         convert = _converter()
     except Exception as exc:  # noqa: BLE001 - every case fails with this message
         manifest["import_error"] = f"importing kshim with KSHIM_BACKEND={backend} failed: {_error_text(exc)}"
+        names = list(names)  # claim them all, so that every case reports the import error
+        manifest["names"] = names
         names = []
     manifest["import_s"] = time.perf_counter() - t0
     manifest["versions"] = _versions(backend)
+    manifest.setdefault("names", [])
     for name in names:
+        manifest["names"].append(name)
         c = case_mod.REGISTRY[name]
         with open(progress, "w") as f:
             f.write(name)
@@ -101,7 +117,10 @@ def run_cases(names, out_dir):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m conformance.worker")
     parser.add_argument("--out", required=True, help="directory for results.npz and manifest.json")
-    parser.add_argument("--cases", required=True, help="JSON file with {'modules': [...], 'names': [...]}")
+    parser.add_argument("--cases", required=True, help="JSON file with {'modules': [...], 'groups': [[name, ...]]}")
+    parser.add_argument("--claims", default=None,
+                        help="a directory shared by this backend's workers: each group is run by the worker that "
+                             "claims it first (default: run every group)")
     args = parser.parse_args(argv)
     with open(args.cases) as f:
         spec = json.load(f)
@@ -109,10 +128,13 @@ def main(argv=None):
         if p not in sys.path:
             sys.path.insert(0, p)
     case_mod.load(spec["modules"])
-    missing = [n for n in spec["names"] if n not in case_mod.REGISTRY]
+    groups = spec["groups"]
+    missing = [n for g in groups for n in g if n not in case_mod.REGISTRY]
     if missing:
         raise SystemExit(f"conformance.worker: unknown cases {missing}")
-    run_cases(spec["names"], args.out)
+    backend = os.environ.get("KSHIM_BACKEND", "")
+    names = claimed(groups, args.claims, backend) if args.claims else (n for g in groups for n in g)
+    run_cases(names, args.out)
 
 
 if __name__ == "__main__":

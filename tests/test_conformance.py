@@ -120,6 +120,16 @@ def test_runner_subset_passes():
     assert "conformance: 2 passed, 0 failed" in text
 
 
+def test_workers_share_the_cases_and_each_runs_once():
+    backend = runner.installed_backends()[-1]
+    result = runner.run(backends=[backend], pattern="ops.add,ops.subtract,ops.multiply,activations.", workers=2)
+    names = [c.name for c in result.cases]
+    assert len(names) == len(set(names)) > 40 and result.ok, report.format_text(result)
+    assert all(c.ref_ok for c in result.cases if c.ref_max_abs is not None)
+    assert set(result.cases[0].times) == {backend}  # every case ran (a time per case from the worker that ran it)
+    assert all(c.times for c in result.cases)
+
+
 def test_single_backend_compares_against_numpy_only():
     backend = runner.installed_backends()[0]
     result = runner.run(backends=[backend], pattern="ops.subtract.broadcast")

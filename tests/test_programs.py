@@ -106,7 +106,7 @@ def _reset_global_state():
     """What a program may set globally (a dtype policy, the float type) goes back to the defaults."""
     policy = getattr(getattr(kshim, "mixed_precision", None), "set_global_policy", None)
     if policy is not None:
-        policy("float32")
+        policy(None)
     kshim.config.set_floatx("float32")
 
 
