@@ -140,6 +140,8 @@ def test_vectorize_against_numpy():
     np.testing.assert_array_equal(mx, M.max(1))
     scaled = ops.vectorize(lambda a, s, bias=0.0: a * s + bias, excluded={1})
     np.testing.assert_allclose(_np(scaled(X, 3.0, bias=1.0)), X * 3.0 + 1.0, rtol=1e-6)
+    # no element to map: the output still has the loop shape and pyfunc's output core shape
+    assert tuple(ops.shape(mv(M[:0], V))) == (0, 3)
     with pytest.raises(ValueError, match="vectorize: core dimension 'n' has inconsistent sizes 4 and 3"):
         mv(M, V[:3])
     with pytest.raises(ValueError, match="vectorize: `signature` must be a generalized ufunc signature"):

@@ -118,10 +118,13 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
         if loop == ():
             return _check_outputs(call(*tensors), out_dims, signature, 0)
         count = int(np.prod(loop))
-        flat = tuple(B.reshape(B.broadcast_to(t, loop + tuple(B.shape(t))[len(lp):]),
-                               (count,) + tuple(B.shape(t))[len(lp):]) for t, lp in zip(tensors, loops))
+        cores = [tuple(B.shape(t))[len(lp):] for t, lp in zip(tensors, loops)]
+        if count:
+            flat = tuple(B.reshape(B.broadcast_to(t, loop + c), (count,) + c) for t, c in zip(tensors, cores))
+        else:  # no element: map one zero element for the output shapes, then keep none of it
+            flat = tuple(B.zeros((1,) + c, B.dtype(t)) for t, c in zip(tensors, cores))
         out = B.vectorized_map(lambda xs: call(*xs), flat)
-        unflat = (lambda o: B.reshape(o, loop + tuple(B.shape(o))[1:]))
+        unflat = (lambda o: B.reshape(o if count else B.slice_along_axis(o, 0, 0, 0), loop + tuple(B.shape(o))[1:]))
         out = tuple(unflat(o) for o in out) if isinstance(out, (tuple, list)) else unflat(out)
         return _check_outputs(out, out_dims, signature, len(loop))
 
