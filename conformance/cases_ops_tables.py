@@ -15,12 +15,12 @@ import numpy as np
 
 from conformance.case import case, ops, weighted_sum
 
-FAMILIES = ("control_flow", "linalg", "math", "nn", "numpy_extra", "image")
+FAMILIES = ("control_flow", "linalg", "math", "nn", "numpy_extra", "image", "complex")
 # The entries whose gradient is compared too.
 GRAD = {"scan", "fori_loop", "cond.true", "associative_scan.add", "det", "inv", "solve", "cholesky", "norm.fro",
         "segment_sum", "rfft", "stft.hann", "erfinv", "cdist", "celu", "glu", "squareplus", "layer_normalization",
         "rms_normalization", "categorical_crossentropy", "normalize", "arcsinh", "logaddexp", "roll", "quantile",
-        "nan_reductions", "linspace.tensor", "trapezoid"}
+        "nan_reductions", "linspace.tensor", "trapezoid", "angle.of_view"}
 _NAME = re.compile(r"ops\.(?:(?:nn|linalg|image|numpy|math|core)\.)?([a-z_0-9]+)\(")
 
 

@@ -29,7 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The test modules whose CASES table lives in conformance/table_ops_<family>.py: Keras 3 runs all of them in one subprocess per session (its import and
 # start-up cost ~20 s on a shared CI core), and the results are cached on disk under a hash of the tables.
 TABLES = ("test_ops_control_flow", "test_ops_linalg", "test_ops_math", "test_ops_nn", "test_ops_image",
-          "test_ops_numpy_extra")
+          "test_ops_numpy_extra", "test_ops_complex")
 _RESULTS = {}
 
 

@@ -18,8 +18,9 @@ FRONTEND_OUTSIDE_OPS = {"random": "kshim.random", "distribution": "kshim.distrib
 
 
 def test_the_contract_has_the_families_of_kshim_ops():
-    assert interface.FAMILIES == ("control_flow", "convolution", "core", "distribution", "elementwise", "export",
-                                  "foreach", "image", "layer", "linalg", "math", "nn", "numpy", "random", "rnn")
+    assert interface.FAMILIES == ("complex", "control_flow", "convolution", "core", "distribution", "dynamic",
+                                  "elementwise", "export", "foreach", "image", "layer", "linalg", "math", "nn",
+                                  "numpy", "random", "rnn")
 
 
 @pytest.mark.parametrize("name", sorted(BACKENDS))

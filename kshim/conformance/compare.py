@@ -38,6 +38,8 @@ def compare_arrays(a, b, rtol=0.0, atol=0.0, exact=False, names=("a", "b")):
         return Diff(np.inf, np.inf, False, f"shape {a.shape} on {na} vs {b.shape} on {nb}")
     if a.size == 0:
         return Diff()
+    if a.dtype.kind == "c" or b.dtype.kind == "c":  # complex: the real and the imaginary parts, side by side
+        a, b = (np.stack([v.real, v.imag], axis=-1) for v in (a, b))
     if a.dtype.kind in "biu" or b.dtype.kind in "biu":
         exact = True
     a64, b64 = a.astype(np.float64), b.astype(np.float64)

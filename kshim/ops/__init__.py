@@ -21,6 +21,8 @@ from kshim.ops.rnn import *  # noqa: F401,F403
 from kshim.ops.control_flow import *  # noqa: F401,F403  (Keras 3's scan signature over rnn's primitive)
 from kshim.ops.linalg import *  # noqa: F401,F403
 from kshim.ops.math import *  # noqa: F401,F403
+from kshim.ops.complex import *  # noqa: F401,F403
+from kshim.ops.dynamic import *  # noqa: F401,F403
 from kshim.ops import math, core, numpy, nn  # noqa: F401,E402  (the submodules, as keras.src.ops.*)
 from kshim.ops import linalg  # noqa: F401,E402  (kshim.ops.linalg, as keras.ops.linalg)
 from kshim.ops import image  # noqa: F401,E402  (kshim.ops.image, as keras.ops.image)

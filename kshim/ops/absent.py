@@ -1,16 +1,8 @@
 """Keras 3 ``keras.ops`` names kshim does not have (yet), each with the reason: ``kshim.ops.<name>`` raises an
 AttributeError that says so, never something else silently. Each namespace module installs `module_getattr`."""
 
-_COMPLEX = "kshim tensors are real: complex values cross kshim.ops as (real, imag) pairs (see ops.fft)"
-_HOST_SHAPE = ("its output shape depends on the values, which neither jax.jit nor the torch replay allows; "
-               "not implemented in kshim yet")
-_LATER = "not implemented in kshim yet (issue 16)"
 
 ABSENT = {
-    "angle": _COMPLEX, "conj": _COMPLEX, "conjugate": _COMPLEX, "imag": _COMPLEX, "real": _COMPLEX,
-    "isreal": _COMPLEX, "polar": _COMPLEX, "view_as_complex": _COMPLEX, "view_as_real": _COMPLEX,
-    "nonzero": _HOST_SHAPE, "unique": _HOST_SHAPE,
-    "vectorize": "use ops.vectorized_map (kshim does not wrap numpy's vectorize)",
     "elastic_transform": ("it draws its displacement field from seeded random numbers, which kshim.random (itself "
                           "built on kshim.ops) makes; not implemented in kshim yet (issue 16)"),
 }

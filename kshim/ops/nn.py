@@ -205,5 +205,6 @@ from kshim.ops.normalization import *  # noqa: E402,F401,F403
 from kshim.ops.nn_extras import *  # noqa: E402,F401,F403
 from kshim.ops.nn_windows import *  # noqa: E402,F401,F403
 from kshim.ops.ctc import *  # noqa: E402,F401,F403
+from kshim.ops.complex import polar  # noqa: E402,F401
 
 __getattr__ = _absent.module_getattr(__name__)  # Keras 3 names kshim leaves out, each with its reason

@@ -171,6 +171,8 @@ _symbolic.install(globals(), __all__, "keras.src.ops.numpy")
 from kshim.ops.elementwise import *  # noqa: E402,F401,F403
 from kshim.ops.arrays import *  # noqa: E402,F401,F403
 from kshim.ops.counting import *  # noqa: E402,F401,F403
+from kshim.ops.complex import angle, conj, conjugate, imag, isreal, real  # noqa: E402,F401
+from kshim.ops.dynamic import *  # noqa: E402,F401,F403
 from kshim.ops.core import arange, copy, eye, full, full_like, ndim, ones, ones_like, size, zeros, zeros_like  # noqa: E402,F401,E501
 
 __getattr__ = _absent.module_getattr(__name__)  # Keras 3 names kshim leaves out, each with its reason

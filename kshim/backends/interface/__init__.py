@@ -6,9 +6,10 @@ The families have the same names in three places, so adding a primitive means to
     kshim/backends/<backend>/<family>.py    its implementation, once per backend
     kshim/ops/<family>.py                   its binding in ``kshim.ops`` (one hop), or a composite written there
 
-The families are core, numpy, nn, convolution, rnn, image, foreach and random (``kshim.random`` is the frontend of
-that last one), and distribution and export, which are loaded on first use by ``kshim.distribution`` and
-``kshim.export`` (see `load_family`).
+The families are core, numpy, elementwise, nn, convolution, rnn, image, linalg, math, complex, dynamic (value-
+dependent shapes), control_flow, foreach, layer and random (``kshim.random`` is the frontend of that last one), and
+distribution and export, which are loaded on first use by ``kshim.distribution`` and ``kshim.export`` (see
+`load_family`).
 `bind` gathers a backend's implementations into the one namespace ``kshim.backends.B``, following this contract,
 so no backend keeps a list of its own exports.
 

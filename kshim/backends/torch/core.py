@@ -29,12 +29,16 @@ _DTYPES = {
     "uint16": getattr(torch, "uint16", None),  # torch >= 2.3
     "uint32": getattr(torch, "uint32", None),
     "bool": torch.bool,
+    "complex64": torch.complex64,
+    "complex128": torch.complex128,
 }
 _DTYPES = {k: v for k, v in _DTYPES.items() if v is not None}
 _NAMES = {v: k for k, v in _DTYPES.items()}
 _PYSCALAR = (int, float, bool)
-# Python (not numpy) values are converted with JAX's/Keras's defaults: ints -> int32, floats -> float32.
-_PY_DEFAULT = {np.dtype("float64"): torch.float32, np.dtype("int64"): torch.int32}
+# Python (not numpy) values are converted with JAX's/Keras's defaults: ints -> int32, floats -> float32,
+# complex -> complex64.
+_PY_DEFAULT = {np.dtype("float64"): torch.float32, np.dtype("int64"): torch.int32,
+               np.dtype("complex128"): torch.complex64}
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
 
