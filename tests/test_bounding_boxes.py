@@ -1,4 +1,4 @@
-"""keras.utils.bounding_boxes and layers.MaxNumBoundingBoxes against real Keras 3.
+"""keras.utils.bounding_boxes, layers.MaxNumBoundingBoxes and ops.image.elastic_transform against real Keras 3.
 
 Each case is one function that both libraries run unchanged (``case(K)`` with ``K`` = kshim or keras) and that
 returns named arrays. Keras runs every case once, in one subprocess with ``KERAS_BACKEND`` set to kshim's backend;
@@ -113,8 +113,48 @@ def case_max_num_boxes(K):
     return out
 
 
+ELASTIC = [  # (seed, alpha, sigma, interpolation, fill_mode, fill_value, data_format)
+    (7, 3.0, 1.5, "bilinear", "reflect", 0.0, "channels_last"),
+    (8, 2.0, 1.0, "nearest", "constant", 0.5, "channels_first"),
+]
+
+
+def _keras_elastic(keras, images, noise, alpha, sigma, interpolation, fill_mode, fill_value):
+    """Keras 3's elastic_transform for the given (2, B, H, W) noise, from its public gaussian_blur and
+    map_coordinates (its own op draws the noise from the backend's generator)."""
+    k = int(6 * sigma) | 1
+    fields = [alpha * _np(keras, keras.ops.image.gaussian_blur((n * sigma)[..., None], (k, k), (sigma, sigma),
+                                                               data_format="channels_last"))[..., 0] for n in noise]
+    ys, xs = np.meshgrid(np.arange(images.shape[1]), np.arange(images.shape[2]), indexing="ij")
+    out = np.zeros_like(images)
+    for b in range(images.shape[0]):
+        for c in range(images.shape[3]):
+            out[b, ..., c] = _np(keras, keras.ops.image.map_coordinates(
+                images[b, ..., c], [ys + fields[1][b], xs + fields[0][b]], ("nearest", "bilinear").index(
+                    interpolation), fill_mode, fill_value))
+    return out
+
+
+def case_elastic(K):
+    images = np.random.default_rng(0).uniform(0, 1, (2, 9, 11, 2)).astype("float32")
+    out = {}
+    for seed, alpha, sigma, interpolation, fill_mode, fill_value, data_format in ELASTIC:
+        key = f"{interpolation}_{fill_mode}"
+        x = images if data_format == "channels_last" else images.transpose(0, 3, 1, 2)
+        if K.__name__ == "kshim":
+            y = _np(K, K.ops.image.elastic_transform(x, alpha, sigma, interpolation, fill_mode, fill_value, seed=seed,
+                                                     data_format=data_format))
+            out[key] = y if data_format == "channels_last" else y.transpose(0, 2, 3, 1)
+        else:  # the Keras side warps with the noise kshim draws for the seed
+            from kshim.ops import counter_random
+
+            noise = _np(K, counter_random.standard_normal((2,) + images.shape[:3], seed))
+            out[key] = _keras_elastic(K, images, noise, alpha, sigma, interpolation, fill_mode, fill_value)
+    return out
+
+
 CASES = {f.__name__[5:]: f for f in (case_convert, case_clip_crop_pad_affine, case_deltas, case_iou,
-                                      case_max_num_boxes)}
+                                      case_max_num_boxes, case_elastic)}
 
 
 def keras_side(path):
@@ -147,7 +187,7 @@ def keras_results(tmp_path_factory):
         return {k: f[k] for k in f.files}
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", [n if n != "elastic" else pytest.param(n, marks=pytest.mark.slow) for n in CASES])
 def test_matches_keras(keras_results, name):
     import kshim
 
@@ -186,6 +226,15 @@ def test_known_values_and_errors():
     with pytest.raises(ValueError, match="bounding_box_format"):
         layer({"images": np.zeros((1, 2, 2, 3)), "bounding_boxes": {"boxes": np.zeros((1, 1, 4)),
                                                                      "labels": np.zeros((1, 1))}})
+    images = np.random.default_rng(1).uniform(0, 255, (2, 9, 11, 2)).astype("float32")
+    a = kshim.ops.convert_to_numpy(kshim.ops.image.elastic_transform(images, 3.0, 1.5, seed=3))
+    b = kshim.ops.convert_to_numpy(kshim.ops.image.elastic_transform(images, 3.0, 1.5, seed=3))
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - images).max() > 1.0  # it moves pixels
+    np.testing.assert_allclose(kshim.ops.convert_to_numpy(kshim.ops.image.elastic_transform(images, 0.0, 1.5)),
+                               images, rtol=1e-6)
+    with pytest.raises(ValueError, match="`fill_mode` must be one of"):
+        kshim.ops.image.elastic_transform(images, fill_mode="edge")
     restored = kshim.layers.MaxNumBoundingBoxes.from_config(
         kshim.layers.MaxNumBoundingBoxes(3, fill_value=-2, bounding_box_format="xyxy").get_config())
     assert (restored.max_number, restored.fill_value, restored.bounding_box_format) == (3, -2, "xyxy")

@@ -11,8 +11,6 @@ ABSENT = {
     "isreal": _COMPLEX, "polar": _COMPLEX, "view_as_complex": _COMPLEX, "view_as_real": _COMPLEX,
     "nonzero": _HOST_SHAPE, "unique": _HOST_SHAPE,
     "vectorize": "use ops.vectorized_map (kshim does not wrap numpy's vectorize)",
-    "elastic_transform": ("it draws its displacement field from seeded random numbers, which kshim.random (itself "
-                          "built on kshim.ops) makes; not implemented in kshim yet (issue 16)"),
 }
 
 
