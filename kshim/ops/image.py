@@ -578,7 +578,7 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
 
 __all__ = ["resize", "affine_transform", "map_coordinates", "aspect_crop_box", "rgb_to_grayscale", "rgb_to_hsv",
            "hsv_to_rgb", "pad_images", "crop_images", "gaussian_blur", "sobel_edges", "extract_patches",
-           "extract_patches_3d", "perspective_transform", "ssim", "scale_and_translate"]
+           "extract_patches_3d", "perspective_transform", "ssim", "scale_and_translate", "elastic_transform"]
 
 _symbolic.install(globals(), [n for n in __all__ if n != "aspect_crop_box"], "keras.src.ops.image")
 
