@@ -1,19 +1,19 @@
 """keras.utils.bounding_boxes, layers.MaxNumBoundingBoxes and ops.image.elastic_transform against real Keras 3.
 
 Each case is one function that both libraries run unchanged (``case(K)`` with ``K`` = kshim or keras) and that
-returns named arrays. Keras runs every case once, in one subprocess with ``KERAS_BACKEND`` set to kshim's backend;
-the numbers must agree at rtol 1e-5. Run as a script (``python tests/test_bounding_boxes.py --keras FILE``) it is
-the Keras side.
+returns named arrays. Keras runs every case once, in one subprocess with its numpy backend, cached on disk (see
+`tests.keras_script_cache`); the numbers must agree at rtol 1e-5. Run as a script (``python
+tests/test_bounding_boxes.py --keras IN.npz OUT.npz``) it is the Keras side.
 """
 
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.keras_script_cache import keras_results as run_keras_side
+
 RTOL, ATOL = 1e-5, 1e-6
 FORMATS = ("xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw", "rel_xyxy", "rel_yxyx", "rel_xywh",
            "rel_center_xywh")
@@ -135,8 +135,12 @@ def _keras_elastic(keras, images, noise, alpha, sigma, interpolation, fill_mode,
     return out
 
 
+ELASTIC_SHAPE = (2, 9, 11, 2)
+NOISE = {}  # the Keras side's copy of kshim's noise for each ELASTIC seed
+
+
 def case_elastic(K):
-    images = np.random.default_rng(0).uniform(0, 1, (2, 9, 11, 2)).astype("float32")
+    images = np.random.default_rng(0).uniform(0, 1, ELASTIC_SHAPE).astype("float32")
     out = {}
     for seed, alpha, sigma, interpolation, fill_mode, fill_value, data_format in ELASTIC:
         key = f"{interpolation}_{fill_mode}"
@@ -145,11 +149,9 @@ def case_elastic(K):
             y = _np(K, K.ops.image.elastic_transform(x, alpha, sigma, interpolation, fill_mode, fill_value, seed=seed,
                                                      data_format=data_format))
             out[key] = y if data_format == "channels_last" else y.transpose(0, 2, 3, 1)
-        else:  # the Keras side warps with the noise kshim draws for the seed
-            from kshim.ops import counter_random
-
-            noise = _np(K, counter_random.standard_normal((2,) + images.shape[:3], seed))
-            out[key] = _keras_elastic(K, images, noise, alpha, sigma, interpolation, fill_mode, fill_value)
+        else:  # the Keras side warps with the noise kshim draws for the seed (given to its script)
+            out[key] = _keras_elastic(K, images, NOISE[str(seed)], alpha, sigma, interpolation, fill_mode,
+                                      fill_value)
     return out
 
 
@@ -157,9 +159,11 @@ CASES = {f.__name__[5:]: f for f in (case_convert, case_clip_crop_pad_affine, ca
                                       case_max_num_boxes, case_elastic)}
 
 
-def keras_side(path):
+def keras_side(given, path):
     import keras
 
+    with np.load(given) as f:
+        NOISE.update({k: f[k] for k in f.files})
     results = {}
     for name, case in CASES.items():
         try:
@@ -171,20 +175,16 @@ def keras_side(path):
 
 
 @pytest.fixture(scope="module")
-def keras_results(tmp_path_factory):
-    import importlib.util
+def keras_results():
+    from kshim import ops
+    from kshim.ops import counter_random
 
-    import kshim
-
-    if importlib.util.find_spec("keras") is None:
+    noise = {str(seed): ops.convert_to_numpy(counter_random.standard_normal((2,) + ELASTIC_SHAPE[:3], seed))
+             for seed, *_ in ELASTIC}
+    results = run_keras_side(os.path.abspath(__file__), noise)
+    if results is None:
         pytest.skip("Keras 3 is not installed")
-    path = str(tmp_path_factory.mktemp("bounding_boxes") / "keras.npz")
-    env = dict(os.environ, KERAS_BACKEND=kshim.backend.backend(), PYTHONPATH=ROOT)
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--keras", path], env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    with np.load(path) as f:
-        return {k: f[k] for k in f.files}
+    return results
 
 
 @pytest.mark.parametrize("name", [n if n != "elastic" else pytest.param(n, marks=pytest.mark.slow) for n in CASES])
@@ -241,4 +241,4 @@ def test_known_values_and_errors():
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--keras"]:
-    keras_side(sys.argv[2])
+    keras_side(sys.argv[2], sys.argv[3])

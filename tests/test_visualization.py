@@ -1,20 +1,21 @@
 """kshim.visualization against real Keras 3 (keras.visualization).
 
-The Keras side runs once, in one subprocess with ``KERAS_BACKEND`` set to kshim's backend: it paints segmentation
-masks and saves galleries as PNG files, which kshim must reproduce (masks exactly, the saved galleries pixel for
-pixel, both drawn by the same matplotlib). Keras 3 draws bounding boxes with OpenCV, which the test environment
+The Keras side runs once, in one subprocess with its numpy backend, cached on disk (see
+`tests.keras_script_cache`): it paints segmentation masks and saves galleries as PNG files, which kshim must
+reproduce (masks exactly, the saved galleries pixel for pixel, both drawn by the same matplotlib). Keras 3 draws bounding boxes with OpenCV, which the test environment
 does not have, so kshim's own box painting is checked against known pixels. Run as a script
-(``python tests/test_visualization.py --keras DIR``) it is the Keras side.
+(``python tests/test_visualization.py --keras IN.npz OUT.npz``) it is the Keras side.
 """
 
 import os
-import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.keras_script_cache import keras_results
+
 pytest.importorskip("matplotlib")
 
 
@@ -52,50 +53,47 @@ def run_cases(K, workdir):
 PNGS = ("gallery.png", "gallery_labels.png", "masks.png")
 
 
-def keras_side(workdir):
+def with_pngs(K, workdir):
+    """`run_cases`, plus the pixels of each saved gallery as ``png/<name>``."""
+    import matplotlib
+    import matplotlib.image
+
+    matplotlib.use("Agg")
+    out = run_cases(K, workdir)
+    return {**out, **{f"png/{name}": matplotlib.image.imread(os.path.join(workdir, name)) for name in PNGS}}
+
+
+def keras_side(path):
     import keras
 
-    np.savez(os.path.join(workdir, "keras.npz"), **run_cases(keras, workdir))
+    with tempfile.TemporaryDirectory() as workdir:
+        np.savez(path, **with_pngs(keras, workdir))
 
 
 @pytest.fixture(scope="module")
 def both_sides(tmp_path_factory):
-    import importlib.util
-
     import kshim
 
-    if importlib.util.find_spec("keras") is None:
+    theirs = keras_results(os.path.abspath(__file__))
+    if theirs is None:
         pytest.skip("Keras 3 is not installed")
-    keras_dir, ours_dir = tmp_path_factory.mktemp("keras_vis"), tmp_path_factory.mktemp("kshim_vis")
-    env = dict(os.environ, KERAS_BACKEND=kshim.backend.backend(), PYTHONPATH=ROOT, MPLBACKEND="Agg")
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--keras", str(keras_dir)], env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    ours = run_cases(kshim, str(ours_dir))
-    with np.load(os.path.join(keras_dir, "keras.npz")) as f:
-        theirs = {k: f[k] for k in f.files}
-    return ours, theirs, str(ours_dir), str(keras_dir)
+    return with_pngs(kshim, str(tmp_path_factory.mktemp("kshim_vis"))), theirs
 
 
 def test_segmentation_masks_match_keras(both_sides):
-    ours, theirs, _, _ = both_sides
+    ours, theirs = both_sides
     assert sorted(ours) == sorted(theirs)
     for key in ours:
-        assert ours[key].dtype == theirs[key].dtype, key
-        np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
+        if not key.startswith("png/"):
+            assert ours[key].dtype == theirs[key].dtype, key
+            np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
     assert len({ours["masks_default"].tobytes(), ours["masks_mapping"].tobytes()}) == 2
 
 
 def test_saved_galleries_match_keras(both_sides):
-    import matplotlib.image
-
-    _, _, ours_dir, keras_dir = both_sides
+    ours, theirs = both_sides
     for name in PNGS:
-        a = matplotlib.image.imread(os.path.join(ours_dir, name))
-        b = matplotlib.image.imread(os.path.join(keras_dir, name))
+        a, b = ours[f"png/{name}"], theirs[f"png/{name}"]
         assert a.shape == b.shape and a.shape[0] > 10, name
         np.testing.assert_array_equal(a, b, err_msg=name)
 
@@ -157,4 +155,4 @@ def test_bounding_box_gallery_and_missing_matplotlib(tmp_path, monkeypatch):
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--keras"]:
-    keras_side(sys.argv[2])
+    keras_side(sys.argv[3])
