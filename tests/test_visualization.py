@@ -2,8 +2,9 @@
 
 The Keras side runs once, in one subprocess with its numpy backend, cached on disk (see
 `tests.keras_script_cache`): it paints segmentation masks and saves galleries as PNG files, which kshim must
-reproduce (masks exactly, the saved galleries pixel for pixel, both drawn by the same matplotlib). Keras 3 draws bounding boxes with OpenCV, which the test environment
-does not have, so kshim's own box painting is checked against known pixels. Run as a script
+reproduce (masks exactly, the saved galleries pixel for pixel, both drawn by the same matplotlib). Keras 3 draws
+bounding boxes with OpenCV, which the test environment does not have, so kshim's own box painting is checked
+against known pixels. Run as a script
 (``python tests/test_visualization.py --keras IN.npz OUT.npz``) it is the Keras side.
 """
 

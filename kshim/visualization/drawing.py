@@ -41,18 +41,23 @@ def to_uint8(images):
     return images.astype("uint8")
 
 
+def _band(center, before, after):
+    """The slice of pixels ``center - before .. center + after`` (clipped at 0; numpy clips the far end)."""
+    return slice(max(center - before, 0), max(center + after + 1, 0))
+
+
 def _paint_box(image, x1, y1, x2, y2, color, thickness, channels_last):
-    """Paint the outline of the box (x1, y1)-(x2, y2) (pixel coordinates, inclusive) into ``image`` in place."""
+    """Paint the outline of the box (x1, y1)-(x2, y2) (pixel coordinates, inclusive) into ``image`` in place:
+    each edge is a band of ``thickness`` pixels (its own row or column, then the next ones on both sides)."""
     height, width = image.shape[:2] if channels_last else image.shape[1:]
     before, after = (thickness - 1) // 2, thickness // 2
-    rows, cols = np.zeros((height, width), bool), np.zeros((height, width), bool)
-    ys, xs = slice(max(min(y1, y2) - before, 0), max(max(y1, y2) + after + 1, 0)), \
-        slice(max(min(x1, x2) - before, 0), max(max(x1, x2) + after + 1, 0))
+    mask = np.zeros((height, width), bool)
+    ys = slice(max(min(y1, y2) - before, 0), max(max(y1, y2) + after + 1, 0))
+    xs = slice(max(min(x1, x2) - before, 0), max(max(x1, x2) + after + 1, 0))
     for y in (y1, y2):
-        rows[max(y - before, 0): max(y + after + 1, 0), xs] = True
+        mask[_band(y, before, after), xs] = True
     for x in (x1, x2):
-        cols[ys, max(x - before, 0): max(x + after + 1, 0)] = True
-    mask = rows | cols
+        mask[ys, _band(x, before, after)] = True
     color = np.asarray(color, image.dtype)
     if channels_last:
         image[mask] = color[: image.shape[-1]]
