@@ -3,8 +3,8 @@
 A test file that compares kshim with Keras 3 through its own script (``python FILE --keras IN.npz OUT.npz``)
 calls `keras_results`: Keras 3's numpy backend runs every op without compiling it and imports neither torch nor
 jax, and the results are cached on disk under a hash of the file's source and the Keras version, so the jax and
-torch sessions of one CI run share one Keras run. The inputs passed must be determined by the file's source (they
-are not part of the key).
+torch sessions of one CI run share one Keras run. ``inputs`` (a function giving ``{name: array}`` for the script,
+called only when the cache misses) must be determined by the file's source: they are not part of the key.
 """
 
 import hashlib
@@ -32,7 +32,7 @@ def keras_results(script, inputs=None, timeout=600):
     if not os.path.exists(cache):
         part = f"{cache}.{os.getpid()}.part.npz"  # two sessions (one per backend) may compute it at once
         given = f"{cache}.{os.getpid()}.in.npz"
-        np.savez(given, **(inputs or {}))
+        np.savez(given, **(inputs() if inputs is not None else {}))
         env = dict(os.environ, KERAS_BACKEND="numpy", PYTHONPATH=ROOT, MPLBACKEND="Agg")
         proc = subprocess.run([sys.executable, script, "--keras", given, part], env=env, capture_output=True,
                               text=True, timeout=timeout)

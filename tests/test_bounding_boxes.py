@@ -179,8 +179,10 @@ def keras_results():
     from kshim import ops
     from kshim.ops import counter_random
 
-    noise = {str(seed): ops.convert_to_numpy(counter_random.standard_normal((2,) + ELASTIC_SHAPE[:3], seed))
-             for seed, *_ in ELASTIC}
+    def noise():
+        return {str(seed): ops.convert_to_numpy(counter_random.standard_normal((2,) + ELASTIC_SHAPE[:3], seed))
+                for seed, *_ in ELASTIC}
+
     results = run_keras_side(os.path.abspath(__file__), noise)
     if results is None:
         pytest.skip("Keras 3 is not installed")
@@ -235,6 +237,8 @@ def test_known_values_and_errors():
                                images, rtol=1e-6)
     with pytest.raises(ValueError, match="`fill_mode` must be one of"):
         kshim.ops.image.elastic_transform(images, fill_mode="edge")
+    with pytest.raises(ValueError, match="`sigma` must be positive"):
+        kshim.ops.image.elastic_transform(images, sigma=0.0)
     restored = kshim.layers.MaxNumBoundingBoxes.from_config(
         kshim.layers.MaxNumBoundingBoxes(3, fill_value=-2, bounding_box_format="xyxy").get_config())
     assert (restored.max_number, restored.fill_value, restored.bounding_box_format) == (3, -2, "xyxy")

@@ -435,8 +435,11 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", f
     _check_sampling("elastic_transform", interpolation, fill_mode)
     _check_rank("elastic_transform", images)
     for name, value in (("alpha", alpha), ("sigma", sigma)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or value < 0:
-            raise ValueError(f"elastic_transform: `{name}` must be a non-negative number. Received: {name}={value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ValueError(f"elastic_transform: `{name}` must be a number. Received: {name}={value!r}")
+    if sigma <= 0:
+        raise ValueError(f"elastic_transform: `sigma` must be positive (the deviation of the smoothing Gaussian). "
+                         f"Received: sigma={sigma!r}")
     x, single = _to_batch_last(B.convert_to_tensor(images), data_format)
     batch, height, width, _ = B.shape(x)
     noise = _draws.standard_normal((2, batch, height, width), seed)
