@@ -218,6 +218,16 @@ def _string_lookup():
             "vocabulary": np.array(adapted.get_vocabulary()[:4])}
 
 
+@case("layers.max_num_bounding_boxes", family="layers", exact=True, reference=lambda: {
+    "boxes": np.array([[[1, 2, 3, 4], [5, 6, 7, 8], [-1, -1, -1, -1]]], "float32"), "labels": np.array([[3, 4, -1]])})
+def _max_num_bounding_boxes():
+    """MaxNumBoundingBoxes pads each image's boxes and labels to max_number with fill_value."""
+    boxes = {"boxes": np.array([[[1, 2, 3, 4], [5, 6, 7, 8]]], "float32"), "labels": np.array([[3, 4]], "int32")}
+    out = L.MaxNumBoundingBoxes(3, bounding_box_format="xyxy")({"images": np.zeros((1, 2, 2, 1), "float32"),
+                                                                "bounding_boxes": boxes})["bounding_boxes"]
+    return {"boxes": out["boxes"], "labels": out["labels"]}
+
+
 @case("layers.integer_lookup", family="layers", exact=True, reference=lambda: {
     "int": np.array([[1, 3, 4], [4, 0, 2]]), "invert": np.array([12, 36, -1])})
 def _integer_lookup():

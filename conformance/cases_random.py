@@ -135,6 +135,13 @@ def _normal():
             "generator_first": kshim.random.normal((5,), seed=g), "generator_second": kshim.random.normal((5,), seed=g)}
 
 
+@case("random.elastic_transform", rtol=1e-5, atol=1e-5, covers=("ops.image.elastic_transform",))
+def _elastic_transform():
+    """ops.image.elastic_transform: its noise is kshim's counter-based normal, so a seed gives one field."""
+    images = rng(21).uniform(size=(1, 6, 7, 2)).astype("float32")
+    return {"out": ops.image.elastic_transform(images, 2.0, 1.0, seed=5)}
+
+
 @case("random.randint", exact=True, reference=lambda: {"in_range": np.array(True), "dtype": np.array("int32")})
 def _randint():
     r = kshim.random.randint((5, 6), 0, 10, seed=8)

@@ -25,7 +25,7 @@ def version():
 _SUBMODULES = ("activations", "applications", "backend", "callbacks", "constraints", "datasets", "distribution",
                "export", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers",
                "preprocessing", "random", "regularizers", "saving", "tree", "utils", "dtype_policies",
-               "mixed_precision", "quantizers")
+               "mixed_precision", "quantizers", "visualization")
 _NAMES = {"Input": "kshim.layers", "InputLayer": "kshim.layers", "KerasTensor": "kshim.layers",
           "Layer": "kshim.layers", "Model": "kshim.models", "Sequential": "kshim.models",
           "Variable": "kshim.variables", "StatelessScope": "kshim.variables", "InputSpec": "kshim.layers",

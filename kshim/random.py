@@ -22,12 +22,9 @@ import random as _py_random
 import numpy as np
 
 from kshim import config, ops
-from kshim.backends import B
+from kshim.ops import counter_random as _draws
+from kshim.ops.counter_random import _host, host_rng, make_seed  # noqa: F401  (the host generator lives there)
 from kshim.variables import Variable
-
-_host = {"rng": np.random.default_rng(), "seeded": False}
-_counter_bits = B.counter_bits  # the one backend primitive behind every in-step draw
-_INT32_MIN = -(1 << 31)
 
 
 def set_random_seed(seed):
@@ -43,18 +40,6 @@ def set_random_seed(seed):
     np.random.seed(seed % (1 << 32))
     _host["rng"] = np.random.default_rng(seed)
     _host["seeded"] = True
-
-
-def host_rng(seed=None):
-    """A numpy Generator: a fresh one for an integer ``seed``, else kshim's global host generator."""
-    if seed is None:
-        return _host["rng"]
-    return np.random.default_rng(int(seed))
-
-
-def make_seed():
-    """A new int32 seed drawn from the global host generator."""
-    return int(_host["rng"].integers(0, 2**31 - 1))
 
 
 class SeedGenerator:
@@ -77,37 +62,11 @@ class SeedGenerator:
         return {"seed": self._initial_seed}
 
 
-def _lsr(x, k):
-    """Logical right shift of int32 ``x`` by ``k`` bits, built from an arithmetic shift and a mask."""
-    return ops.bitwise_and(ops.right_shift(x, k), (1 << (32 - k)) - 1)
-
-
-def _seed_state(seed):
-    """Normalise ``seed`` (int, SeedGenerator, or an int32 (2,) tensor) to an int32 state tensor."""
-    if isinstance(seed, SeedGenerator):
-        return seed.next()
-    if seed is None:
-        return ops.convert_to_tensor(np.array([make_seed(), 0], dtype=np.int32))
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return ops.convert_to_tensor(np.array([int(seed) % (2**31 - 1), 0], dtype=np.int32))
-    if ops.is_tensor(seed) or getattr(seed, "_kshim_variable", False):
-        return ops.cast(seed, "int32")
-    raise ValueError(f"`seed` must be an integer, a SeedGenerator or None. Received: seed={seed!r}")
-
-
-def random_bits(shape, seed):
-    """Uniform int32 bit patterns of ``shape`` from ``seed``: a pure function of (seed, counter, position)."""
-    state = _seed_state(seed)
-    n = 1
-    for d in shape:
-        n *= int(d)
-    return ops.reshape(_counter_bits(state, n), tuple(int(d) for d in shape))
-
-
-def _unit_uniform(shape, seed):
-    """Floats in [0, 1) with 24 random bits each: exact in float32, identical on both backends."""
-    bits = _lsr(random_bits(shape, seed), 8)
-    return ops.multiply(ops.cast(bits, "float32"), 1.0 / (1 << 24))
+_INT32_MIN = -(1 << 31)
+_lsr = _draws.lsr
+_seed_state = _draws.seed_state  # int, None, an int32 (2,) tensor, or a SeedGenerator (its next() state)
+random_bits = _draws.random_bits
+_unit_uniform = _draws.unit_uniform
 
 
 def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
@@ -119,13 +78,8 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
 
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """Normal floats (Box-Muller on two uniform streams)."""
-    n = 1
-    for d in shape:
-        n *= int(d)
-    u = _unit_uniform((2, n), seed)
-    r = ops.sqrt(ops.multiply(-2.0, ops.log(ops.subtract(1.0, u[0]))))
-    z = ops.multiply(r, ops.cos(ops.multiply(u[1], 2.0 * np.pi)))
-    z = ops.add(ops.multiply(ops.reshape(z, tuple(shape)), stddev), mean)
+    z = _draws.standard_normal(shape, seed)
+    z = ops.add(ops.multiply(z, stddev), mean)
     return ops.cast(z, dtype) if dtype not in (None, "float32") else z
 
 

@@ -27,7 +27,7 @@ LAYERS = [
     {"saving"},
     {"trainer", "callbacks", "distribution", "export"},
     {"models", "applications", "datasets", "utils", "preprocessing", "backend", "conformance", "testing", "tools",
-     "legacy", "wrappers"},
+     "legacy", "wrappers", "visualization"},
 ]
 # `kshim` itself (the lazy public face) only re-exports, so it stands outside the layering.
 FACADES = {""}

@@ -67,5 +67,3 @@ def test_errors_name_the_argument_and_absent_names_say_why():
         ops.image.rgb_to_hsv(np.zeros((2, 2, 3), "int32"))
     with pytest.raises(ValueError, match=r"start_points.shape=\(3, 2\)"):
         ops.image.perspective_transform(IMG, START[0, :3], END[0, :3])
-    with pytest.raises(AttributeError, match="elastic_transform"):
-        ops.image.elastic_transform  # noqa: B018

@@ -82,6 +82,7 @@ from kshim.layers.preprocessing import (  # noqa: F401,E402
     AutoContrast,
     CutMix,
     Equalization,
+    MaxNumBoundingBoxes,
     MixUp,
     RandAugment,
     RandomElasticTransform,

@@ -1,11 +1,8 @@
 """Keras 3 ``keras.ops`` names kshim does not have (yet), each with the reason: ``kshim.ops.<name>`` raises an
-AttributeError that says so, never something else silently. Each namespace module installs `module_getattr`."""
+AttributeError that says so, never something else silently. Each namespace module installs `module_getattr`.
+Every keras.ops name is built now, so the table is empty; the mechanism stays for the next Keras release."""
 
-
-ABSENT = {
-    "elastic_transform": ("it draws its displacement field from seeded random numbers, which kshim.random (itself "
-                          "built on kshim.ops) makes; not implemented in kshim yet (issue 16)"),
-}
+ABSENT = {}
 
 
 def module_getattr(module_name):

@@ -1,8 +1,8 @@
 """Image ops (``kshim.ops.image``, as ``keras.ops.image``): `resize`, `affine_transform`, `map_coordinates`,
 `perspective_transform`, colour spaces (`rgb_to_grayscale`, `rgb_to_hsv`, `hsv_to_rgb`), `pad_images`,
 `crop_images`, filters (`gaussian_blur`, `sobel_edges`, `ssim`), `extract_patches(_3d)` and `scale_and_translate`
-(in `kshim.ops.image_resampling`). Keras 3's `elastic_transform` is absent: it draws random numbers, and
-`kshim.random` imports kshim.ops (see `kshim.ops.absent`).
+(in `kshim.ops.image_resampling`) and `elastic_transform` (its noise from `kshim.ops.counter_random`, so a seed
+gives the same field on both backends).
 
 `resize` is one backend primitive (``jax.image.resize`` semantics) plus Keras 3's centre crop / pad to the target
 aspect ratio, done here on static shapes. `affine_transform` and `map_coordinates` are composites written once
@@ -19,6 +19,7 @@ here from elementwise ops and one gather, so both backends compute them the same
 import numpy as np
 
 from kshim.ops import absent as _absent
+from kshim.ops import counter_random as _draws
 from kshim import config
 from kshim.backends import B
 from kshim.ops import symbolic as _symbolic
@@ -407,6 +408,47 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     return out if B.dtype(out) == dtype else B.cast(out, dtype)
 
 
+def elastic_warp(images, noise, alpha, sigma, kernel_size, interpolation, fill_mode, fill_value):
+    """Displace the channels_last batch ``images`` by ``alpha * blur(sigma * noise)``: ``noise`` (2, B, H, W) holds
+    standard normal x then y fields, blurred by a ``kernel_size`` Gaussian of deviation ``sigma`` (a number or a
+    scalar tensor); the images are resampled at the displaced pixel positions."""
+    batch, height, width, _ = B.shape(images)
+    field = B.reshape(B.multiply(B.cast(noise, B.dtype(images)), sigma), (2 * batch, height, width, 1))
+    field = gaussian_blur(field, (kernel_size, kernel_size), (sigma, sigma), "channels_last")
+    field = B.multiply(B.reshape(field, (2, batch, height, width)), alpha)
+    ys = B.reshape(B.arange(0, height, dtype="float32"), (1, height, 1))
+    xs = B.reshape(B.arange(0, width, dtype="float32"), (1, 1, width))
+    return _sample(images, B.add(ys, field[1]), B.add(xs, field[0]), interpolation, fill_mode, fill_value)
+
+
+def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", fill_mode="reflect", fill_value=0.0,
+                      seed=None, data_format=None):
+    """Elastic deformation, as ``keras.ops.image.elastic_transform``: each pixel moves by ``alpha`` times a
+    Gaussian-smoothed (``sigma``, kernel ``int(6 sigma) | 1``) field of ``sigma * N(0, 1)`` noise, drawn per
+    image and axis, and is resampled with ``interpolation`` and ``fill_mode``.
+
+    The noise is kshim's counter-based normal draw from ``seed`` (an integer, a `kshim.random.SeedGenerator`, or
+    None for a fresh seed from the host generator), so a seed gives the same result on both backends. The x and y
+    fields are independent draws (as Keras 3 on torch; Keras 3 on jax draws both from one key, so they are
+    equal)."""
+    data_format = _data_format("elastic_transform", data_format)
+    _check_sampling("elastic_transform", interpolation, fill_mode)
+    _check_rank("elastic_transform", images)
+    for name, value in (("alpha", alpha), ("sigma", sigma)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ValueError(f"elastic_transform: `{name}` must be a number. Received: {name}={value!r}")
+    if sigma <= 0:
+        raise ValueError(f"elastic_transform: `sigma` must be positive (the deviation of the smoothing Gaussian). "
+                         f"Received: sigma={sigma!r}")
+    x, single = _to_batch_last(B.convert_to_tensor(images), data_format)
+    batch, height, width, _ = B.shape(x)
+    noise = _draws.standard_normal((2, batch, height, width), seed)
+    out = elastic_warp(_float(x), noise, float(alpha), float(sigma), int(6 * sigma) | 1, interpolation, fill_mode,
+                       fill_value)
+    out = _from_batch_last(out, data_format, single)
+    return out if B.dtype(out) == B.dtype(x) else B.cast(out, B.dtype(x))
+
+
 def sobel_edges(images, data_format=None):
     """The Sobel gradients (dy, dx) of each channel, zero padding, on a new last axis of 2, as
     ``keras.ops.image.sobel_edges`` on jax: (B, H, W, C, 2) channels_last, (B, C, H, W, 2) channels_first."""
@@ -539,7 +581,7 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
 
 __all__ = ["resize", "affine_transform", "map_coordinates", "aspect_crop_box", "rgb_to_grayscale", "rgb_to_hsv",
            "hsv_to_rgb", "pad_images", "crop_images", "gaussian_blur", "sobel_edges", "extract_patches",
-           "extract_patches_3d", "perspective_transform", "ssim", "scale_and_translate"]
+           "extract_patches_3d", "perspective_transform", "ssim", "scale_and_translate", "elastic_transform"]
 
 _symbolic.install(globals(), [n for n in __all__ if n != "aspect_crop_box"], "keras.src.ops.image")
 

@@ -52,10 +52,16 @@ _ABSENT = {
     "is_interactive_logging_enabled": _NO_LOGGING_SWITCH,
 }
 
-__all__ = list(_NAMES)
+_SUBMODULES = ("bounding_boxes",)
+
+__all__ = list(_NAMES) + list(_SUBMODULES)
 
 
 def __getattr__(name):
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"kshim.utils.{name}")
+        globals()[name] = value
+        return value
     module = _NAMES.get(name)
     if module is None:
         raise_absent("kshim.utils", name, _ABSENT)

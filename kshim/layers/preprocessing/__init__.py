@@ -18,6 +18,7 @@ from kshim.layers.preprocessing.mixing_augmentation import CutMix, MixUp, Random
 from kshim.layers.preprocessing.hashing import Hashing
 from kshim.layers.preprocessing.image_resizing import CenterCrop, Rescaling, Resizing
 from kshim.layers.preprocessing.integer_lookup import IntegerLookup
+from kshim.layers.preprocessing.max_num_bounding_boxes import MaxNumBoundingBoxes
 from kshim.layers.preprocessing.normalization import Normalization
 from kshim.layers.preprocessing.random_color import RandomBrightness, RandomContrast
 from kshim.layers.preprocessing.random_geometry import (RandomCrop, RandomFlip, RandomRotation, RandomTranslation,
@@ -29,6 +30,7 @@ __all__ = ["AutoContrast", "Equalization", "RandomColorDegeneration", "RandomCol
            "RandomHue", "RandomInvert", "RandomPosterization", "RandomSaturation", "RandomSharpness", "Solarization",
            "AugMix", "RandAugment", "CutMix", "MixUp", "RandomElasticTransform", "RandomErasing", "RandomGaussianBlur",
            "RandomPerspective", "RandomShear",
-           "CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup", "Normalization",
+           "CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup", "MaxNumBoundingBoxes",
+           "Normalization",
            "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation",
            "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization"]

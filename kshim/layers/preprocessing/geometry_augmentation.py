@@ -3,7 +3,8 @@
 
 Each follows Keras 3's two steps (``get_random_transformation`` from the layer's seeded in-step generator, then
 ``transform_images``), with Keras's arguments and, for the same transformation, Keras's numbers. The perspective
-warp and the Gaussian blur are ``kshim.ops.image``'s; the elastic field is sampled with its bilinear sampler.
+warp, the Gaussian blur and the elastic warp (``elastic_warp``, shared with ``ops.image.elastic_transform``) are
+``kshim.ops.image``'s.
 """
 
 import numpy as np
@@ -187,17 +188,9 @@ class RandomElasticTransform(ColorAugmentation):
         sigma = ops.multiply(strength, 0.05 * min(height, width))
         alpha = ops.multiply(strength, 0.1 * max(height, width))
         size = int(6 * 0.05 * min(height, width) * self.scale[1]) | 1
-        # the noise fields as one-channel images, blurred with the drawn sigma
-        noise = ops.multiply(ops.expand_dims(transformation["noise"], -1), sigma)  # (2, B, H, W, 1)
-        field = ops.reshape(noise, (-1, height, width, 1))
-        field = gaussian_blur(field, (size, size), (ops.maximum(sigma, 1e-6), ops.maximum(sigma, 1e-6)),
-                              "channels_last")
-        field = ops.multiply(ops.reshape(field, ops.shape(transformation["noise"])), alpha)
-        ys = ops.reshape(ops.arange(0, height, dtype="float32"), (1, height, 1))
-        xs = ops.reshape(ops.arange(0, width, dtype="float32"), (1, 1, width))
-        last = _to_last(self, images)
-        warped = image_ops._sample(last, ops.add(ys, field[1]), ops.add(xs, field[0]), self.interpolation,
-                                   self.fill_mode, self.fill_value)
+        warped = image_ops.elastic_warp(_to_last(self, images), transformation["noise"], alpha,
+                                        ops.maximum(sigma, 1e-6), size, self.interpolation, self.fill_mode,
+                                        self.fill_value)
         out = _apply_where(transformation["apply_transform"], _from_last(self, warped), images)
         return ops.clip(out, self.value_range[0], self.value_range[1])
 
