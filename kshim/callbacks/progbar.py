@@ -2,18 +2,33 @@
 
 On a terminal the bar is redrawn in place (at most every ``interval`` seconds, so reading the running metrics,
 which may sync a device, stays rare). When the output is not a terminal it prints plain lines: one at the end, and
-one at most every 30 seconds in between.
+one at most every 30 seconds in between. With ``kshim.config.disable_interactive_logging()`` those plain lines go
+to Python logging (``logging.info`` on the ``"kshim"`` logger) instead, as Keras 3 sends them to absl logging.
 """
 
+import logging
 import sys
 import time
 
 import numpy as np
 
-from kshim import ops
+from kshim import config, ops
+
+_LOGGER = logging.getLogger("kshim")
+
+
+def print_msg(message):
+    """One line of progress output: to stdout while interactive logging is on (the default), else one
+    ``logging.info`` record (Keras 3's ``io_utils.print_msg``)."""
+    if config.is_interactive_logging_enabled():
+        print(message, flush=True)
+    else:
+        _LOGGER.info(message)
 
 
 def _isatty():
+    if not config.is_interactive_logging_enabled():
+        return False  # log records are whole lines: never redraw in place
     stream = sys.stdout
     return bool(getattr(stream, "isatty", lambda: False)()) or "ipykernel" in sys.modules
 
@@ -129,7 +144,7 @@ class Progbar:
         if self.verbose == 2:
             line = f"{current}/{self.target or current} - {_fmt_time(elapsed)} - " \
                    f"{_fmt_per_unit(per_unit, self.unit_name)}{self._metric_text()}"
-            print(line, flush=True)
+            print_msg(line)
             return
         if self.target is not None:
             digits = len(str(self.target))
@@ -150,4 +165,4 @@ class Progbar:
             sys.stdout.flush()
             self._last_len = len(line)
         else:
-            print(line, flush=True)
+            print_msg(line)

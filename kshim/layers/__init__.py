@@ -115,6 +115,8 @@ from kshim.layers.preprocessing import (  # noqa: F401,E402
     Resizing,
     StringLookup,
     TextVectorization,
+    MelSpectrogram,
+    STFTSpectrogram,
 )
 
 from kshim.registry import LAYERS as _LAYERS  # noqa: E402

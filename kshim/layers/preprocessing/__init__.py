@@ -22,6 +22,7 @@ from kshim.layers.preprocessing.normalization import Normalization
 from kshim.layers.preprocessing.random_color import RandomBrightness, RandomContrast
 from kshim.layers.preprocessing.random_geometry import (RandomCrop, RandomFlip, RandomRotation, RandomTranslation,
                                                         RandomZoom)
+from kshim.layers.preprocessing.spectrogram import MelSpectrogram, STFTSpectrogram
 from kshim.layers.preprocessing.string_lookup import StringLookup
 from kshim.layers.preprocessing.text_vectorization import TextVectorization
 
@@ -31,4 +32,4 @@ __all__ = ["AutoContrast", "Equalization", "RandomColorDegeneration", "RandomCol
            "RandomPerspective", "RandomShear",
            "CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup", "Normalization",
            "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation",
-           "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization"]
+           "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization", "MelSpectrogram", "STFTSpectrogram"]
