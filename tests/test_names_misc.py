@@ -114,3 +114,53 @@ def test_interactive_logging_switch(capsys, caplog, logging_off):
     assert "Epoch 1/2" in out and "Epoch 2/2" in out and not [r for r in caplog.records if r.name == "kshim"]
     # Keras 3 has the same switch, on by default
     assert keras.config.is_interactive_logging_enabled() is True
+
+
+# -- HashedCrossing (Keras 3 needs TensorFlow for it: its own test vectors are the reference) --------------------
+FEAT1 = np.array(["A", "B", "A", "B", "A"])
+FEAT2 = np.array([101, 101, 101, 102, 102])
+
+
+def test_hashed_crossing_bins_equal_keras():
+    layer = kshim.layers.HashedCrossing(num_bins=5)
+    out = layer((FEAT1, FEAT2))
+    # int64, as `Hashing` gives (int32 on jax without x64, as Keras 3 there)
+    assert ops.standardize_dtype(out.dtype) == ops.standardize_dtype(kshim.layers.Hashing(5)(FEAT1).dtype)
+    np.testing.assert_array_equal(np_(out), [1, 4, 1, 1, 3])  # keras/src/layers/preprocessing/hashed_crossing_test
+    one_hot = np_(kshim.layers.HashedCrossing(num_bins=5, output_mode="one_hot")((FEAT1, FEAT2)))
+    np.testing.assert_array_equal(one_hot, np.eye(5, dtype="float32")[[1, 4, 1, 1, 3]])
+    assert int(np_(kshim.layers.HashedCrossing(num_bins=10)(("A", 101)))) == 1  # a scalar cross: shape ()
+    scalar_hot = kshim.layers.HashedCrossing(num_bins=10, output_mode="one_hot")(("A", 101))
+    np.testing.assert_array_equal(np_(scalar_hot), np.eye(10)[1])
+    # (batch, 1) inputs keep their shape in "int" mode; the order of the inputs matters
+    col = kshim.layers.HashedCrossing(num_bins=5)((FEAT1[:, None], FEAT2[:, None]))
+    np.testing.assert_array_equal(np_(col)[:, 0], [1, 4, 1, 1, 3])
+    swapped = np_(kshim.layers.HashedCrossing(num_bins=1 << 30)((FEAT2, FEAT1)))
+    assert not np.array_equal(swapped, np_(kshim.layers.HashedCrossing(num_bins=1 << 30)((FEAT1, FEAT2))))
+
+
+def test_hashed_crossing_shapes_dtypes_config_and_errors():
+    ints = (np.array([1, 2]), np.array([4, 5]))
+    layer = kshim.layers.HashedCrossing(num_bins=3, dtype="int32")
+    assert ops.standardize_dtype(layer(ints).dtype) == "int32"
+    hot = kshim.layers.HashedCrossing(num_bins=4, output_mode="one_hot")
+    assert hot.compute_output_shape([(None, 1), (None, 1)]) == (None, 4)
+    assert tuple(hot(ints).shape) == (2, 4) and ops.standardize_dtype(hot(ints).dtype) == "float32"
+    a, b = kshim.Input((1,), dtype="int64"), kshim.Input((1,), dtype="int64")
+    assert tuple(kshim.layers.HashedCrossing(num_bins=4)((a, b)).shape) == (None, 1)
+    config = kshim.layers.serialize(hot)["config"]
+    assert config == {"num_bins": 4, "output_mode": "one_hot", "sparse": False, "name": hot.name,
+                      "dtype": "float32"}
+    assert kshim.layers.deserialize(kshim.layers.serialize(hot)).num_bins == 4
+    with pytest.raises(ValueError, match="list or tuple"):
+        layer(np.array(1))
+    with pytest.raises(ValueError, match="at least two"):
+        layer([np.array(1)])
+    with pytest.raises(ValueError, match="same shape"):
+        layer((np.array([1, 2]), np.array([1, 2, 3])))
+    with pytest.raises(ValueError, match="integers or strings"):
+        layer((np.array([1.5]), np.array([2.5])))
+    with pytest.raises(ValueError, match="shape"):
+        layer((np.ones((2, 2), "int64"), np.ones((2, 2), "int64")))
+    with pytest.raises(ValueError, match="output_mode"):
+        kshim.layers.HashedCrossing(3, output_mode="multi_hot")

@@ -117,6 +117,7 @@ from kshim.layers.preprocessing import (  # noqa: F401,E402
     TextVectorization,
     MelSpectrogram,
     STFTSpectrogram,
+    HashedCrossing,
 )
 
 from kshim.registry import LAYERS as _LAYERS  # noqa: E402

@@ -15,6 +15,7 @@ from kshim.layers.preprocessing.discretization import Discretization
 from kshim.layers.preprocessing.geometry_augmentation import (RandomElasticTransform, RandomGaussianBlur,
                                                                RandomPerspective, RandomShear)
 from kshim.layers.preprocessing.mixing_augmentation import CutMix, MixUp, RandomErasing
+from kshim.layers.preprocessing.hashed_crossing import HashedCrossing
 from kshim.layers.preprocessing.hashing import Hashing
 from kshim.layers.preprocessing.image_resizing import CenterCrop, Rescaling, Resizing
 from kshim.layers.preprocessing.integer_lookup import IntegerLookup
@@ -32,4 +33,5 @@ __all__ = ["AutoContrast", "Equalization", "RandomColorDegeneration", "RandomCol
            "RandomPerspective", "RandomShear",
            "CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup", "Normalization",
            "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation",
-           "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization", "MelSpectrogram", "STFTSpectrogram"]
+           "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization", "MelSpectrogram", "STFTSpectrogram",
+           "HashedCrossing"]
