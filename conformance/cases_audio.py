@@ -1,5 +1,6 @@
 """Cases for the audio names added for issue 16: the STFT initializer and the layers `STFTSpectrogram` and
-`MelSpectrogram`, each on one small input (every new op and shape costs a compile on jax)."""
+`MelSpectrogram` (and the image layer `ContrastLimitedAdaptiveHistogramEqualization`, added with them), each on
+one small input (every new op and shape costs a compile on jax)."""
 
 import numpy as np
 
@@ -45,3 +46,10 @@ def _spectrograms():
     stft = L.STFTSpectrogram(mode="magnitude", frame_length=8, frame_step=4)(WAVE)
     mel = L.MelSpectrogram(fft_length=16, sequence_stride=8, num_mel_bins=4, sampling_rate=1000)(SIGNAL)
     return {"stft": stft, "mel": mel}
+
+
+@case("layers.contrast_limited_adaptive_histogram_equalization", family="layers", rtol=1e-5, atol=1e-4)
+def _clahe():
+    """CLAHE on one small padded image (cross-backend; Keras 3 parity in tests/test_audio_layers.py)."""
+    image = rng(1702).uniform(0, 255, size=(1, 6, 10, 1)).astype(np.float32)
+    return {"out": L.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 3), clip_limit=2.0)(image)}

@@ -175,3 +175,43 @@ def test_mel_spectrogram_equals_numpy_reference():
     assert got.shape == (2, 8, 51) == tuple(layer.compute_output_shape(SIGNAL.shape))
     assert tuple(layer.compute_output_shape((400,))) == (8, 51)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+# -- ContrastLimitedAdaptiveHistogramEqualization (an image layer; its parity test shares this file's Keras) -------
+CLAHE_CASES = [  # (kwargs, shape, value range of the data, whether Keras 3 on torch computes the same)
+    (dict(tile_grid_size=(2, 2), clip_limit=32.0), (2, 8, 8, 3), (0, 255), True),  # limit 32 * 16 / 256 = 2
+    (dict(tile_grid_size=(3, 2), clip_limit=0, data_format="channels_first"), (2, 2, 6, 8), (0, 255), True),
+    # 6x10 in a 2x3 grid: padded (symmetric) to 6x12, and a fractional limit
+    (dict(value_range=(0, 1), tile_grid_size=(2, 3), clip_limit=2.0), (1, 6, 10, 1), (0, 1), False),
+]
+
+
+@pytest.mark.parametrize("kwargs, shape, value_range, torch_too", CLAHE_CASES)
+def test_clahe_equals_keras(kwargs, shape, value_range, torch_too):
+    x = RNG.uniform(*value_range, size=shape).astype("float32")
+    ours = layers.ContrastLimitedAdaptiveHistogramEqualization(**kwargs)
+    theirs = keras.layers.ContrastLimitedAdaptiveHistogramEqualization(**kwargs)
+    got, want = run(kshim, ours, x), run(keras, theirs, x)
+    assert got.shape == want.shape == x.shape and got.dtype == np.float32
+    assert np.all(got >= value_range[0]) and np.all(got <= value_range[1] + 1e-4)
+    # Keras 3 on torch counts its histograms in integers (torch's one_hot), so it rounds a fractional clip limit
+    # (clip_limit * tile_pixels / 256) down, and its "symmetric" padding differs from numpy's; kshim computes
+    # what Keras 3 on jax does, on both backends.
+    if torch_too or keras.config.backend() == "jax":
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+    assert ours.get_config() == {**theirs.get_config(), "name": ours.name,
+                                 "value_range": list(theirs.get_config()["value_range"]),
+                                 "tile_grid_size": list(theirs.get_config()["tile_grid_size"])}
+
+
+def test_clahe_keeps_integer_images_and_checks_arguments():
+    x = RNG.integers(0, 256, size=(8, 8, 1)).astype("int32")  # one image, integers: the dtype stays
+    got = layers.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 2), clip_limit=0)(x)
+    assert ops.standardize_dtype(got.dtype) == "int32" and tuple(got.shape) == (8, 8, 1)
+    np.testing.assert_array_equal(
+        np_(got), kn(keras.layers.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 2),
+                                                                                 clip_limit=0)(x)))
+    with pytest.raises(ValueError, match="tile_grid_size"):
+        layers.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(0, 2))
+    with pytest.raises(ValueError, match="rank"):
+        layers.ContrastLimitedAdaptiveHistogramEqualization()(np.ones((4, 4), "float32"))

@@ -118,6 +118,7 @@ from kshim.layers.preprocessing import (  # noqa: F401,E402
     MelSpectrogram,
     STFTSpectrogram,
     HashedCrossing,
+    ContrastLimitedAdaptiveHistogramEqualization,
 )
 
 from kshim.registry import LAYERS as _LAYERS  # noqa: E402

@@ -7,6 +7,7 @@ work on the host, because backends have no strings.
 
 from kshim.layers.preprocessing.augmentation_policies import AugMix, RandAugment
 from kshim.layers.preprocessing.category_encoding import CategoryEncoding
+from kshim.layers.preprocessing.clahe import ContrastLimitedAdaptiveHistogramEqualization
 from kshim.layers.preprocessing.color_augmentation import (AutoContrast, Equalization, RandomColorDegeneration,
                                                             RandomColorJitter, RandomGrayscale, RandomHue,
                                                             RandomInvert, RandomPosterization, RandomSaturation,
@@ -34,4 +35,4 @@ __all__ = ["AutoContrast", "Equalization", "RandomColorDegeneration", "RandomCol
            "CategoryEncoding", "CenterCrop", "Discretization", "Hashing", "IntegerLookup", "Normalization",
            "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation",
            "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization", "MelSpectrogram", "STFTSpectrogram",
-           "HashedCrossing"]
+           "HashedCrossing", "ContrastLimitedAdaptiveHistogramEqualization"]
