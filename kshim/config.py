@@ -5,6 +5,7 @@ other backend, start a new process with ``KSHIM_BACKEND`` set.
 """
 
 import importlib.util
+import logging
 import os
 
 
@@ -200,6 +201,15 @@ def disable_interactive_logging():
 def is_interactive_logging_enabled():
     """True (the default) while progress output prints to stdout; False after `disable_interactive_logging`."""
     return _INTERACTIVE_LOGGING
+
+
+def print_msg(message):
+    """One line of progress or summary output: to stdout while interactive logging is on (the default), else one
+    ``logging.info`` record on the ``"kshim"`` logger (Keras 3's ``io_utils.print_msg``)."""
+    if _INTERACTIVE_LOGGING:
+        print(message, flush=True)
+    else:
+        logging.getLogger("kshim").info(message)
 
 
 # -- caps on fit for quick debugging runs (Keras 3's KERAS_MAX_EPOCHS / KERAS_MAX_STEPS_PER_EPOCH) -------------------

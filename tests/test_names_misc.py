@@ -240,3 +240,98 @@ def test_schedule_free_adamw_trains_and_checks_arguments():
         kshim.optimizers.ScheduleFreeAdamW(warmup_steps=-1)
     with pytest.raises(ValueError, match="beta_1"):
         kshim.optimizers.ScheduleFreeAdamW(beta_1=0.0)
+
+
+# -- KerasFileEditor ----------------------------------------------------------------------------------------------
+def _two_dense(lib, units=2):
+    return lib.Sequential([lib.Input((3,)), lib.layers.Dense(4, name="d1"), lib.layers.Dense(units, name="d2")])
+
+
+def _h5_tree(path):
+    import h5py
+
+    out = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: out.setdefault(name, obj[()] if hasattr(obj, "shape") else None))
+    return out
+
+
+def test_file_editor_reads_and_edits_like_keras(tmp_path, capsys):
+    theirs = _two_dense(keras)
+    theirs.save(str(tmp_path / "k.keras"))
+    ours_editor = kshim.saving.KerasFileEditor(str(tmp_path / "k.keras"))
+    their_editor = keras.saving.KerasFileEditor(str(tmp_path / "k.keras"))
+    out = capsys.readouterr().out
+    assert f"Keras model file '{tmp_path / 'k.keras'}'" in out and "Saved with Keras 3" in out
+    assert ours_editor.object_metadata == their_editor.object_metadata == {
+        "/layers/dense": {"name": "d1"}, "/layers/dense_1": {"name": "d2"}}
+    assert ours_editor.config == their_editor.config and ours_editor.metadata == their_editor.metadata
+
+    def flat(tree, prefix=""):
+        return {k2: v2 for k, v in tree.items()
+                for k2, v2 in (flat(v, f"{prefix}{k}/").items() if isinstance(v, dict) else [(prefix + k, v)])}
+
+    ours_flat, their_flat = flat(ours_editor.weights_dict), flat(their_editor.weights_dict)
+    assert list(ours_flat) == list(their_flat) == ["layers/dense/0", "layers/dense/1", "layers/dense_1/0",
+                                                   "layers/dense_1/1"]
+    for key in ours_flat:
+        np.testing.assert_array_equal(ours_flat[key], their_flat[key])
+    for editor in (ours_editor, their_editor):
+        editor.rename_object("dense_1", "renamed")
+        editor.add_weights("renamed", {"2": np.ones(3, "float32")})
+        editor.delete_weight("layers/renamed", "2")
+        editor.add_object("layers/extra", {"0": np.arange(4, dtype="float32").reshape(2, 2)})
+        editor.delete_object("layers/dense")
+    ours_editor.save(str(tmp_path / "ours.weights.h5"))
+    their_editor.save(str(tmp_path / "theirs.weights.h5"))
+    ours_file, their_file = _h5_tree(tmp_path / "ours.weights.h5"), _h5_tree(tmp_path / "theirs.weights.h5")
+    assert list(ours_file) == list(their_file)
+    for key, value in ours_file.items():
+        if value is not None:
+            np.testing.assert_array_equal(value, their_file[key])
+    ours_editor.summary()
+    summary = capsys.readouterr().out
+    assert "Weights structure" in summary and "renamed ('d2')" not in summary and "├─ renamed" in summary
+    assert "0: shape=(4, 2), dtype=float32" in summary
+
+
+def test_file_editor_round_trip_into_models_and_compare(tmp_path, capsys):
+    kshim.utils.set_random_seed(5)
+    ours = _two_dense(kshim)
+    ours.save_weights(str(tmp_path / "m.weights.h5"))
+    editor = kshim.saving.KerasFileEditor(str(tmp_path / "m.weights.h5"))
+    assert editor.config is None
+    assert editor.compare(_two_dense(kshim)) == {"status": "success", "error_count": 0, "match_count": 4}
+    result = editor.compare(_two_dense(kshim, units=5))
+    assert result["status"] == "error" and result["error_count"] == 2  # dense_1's kernel and bias shapes
+    assert "Weight shape mismatch for /layers/dense_1/0" in capsys.readouterr().out
+    # resize the last layer in the file, then a Keras 3 model with 5 units loads it
+    editor.delete_object("dense_1")
+    editor.add_object("layers/dense_1", {"0": np.full((4, 5), 0.5, "float32"), "1": np.arange(5, dtype="float32")})
+    editor.resave_weights(str(tmp_path / "edited.weights.h5"))
+    theirs = _two_dense(keras, units=5)
+    theirs.load_weights(str(tmp_path / "edited.weights.h5"))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(theirs.layers[0].kernel), np_(ours.layers[0].kernel))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(theirs.layers[1].bias), np.arange(5))
+
+
+def test_file_editor_failed_save_keeps_the_original(tmp_path):
+    path = str(tmp_path / "m.weights.h5")
+    _two_dense(kshim).save_weights(path)
+    before = open(path, "rb").read()
+    editor = kshim.saving.KerasFileEditor(path)
+    editor.add_object("layers/bad", {"0": np.array([object()], dtype=object)})  # h5py cannot store objects
+    with pytest.raises(Exception):
+        editor.save(path)
+    assert open(path, "rb").read() == before
+    assert sorted(os.listdir(tmp_path)) == ["m.weights.h5"]  # no temporary file left behind
+    with pytest.raises(ValueError, match="weights.h5"):
+        editor.save(str(tmp_path / "m.keras"))
+    with pytest.raises(ValueError, match="occurs|not in the file"):
+        editor.rename_object("nothing_here", "x")
+    with pytest.raises(ValueError, match="a name, not a path"):
+        editor.rename_object("dense", "layers/x")
+    with pytest.raises(ValueError, match="dict"):
+        editor.add_weights("dense", [np.ones(2)])
+    with pytest.raises(ValueError, match=".keras"):
+        kshim.saving.KerasFileEditor(str(tmp_path / "m.h5"))

@@ -6,24 +6,13 @@ one at most every 30 seconds in between. With ``kshim.config.disable_interactive
 to Python logging (``logging.info`` on the ``"kshim"`` logger) instead, as Keras 3 sends them to absl logging.
 """
 
-import logging
 import sys
 import time
 
 import numpy as np
 
 from kshim import config, ops
-
-_LOGGER = logging.getLogger("kshim")
-
-
-def print_msg(message):
-    """One line of progress output: to stdout while interactive logging is on (the default), else one
-    ``logging.info`` record (Keras 3's ``io_utils.print_msg``)."""
-    if config.is_interactive_logging_enabled():
-        print(message, flush=True)
-    else:
-        _LOGGER.info(message)
+from kshim.config import print_msg
 
 
 def _isatty():
