@@ -157,6 +157,7 @@ def test_mel_spectrogram_equals_keras(kwargs):
     assert ours.get_config() == {**theirs.get_config(), "name": ours.name}
 
 
+@pytest.mark.slow  # eager on jax: ~1.5 s of compiles; the Keras 3 parity above runs in CI
 def test_mel_spectrogram_equals_numpy_reference():
     layer = layers.MelSpectrogram(fft_length=32, sequence_stride=8, num_mel_bins=8, power_to_db=False,
                                   sampling_rate=1000, min_freq=0.0)
@@ -180,7 +181,8 @@ def test_mel_spectrogram_equals_numpy_reference():
 # -- ContrastLimitedAdaptiveHistogramEqualization (an image layer; its parity test shares this file's Keras) -------
 CLAHE_CASES = [  # (kwargs, shape, value range of the data, whether Keras 3 on torch computes the same)
     (dict(tile_grid_size=(2, 2), clip_limit=32.0), (2, 8, 8, 3), (0, 255), True),  # limit 32 * 16 / 256 = 2
-    (dict(tile_grid_size=(3, 2), clip_limit=0, data_format="channels_first"), (2, 2, 6, 8), (0, 255), True),
+    pytest.param(dict(tile_grid_size=(3, 2), clip_limit=0, data_format="channels_first"), (2, 2, 6, 8), (0, 255),
+                 True, marks=pytest.mark.slow),
     # 6x10 in a 2x3 grid: padded (symmetric) to 6x12, and a fractional limit
     (dict(value_range=(0, 1), tile_grid_size=(2, 3), clip_limit=2.0), (1, 6, 10, 1), (0, 1), False),
 ]
@@ -204,14 +206,18 @@ def test_clahe_equals_keras(kwargs, shape, value_range, torch_too):
                                  "tile_grid_size": list(theirs.get_config()["tile_grid_size"])}
 
 
-def test_clahe_keeps_integer_images_and_checks_arguments():
+def test_clahe_checks_arguments():
+    with pytest.raises(ValueError, match="tile_grid_size"):
+        layers.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(0, 2))
+    with pytest.raises(ValueError, match="rank"):
+        layers.ContrastLimitedAdaptiveHistogramEqualization()(np.ones((4, 4), "float32"))
+
+
+@pytest.mark.slow  # eager on jax: ~3 s of op-by-op compiles on both sides
+def test_clahe_keeps_integer_images():
     x = RNG.integers(0, 256, size=(8, 8, 1)).astype("int32")  # one image, integers: the dtype stays
     got = layers.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 2), clip_limit=0)(x)
     assert ops.standardize_dtype(got.dtype) == "int32" and tuple(got.shape) == (8, 8, 1)
     np.testing.assert_array_equal(
         np_(got), kn(keras.layers.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 2),
                                                                                  clip_limit=0)(x)))
-    with pytest.raises(ValueError, match="tile_grid_size"):
-        layers.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(0, 2))
-    with pytest.raises(ValueError, match="rank"):
-        layers.ContrastLimitedAdaptiveHistogramEqualization()(np.ones((4, 4), "float32"))

@@ -62,7 +62,7 @@ def caps():
     (2, 3, dict(epochs=4, validation_data=(X, Y))),
     (5, None, dict(epochs=3)),
     (None, 2, dict(epochs=2, steps_per_epoch=4)),
-    (None, 7, dict(epochs=1)),
+    pytest.param(None, 7, dict(epochs=1), marks=pytest.mark.slow),
 ])
 def test_fit_caps_behave_as_in_keras(caps, max_epochs, max_steps, fit_kwargs):
     results = []
@@ -196,7 +196,7 @@ def _np_schedule_free(values, grads, learning_rate=0.0025, beta_1=0.9, beta_2=0.
 
 
 @pytest.mark.parametrize("kwargs", [dict(), dict(learning_rate=0.05, warmup_steps=3, weight_decay=0.1),
-                                    dict(beta_1=0.5, beta_2=0.9, epsilon=1e-3)])
+                                    pytest.param(dict(beta_1=0.5, beta_2=0.9, epsilon=1e-3), marks=pytest.mark.slow)])
 def test_schedule_free_adamw_equals_keras(kwargs):
     values = [RNG.normal(size=(3, 2)).astype("float32"), RNG.normal(size=(2,)).astype("float32")]
     grads = [[RNG.normal(size=v.shape).astype("float32") for v in values] for _ in range(4)]
