@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from kshim.callbacks.progbar import print_msg
+from kshim.config import print_msg
 from kshim.layers.keras_tensor import KerasTensor
 
 
