@@ -41,6 +41,7 @@ DEFAULT_MODULES = (
     "conformance.cases_merging",
     "conformance.cases_attention",
     "conformance.cases_layers_new",
+    "conformance.cases_audio",
     "conformance.cases_precision",
 )
 

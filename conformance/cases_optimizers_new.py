@@ -75,3 +75,21 @@ def muon(momentum=0.95, a=3.4445, b=-4.7750, c=2.0315, steps=5, rms_rate=0.2, be
 
 optimizer_case("muon", "Muon", lambda: O.Muon(0.01, weight_decay=None, adam_weight_decay=None), muon(),
                lr=_const(0.01))
+
+
+def schedule_free_adamw(beta_1=0.9, beta_2=0.999, epsilon=1e-8, warmup_steps=0):
+    """Schedule-free AdamW: ``z`` (the momentum slot) starts at the weights; ``y`` (the weights) interpolates."""
+    def step(w, g, s, t, lr):
+        z_old = s.get("z", w)
+        rate = lr * min(t / warmup_steps, 1.0) if warmup_steps else lr
+        v = s["v"] = s.get("v", 0.0) + (g * g - s.get("v", 0.0)) * (1 - beta_2)
+        z = s["z"] = z_old - rate * g / (np.sqrt(v / (1 - beta_2 ** t)) + epsilon)
+        x = (1 - 1 / t) * (w - (1 - beta_1) * z_old) / beta_1 + z / t
+        return (1 - beta_1) * z + beta_1 * x
+
+    return step
+
+
+optimizer_case("schedule_free_adamw", "ScheduleFreeAdamW",
+               lambda: O.ScheduleFreeAdamW(0.01, warmup_steps=2, epsilon=1e-6),
+               schedule_free_adamw(epsilon=1e-6, warmup_steps=2), lr=_const(0.01))

@@ -206,6 +206,14 @@ def _hashing():
             "ints": L.Hashing(3)(np.array([[0], [1], [2], [3], [4]]))}
 
 
+@case("layers.hashed_crossing", family="layers", exact=True, reference=lambda: {
+    "bins": np.array([1, 4, 1, 1, 3]), "one_hot": np.eye(5)[[1, 4, 1, 1, 3]]})
+def _hashed_crossing():
+    """HashedCrossing gives Keras 3's bins (its test vectors; TensorFlow's cross_hashed)."""
+    crosses = (np.array(["A", "B", "A", "B", "A"]), np.array([101, 101, 101, 102, 102]))
+    return {"bins": L.HashedCrossing(5)(crosses), "one_hot": L.HashedCrossing(5, output_mode="one_hot")(crosses)}
+
+
 @case("layers.string_lookup", family="layers", exact=True, reference=lambda: {
     "int": np.array([[1, 3, 0], [0, 0, 2]]), "count": np.array([[1, 2, 0, 0]]),
     "vocabulary": np.array(["[UNK]", "a", "c", "b"])})

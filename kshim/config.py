@@ -5,6 +5,7 @@ other backend, start a new process with ``KSHIM_BACKEND`` set.
 """
 
 import importlib.util
+import logging
 import os
 
 
@@ -180,16 +181,82 @@ def is_nnx_enabled():
     return False
 
 
-_NO_LOGGING_SWITCH = "kshim's progress bars and logs always print to stdout (no switch to Python logging)"
+# -- interactive logging (Keras 3's io_utils switch) -----------------------------------------------------------------
+_INTERACTIVE_LOGGING = True
+
+
+def enable_interactive_logging():
+    """Progress bars and epoch lines print to stdout (the default): best in a shell or a notebook."""
+    global _INTERACTIVE_LOGGING
+    _INTERACTIVE_LOGGING = True
+
+
+def disable_interactive_logging():
+    """Progress bars and epoch lines go to Python logging instead (``logging.info`` on the ``"kshim"`` logger, one
+    record per line, as Keras 3 sends them to absl logging): best for jobs on a server."""
+    global _INTERACTIVE_LOGGING
+    _INTERACTIVE_LOGGING = False
+
+
+def is_interactive_logging_enabled():
+    """True (the default) while progress output prints to stdout; False after `disable_interactive_logging`."""
+    return _INTERACTIVE_LOGGING
+
+
+def print_msg(message):
+    """One line of progress or summary output: to stdout while interactive logging is on (the default), else one
+    ``logging.info`` record on the ``"kshim"`` logger (Keras 3's ``io_utils.print_msg``)."""
+    if _INTERACTIVE_LOGGING:
+        print(message, flush=True)
+    else:
+        logging.getLogger("kshim").info(message)
+
+
+# -- caps on fit for quick debugging runs (Keras 3's KERAS_MAX_EPOCHS / KERAS_MAX_STEPS_PER_EPOCH) -------------------
+def _cap_from_env(name):
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer. Received: {name}={raw!r}") from None
+
+
+_CAPS = {"epochs": _cap_from_env("KERAS_MAX_EPOCHS"),
+         "steps_per_epoch": _cap_from_env("KERAS_MAX_STEPS_PER_EPOCH")}
+
+
+def _check_cap(where, name, value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"{where}: `{name}` must be a non-negative integer or None. Received: {name}={value!r}")
+    return value
+
+
+def set_max_epochs(max_epochs):
+    """Cap the epochs of every later ``fit`` (a debugging aid; ``None`` or 0 removes the cap). ``fit`` warns
+    "Limiting epochs to N" when it trains fewer epochs than asked. Also read from ``KERAS_MAX_EPOCHS``."""
+    _CAPS["epochs"] = _check_cap("set_max_epochs", "max_epochs", max_epochs)
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch):
+    """Cap the steps of every epoch of ``fit`` (its validation too), ``evaluate`` and ``predict`` (a debugging aid;
+    ``None`` or 0 removes the cap). Also read from ``KERAS_MAX_STEPS_PER_EPOCH``."""
+    _CAPS["steps_per_epoch"] = _check_cap("set_max_steps_per_epoch", "max_steps_per_epoch", max_steps_per_epoch)
+
+
+def max_epochs():
+    """The cap set by `set_max_epochs` (or ``KERAS_MAX_EPOCHS``); None when there is none."""
+    return _CAPS["epochs"]
+
+
+def max_steps_per_epoch():
+    """The cap set by `set_max_steps_per_epoch` (or ``KERAS_MAX_STEPS_PER_EPOCH``); None when there is none."""
+    return _CAPS["steps_per_epoch"]
+
+
 _ABSENT = {
-    "enable_interactive_logging": _NO_LOGGING_SWITCH,
-    "disable_interactive_logging": _NO_LOGGING_SWITCH,
-    "is_interactive_logging_enabled": _NO_LOGGING_SWITCH,
     "set_backend": "the backend is chosen once, at import, by KSHIM_BACKEND; start a new process to change it",
-    "max_epochs": "kshim has no global cap on `fit`'s epochs; pass `epochs`",
-    "set_max_epochs": "kshim has no global cap on `fit`'s epochs; pass `epochs`",
-    "max_steps_per_epoch": "kshim has no global cap on steps; pass `steps_per_epoch`",
-    "set_max_steps_per_epoch": "kshim has no global cap on steps; pass `steps_per_epoch`",
 }
 
 

@@ -243,8 +243,87 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+# -- STFT kernels -----------------------------------------------------------------------------------------------------
+_COSINE_WINDOWS = {"hann": (0.5, 0.5), "hanning": (0.5, 0.5), "hamming": (0.54, 0.46),
+                   "blackman": (0.42, 0.50, 0.08), "boxcar": (1.0,), "box": (1.0,), "ones": (1.0,),
+                   "rectangular": (1.0,), "rect": (1.0,)}
+_WINDOW_NAMES = sorted(_COSINE_WINDOWS) + ["bartlett", "triang"]
+
+
+def _check_window_name(where, window):
+    if isinstance(window, str) and window not in _WINDOW_NAMES:
+        raise ValueError(f"{where}: `window` must be one of {_WINDOW_NAMES}, a 1-D array of values or None. "
+                         f"Received: window={window!r}")
+
+
+def window_values(name, length, periodic=False):
+    """The window ``name`` of ``length`` samples as float64, with ``scipy.signal.get_window(name, length,
+    fftbins=periodic)``'s values (a periodic window is the symmetric one of ``length + 1`` without its last)."""
+    _check_window_name("window_values", name)
+    m = length + 1 if periodic else length
+    if m == 1:
+        w = np.ones(1)
+    elif name in _COSINE_WINDOWS:
+        fac = np.linspace(-np.pi, np.pi, m)
+        w = sum(a * np.cos(k * fac) for k, a in enumerate(_COSINE_WINDOWS[name]))
+    elif name == "bartlett":
+        n = np.arange(m)
+        w = np.where(n <= (m - 1) / 2.0, 2.0 * n / (m - 1), 2.0 - 2.0 * n / (m - 1))
+    else:  # "triang"
+        n = np.arange(1, (m + 1) // 2 + 1)
+        half = (2 * n - 1.0) / m if m % 2 == 0 else 2 * n / (m + 1.0)
+        w = np.concatenate([half, half[-2::-1] if m % 2 else half[::-1]])
+    return w[:length]
+
+
+class STFT(Initializer):
+    """Kernels of shape ``(frame_length, 1, fft_length // 2 + 1)`` whose convolution with a signal is the real
+    (``side="real"``) or imaginary (``"imag"``) part of its short-time Fourier transform, windowed by ``window``
+    (a name such as ``"hann"``, a 1-D array, or None) and divided by the window's L2 norm (``scaling="density"``)
+    or L1 norm (``"spectrum"``), as Keras 3's ``STFTInitializer`` (the `STFTSpectrogram` kernels)."""
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"STFT: `side` must be 'real' or 'imag'. Received: side={side!r}")
+        _check_window_name("STFT", window)
+        if scaling not in (None, "density", "spectrum"):
+            raise ValueError(f"STFT: `scaling` must be None, 'density' or 'spectrum'. Received: scaling={scaling!r}")
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(shape)
+        if len(shape) != 3:
+            raise ValueError("STFT: the shape must be (frame_length, input_channels, fft_length // 2 + 1). "
+                             f"Received: shape={shape}")
+        frame_length, _, bins = shape
+        # float32 arithmetic in Keras 3's order, so the phases (up to 2*pi*frame_length) round as there
+        f32 = np.float32
+        freq = np.arange(bins, dtype=f32).reshape(1, 1, bins) / f32((bins - 1) * 2)
+        time = np.arange(frame_length, dtype=f32).reshape(frame_length, 1, 1)
+        phase = (f32(-2) * time * freq) * f32(np.pi)
+        kernel = np.cos(phase) if self.side == "real" else np.sin(phase)
+        if self.window is not None:
+            win = self.window
+            win = window_values(win, frame_length, self.periodic) if isinstance(win, str) else np.asarray(win)
+            if win.shape != (frame_length,):
+                raise ValueError(f"STFT: `window` must have shape ({frame_length},) (frame_length). Received: "
+                                 f"window shape={win.shape}")
+            win = win.astype(f32).reshape(frame_length, 1, 1)
+            scale = f32(1)
+            if self.scaling == "density":
+                scale = np.sqrt(np.sum(np.square(win)))
+            elif self.scaling == "spectrum":
+                scale = np.sum(np.abs(win))
+            kernel = (kernel * win) / scale
+        return _to_backend(np.broadcast_to(kernel, shape), dtype)
+
+    def get_config(self):
+        window = self.window.tolist() if isinstance(self.window, np.ndarray) else self.window
+        return {"side": self.side, "window": window, "periodic": self.periodic, "scaling": self.scaling}
+
+
 _CLASSES = (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, GlorotUniform,
-            GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal, Identity)
+            GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal, Identity, STFT)
 _ALIASES = {
     "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
     "random_normal": RandomNormal, "normal": RandomNormal, "random_uniform": RandomUniform,
@@ -252,10 +331,11 @@ _ALIASES = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "he_uniform": HeUniform,
     "he_normal": HeNormal, "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
     "orthogonal": Orthogonal, "identity": Identity, "OrthogonalInitializer": Orthogonal,
-    "IdentityInitializer": Identity,
+    "IdentityInitializer": Identity, "STFTInitializer": STFT, "stft": STFT,
 }
 globals().update({k: v for k, v in _ALIASES.items() if k.islower() and k not in ("normal", "uniform", "zero", "one")})
 IdentityInitializer, OrthogonalInitializer = _ALIASES["IdentityInitializer"], _ALIASES["OrthogonalInitializer"]
+STFTInitializer = STFT
 INITIALIZERS.register_all(_CLASSES, _ALIASES)
 _CLASS_NAMES = [c.__name__ for c in _CLASSES]
 

@@ -2,7 +2,8 @@
 
 On a terminal the bar is redrawn in place (at most every ``interval`` seconds, so reading the running metrics,
 which may sync a device, stays rare). When the output is not a terminal it prints plain lines: one at the end, and
-one at most every 30 seconds in between.
+one at most every 30 seconds in between. With ``kshim.config.disable_interactive_logging()`` those plain lines go
+to Python logging (``logging.info`` on the ``"kshim"`` logger) instead, as Keras 3 sends them to absl logging.
 """
 
 import sys
@@ -10,10 +11,13 @@ import time
 
 import numpy as np
 
-from kshim import ops
+from kshim import config, ops
+from kshim.config import print_msg
 
 
 def _isatty():
+    if not config.is_interactive_logging_enabled():
+        return False  # log records are whole lines: never redraw in place
     stream = sys.stdout
     return bool(getattr(stream, "isatty", lambda: False)()) or "ipykernel" in sys.modules
 
@@ -129,7 +133,7 @@ class Progbar:
         if self.verbose == 2:
             line = f"{current}/{self.target or current} - {_fmt_time(elapsed)} - " \
                    f"{_fmt_per_unit(per_unit, self.unit_name)}{self._metric_text()}"
-            print(line, flush=True)
+            print_msg(line)
             return
         if self.target is not None:
             digits = len(str(self.target))
@@ -150,4 +154,4 @@ class Progbar:
             sys.stdout.flush()
             self._last_len = len(line)
         else:
-            print(line, flush=True)
+            print_msg(line)

@@ -2,7 +2,7 @@
 
 from kshim.callbacks.callback import Callback
 from kshim.distribution.devices import is_chief
-from kshim.callbacks.progbar import Progbar
+from kshim.callbacks.progbar import Progbar, print_msg
 
 
 class ProgbarLogger(Callback):
@@ -34,7 +34,7 @@ class ProgbarLogger(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._reset()
         if self.verbose and self.epochs > 1:
-            print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
+            print_msg(f"Epoch {epoch + 1}/{self.epochs}")
 
     def on_train_batch_end(self, batch, logs=None):
         self.progbar.update(batch + 1, logs, finalize=False, lazy=True)

@@ -116,6 +116,10 @@ from kshim.layers.preprocessing import (  # noqa: F401,E402
     Resizing,
     StringLookup,
     TextVectorization,
+    MelSpectrogram,
+    STFTSpectrogram,
+    HashedCrossing,
+    ContrastLimitedAdaptiveHistogramEqualization,
 )
 
 from kshim.registry import LAYERS as _LAYERS  # noqa: E402

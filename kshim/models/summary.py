@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 
+from kshim.config import print_msg
 from kshim.layers.keras_tensor import KerasTensor
 
 
@@ -162,7 +163,7 @@ def _rows(model, expand_nested, show_trainable, connected, layer_range=None):
 
 def print_summary(model, line_length=None, positions=None, print_fn=None, expand_nested=False,
                   show_trainable=False, layer_range=None):
-    print_fn = print_fn or print
+    print_fn = print_fn or print_msg  # stdout, or Python logging once interactive logging is off
     connected = not _is_sequential_like(model)
     if connected:
         default_length, positions = 108, positions or [0.3, 0.56, 0.74, 1.0]

@@ -18,12 +18,13 @@ from kshim.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from kshim.optimizers.nadam import Nadam
 from kshim.optimizers.optimizer import Optimizer
 from kshim.optimizers.rmsprop import RMSprop
+from kshim.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from kshim.optimizers.sgd import SGD
 from kshim.registry import OPTIMIZERS
 from kshim.serialization import with_registration
 
 ALL_OBJECTS = (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion, Lamb, Adafactor, Muon,
-               LossScaleOptimizer)
+               ScheduleFreeAdamW, LossScaleOptimizer)
 OPTIMIZERS.register_all(ALL_OBJECTS)
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}  # kept for backward compatibility
 _CLASS_NAMES = [c.__name__ for c in ALL_OBJECTS]

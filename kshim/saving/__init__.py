@@ -5,6 +5,7 @@ from kshim.registry import (CustomObjectScope, custom_object_scope, get_custom_o
                             get_registered_object, loading_scope, register_keras_serializable)
 from kshim.saving import serialization  # noqa: F401  (kshim.saving.serialization, kept for backward compatibility)
 from kshim.saving.cloning import clone_model
+from kshim.saving.file_editor import KerasFileEditor
 from kshim.saving.keras_file import load_model, save_model
 from kshim.saving.weights_file import load_weights as _load_weights
 from kshim.saving.weights_file import save_weights as _save_weights
@@ -31,7 +32,7 @@ def model_from_json(json_string, custom_objects=None):
         return deserialize_keras_object(config, custom_objects)
 
 
-__all__ = ["CustomObjectScope", "clone_model", "custom_object_scope", "deserialize_keras_object",
+__all__ = ["CustomObjectScope", "KerasFileEditor", "clone_model", "custom_object_scope", "deserialize_keras_object",
            "get_custom_objects", "get_registered_name", "get_registered_object", "load_model", "load_weights",
            "model_from_json", "register_keras_serializable", "save_model", "save_weights",
            "serialize_keras_object"]

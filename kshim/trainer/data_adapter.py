@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from kshim import ops
+from kshim import config, ops
 from kshim import random as krandom
 from kshim.common.py_dataset import PyDataset
 
@@ -196,6 +196,11 @@ class ArrayAdapter:
                 return
             yield batch
 
+    def rewind(self):
+        """Start the next epoch from the first batch (a fresh, reshuffled pass), as Keras 3 resets the validation
+        data before each evaluation inside ``fit``."""
+        self._iterator = None
+
     def on_epoch_end(self):
         pass
 
@@ -239,6 +244,9 @@ class DatasetAdapter:
                 f.cancel()
             pool.shutdown(wait=True)
 
+    def rewind(self):
+        pass  # every epoch starts at index 0
+
     def on_epoch_end(self):
         hook = getattr(self.dataset, "on_epoch_end", None)
         if hook is not None:
@@ -278,6 +286,9 @@ class IteratorAdapter:
         if count == 0:
             self.exhausted = True
 
+    def rewind(self):
+        pass  # a re-iterable source restarts every epoch; a one-shot generator cannot
+
     def on_epoch_end(self):
         pass
 
@@ -294,6 +305,10 @@ def get_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shuf
     """The adapter for what the user passed."""
     if x is None:
         raise ValueError(f"{where}: `x` is required. Received: x=None")
+    cap = config.max_steps_per_epoch()
+    if cap and (not steps or cap < steps):  # Keras 3's debugging cap (kshim.config.set_max_steps_per_epoch)
+        warnings.warn(f"Limiting steps_per_epoch to {cap}", stacklevel=3)
+        steps = cap
     if isinstance(x, PyDataset) or (hasattr(x, "__getitem__") and hasattr(x, "__len__") and
                                     hasattr(x, "on_epoch_end") and not _is_array_like(x)):
         _no_targets_with_dataset(where, "PyDataset", y, sample_weight)

@@ -245,6 +245,10 @@ class Trainer(StepMethods):
         if class_weight is not None and sample_weight is not None:
             raise ValueError("fit: give `sample_weight` or `class_weight`, not both.")
         self._check_validation_freq(validation_freq)
+        cap = config.max_epochs()
+        if cap and cap < epochs:  # Keras 3's debugging cap (kshim.config.set_max_epochs)
+            warnings.warn(f"Limiting epochs to {cap}", stacklevel=2)
+            epochs = cap
         if validation_split and validation_data is None:
             if data_adapter.is_generator_like(x) or hasattr(x, "on_epoch_end"):
                 raise ValueError("fit: `validation_split` only works with array inputs; pass `validation_data`.")
@@ -300,6 +304,7 @@ class Trainer(StepMethods):
             epoch_logs = {k: log_value(v) for k, v in steps.logs(metric_values).items()}
             steps.store(metric_values)
             if val_adapter is not None and self._due(epoch, validation_freq):
+                val_adapter.rewind()  # each validation starts at the first batch, as in Keras 3
                 epoch_logs.update(self._evaluate_loop(val_adapter, cbs, prefix="val_"))
             cbs.on_epoch_end(epoch, epoch_logs)
             adapter.on_epoch_end()

@@ -42,14 +42,13 @@ _NAMES = {
     "deserialize_keras_object": "kshim.serialization",
     "clear_session": "kshim.backend",
     "standardize_dtype": "kshim.backend",
+    "enable_interactive_logging": "kshim.config",
+    "disable_interactive_logging": "kshim.config",
+    "is_interactive_logging_enabled": "kshim.config",
 }
-_NO_LOGGING_SWITCH = "kshim's progress bars and logs always print to stdout (no switch to Python logging)"
 _ABSENT = {
     "FeatureSpace": "structured-data preprocessing is not built; compose kshim.layers preprocessing layers",
     "audio_dataset_from_directory": "kshim reads no audio files (Keras 3 needs tensorflow-io for them)",
-    "enable_interactive_logging": _NO_LOGGING_SWITCH,
-    "disable_interactive_logging": _NO_LOGGING_SWITCH,
-    "is_interactive_logging_enabled": _NO_LOGGING_SWITCH,
 }
 
 _SUBMODULES = ("bounding_boxes",)
