@@ -33,9 +33,19 @@ def keras():
         return pytest.importorskip("keras")
 
 
+# Keras 3 documents sorted-key order for dicts at every depth. Keras on its torch backend flattens a nested dict in
+# insertion order instead ([2, 3, 1, 4, 5] here), so when an earlier test file imported Keras with torch, the dict
+# cases are checked against the documented order rather than against that Keras.
+SORTED_FLAT = {"dict_sorted": [2, 3, 1, 5, 4]}
+
+
 @pytest.mark.parametrize("name", list(STRUCTURES))
 def test_tree_matches_keras(keras, name):
     s = STRUCTURES[name]
+    if name in SORTED_FLAT:
+        assert tree.flatten(s) == SORTED_FLAT[name]
+        if keras.backend.backend() != "jax":
+            pytest.skip("Keras on torch flattens nested dicts in insertion order; checked against the documented order")
     assert tree.flatten(s) == keras.tree.flatten(s)
     assert tree.flatten_with_path(s) == keras.tree.flatten_with_path(s)
     assert tree.is_nested(s) == keras.tree.is_nested(s)
