@@ -91,8 +91,9 @@ class Dense(AdaptableWeight, Layer):
             # Keras 3's int8 matmul: inputs quantized per row (absmax), an exact integer product, then de-scaled.
             q, inputs_scale = abs_max_quantize(inputs, axis=-1)
             x = ops.matmul(ops.cast(q, "int32"), ops.cast(self._kernel._value, "int32"))
-            x = ops.divide(ops.cast(x, self.compute_dtype), ops.multiply(self.kernel_scale._value, inputs_scale))
-            if training:  # the gradient to the inputs through the dequantized kernel (value unchanged)
+            x = ops.stop_gradient(ops.divide(ops.cast(x, self.compute_dtype),
+                                             ops.multiply(self.kernel_scale._value, inputs_scale)))
+            if training:  # the gradient to the inputs through the dequantized kernel (value unchanged), as Keras 3
                 exact = ops.matmul(inputs, self._dequantized())
                 x = ops.add(x, ops.subtract(exact, ops.stop_gradient(exact)))
             if self.lora_enabled:

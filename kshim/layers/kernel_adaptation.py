@@ -8,8 +8,9 @@ writes the merged weight where the plain layer writes ``W`` (Keras 3's layout: t
 and loading into a LoRA-enabled layer zeroes ``A`` and ``B``.
 
 int8 quantization (`quantize("int8")`, or a ``"int8_from_<policy>"`` dtype policy) replaces ``W`` with an int8
-weight of the same name plus a float ``<name>_scale`` per output channel (Dense: per column; Embedding: per row),
-from `kshim.quantizers.abs_max_quantize`: ``W ~= W_int8 / scale``.
+weight of the same name plus a float ``<name>_scale`` per output channel (Dense: per column; Embedding: per row;
+EinsumDense: over the contracted axes, laid out against the output), from `kshim.quantizers.abs_max_quantize`:
+``W ~= W_int8 / scale``.
 """
 
 from kshim import dtype_policies, initializers, ops
@@ -113,11 +114,25 @@ class AdaptableWeight:
         """The int8 weight and its scale (zeros and ones; `quantize` or a loaded file fills them)."""
         name = self._weight_name
         weight = self.add_weight(name=name, shape=shape, initializer="zeros", dtype="int8", trainable=False)
-        scale_shape = tuple(d for i, d in enumerate(shape) if i != self._quantize_axis % len(shape))
-        scale = self.add_weight(name=f"{name}_scale", shape=scale_shape, initializer="ones", trainable=False)
+        scale = self.add_weight(name=f"{name}_scale", shape=self._int8_scale_shape(shape), initializer="ones",
+                                trainable=False)
         object.__setattr__(self, "_" + name, weight)
         object.__setattr__(self, f"{name}_scale", scale)
         self._adapted = True
+
+    # The scale's layout. Here: one scale per output channel (the weight's shape without ``_quantize_axis``);
+    # EinsumDense lays its scale out against the output instead.
+    def _int8_scale_shape(self, shape):
+        return tuple(d for i, d in enumerate(shape) if i != self._quantize_axis % len(shape))
+
+    def _int8_quantize_weight(self, value):
+        """``(int8 weight, stored scale)`` of a float weight."""
+        q, scale = abs_max_quantize(value, axis=self._quantize_axis, to_numpy=True)
+        return q, ops.squeeze(scale, axis=self._quantize_axis)
+
+    def _int8_scale_for_weight(self, scale):
+        """The stored scale, broadcasting against the weight."""
+        return ops.expand_dims(scale, self._quantize_axis)
 
     def quantize(self, mode=None, type_check=True, config=None):
         """Quantize the weight in place (``mode="int8"``); the policy becomes ``"int8_from_<policy>"``."""
@@ -132,8 +147,7 @@ class AdaptableWeight:
             raise ValueError(f"{cls} '{self.name}': the layer is already quantized "
                              f"(mode={self.quantization_mode!r}).")
         old = self._base()
-        value, scale = abs_max_quantize(old.numpy(), axis=self._quantize_axis, to_numpy=True)
-        scale = ops.squeeze(scale, axis=self._quantize_axis)
+        value, scale = self._int8_quantize_weight(old.numpy())
         self._own_trainable = [v for v in self._own_trainable if v is not old]
         self._own_non_trainable = [v for v in self._own_non_trainable if v is not old]
         self._int8_build(tuple(old.shape))
@@ -148,7 +162,7 @@ class AdaptableWeight:
     def _dequantized(self):
         weight = ops.cast(self._base()._value, self.compute_dtype)
         scale = getattr(self, f"{self._weight_name}_scale")._value
-        return ops.divide(weight, ops.expand_dims(scale, self._quantize_axis))
+        return ops.divide(weight, self._int8_scale_for_weight(scale))
 
     # -- saving: Keras 3's layout ------------------------------------------------------------------------------------
     def _saved_weight(self):
@@ -164,8 +178,7 @@ class AdaptableWeight:
         if not self.lora_enabled:
             return self._base(), scale
         merged = ops.add(self._dequantized(), self._lora_delta())
-        value, new_scale = abs_max_quantize(merged, axis=self._quantize_axis, to_numpy=True)
-        return value, ops.squeeze(new_scale, axis=self._quantize_axis)
+        return self._int8_quantize_weight(merged)
 
     @property
     def save_own_variables(self):
