@@ -153,7 +153,7 @@ class AdaptableWeight:
         self._int8_build(tuple(old.shape))
         self._base().assign(value)
         getattr(self, f"{self._weight_name}_scale").assign(scale)
-        self.dtype_policy = dtype_policies.get(f"int8_from_{self.dtype_policy.name}")
+        self.dtype_policy = dtype_policies.get(f"int8_from_{self._effective_policy().name}")
 
     def _quantization_config(self):
         """What ``get_config`` writes as ``quantization_config`` (Keras 3's default int8 config once quantized)."""
