@@ -83,7 +83,8 @@ def _fit_fp16():
       covers=("quantizers.abs_max_quantize",))
 def _int8():
     """`Dense.quantize("int8")`: the int8 kernel and the integer matmul of the quantized inputs (bit for bit),
-    and the de-scaled outputs."""
+    and the de-scaled outputs; the same for an `EinsumDense` whose equation is a general einsum (an integer
+    einsum, with its scale laid out against the output)."""
     layers = kshim.layers
     kshim.utils.set_random_seed(19)
     dense = layers.Dense(4)
@@ -93,6 +94,12 @@ def _int8():
     q, _ = kshim.quantizers.abs_max_quantize(_X, axis=-1)
     integer = ops.matmul(ops.cast(q, "int32"), ops.cast(dense._kernel.value, "int32"))
     out = np.asarray(ops.convert_to_numpy(dense(_X)))
-    return {"kernel_int8": dense._kernel.numpy(), "inputs_int8": np.asarray(ops.convert_to_numpy(q)),
+    einsum = layers.EinsumDense("abc,dc->abd", (3, 4), bias_axes="d")
+    einsum.build((None, 3, 5))
+    einsum.quantize("int8")
+    x3 = _X.reshape(2, 3, 5)
+    return {"einsum_kernel_int8": einsum._kernel.numpy(), "einsum_kernel_scale": einsum.kernel_scale.numpy(),
+            "einsum_outputs": np.asarray(ops.convert_to_numpy(einsum(x3))),
+            "kernel_int8": dense._kernel.numpy(), "inputs_int8": np.asarray(ops.convert_to_numpy(q)),
             "integer_matmul": np.asarray(ops.convert_to_numpy(integer)), "kernel_scale": dense.kernel_scale.numpy(),
             "outputs": out, "close_to_float": np.array(bool(np.abs(out - float_out).max() < 0.05))}

@@ -41,7 +41,7 @@ _LAYERS = family("layer")
 _OPERATIONS = family("operation", home=("kshim.layers.operation",))
 # the families whose instances have a config hook
 _SERIALIZED = ("layer", "optimizer", "loss", "metric", "initializer", "regularizer", "constraint",
-               "learning rate schedule")
+               "learning rate schedule", "dtype policy")
 
 
 def serialize_keras_object(obj):
@@ -96,8 +96,11 @@ def serialize_layer(layer):
         module = _class_module(cls, getattr(cls, "_keras_config_module", "keras.layers"))
         if not builtin and registered is None:
             registered = cls.__name__  # what Keras 3 writes for an unregistered custom class
-    out = {"module": module, "class_name": cls.__name__, "config": layer.get_config(),
-           "registered_name": registered}
+    config = layer.get_config()
+    if not builtin and isinstance(config, dict):  # objects a custom config holds (a DTypePolicyMap...), as Keras 3
+        config = {k: serialize_keras_object(v) if hasattr(v, "get_config") and not isinstance(v, type) else v
+                  for k, v in config.items()}
+    out = {"module": module, "class_name": cls.__name__, "config": config, "registered_name": registered}
     if getattr(cls, "_keras_config_unbuilt", False):
         out["build_config"] = {"input_shape": None}
     else:

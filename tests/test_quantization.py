@@ -1,6 +1,7 @@
 """int8 quantization against real Keras 3: the quantizer functions, `model.quantize("int8")` on Dense and
 Embedding (int8 weights bit for bit, scales, predictions), `.keras` files of quantized models both ways."""
 
+import json
 import os
 
 import numpy as np
@@ -115,11 +116,72 @@ def test_quantize_errors_and_skips():
     with pytest.raises(ValueError, match="isn't built"):
         d.quantize("int8")
     d.build((None, 3))
-    with pytest.raises(NotImplementedError, match="int4"):
-        d.quantize("int4")
+    with pytest.raises(NotImplementedError, match="float8"):
+        d.quantize("float8")
+    with pytest.raises(NotImplementedError, match="int8 only"):
+        layers.Embedding(4, 2, name="e4").quantize("int4")
     m = kshim.Sequential([kshim.Input((3,)), layers.Dense(2), layers.Activation("relu")])
     with pytest.warns(UserWarning, match="Activation"):
         m.quantize("int8")
     assert m.layers[0].quantization_mode == "int8"
     with pytest.raises(ValueError, match="float16"):
         layers.Dense(2, dtype="int8_from_mixed_float16")
+
+
+@pytest.fixture(scope="module")
+def int4():
+    """Dense layers quantized to int4 in both libraries: 200 inputs (two groups of 128 rows, the second padded)
+    and an odd number of units (the packed kernel's last byte holds one value)."""
+    def build(mod):
+        inp = mod.Input((200,))
+        x = mod.layers.Dense(5, activation="relu", name="a")(inp)
+        return mod.Model(inp, mod.layers.Dense(3, name="b")(x))
+    kshim.utils.set_random_seed(6)
+    ours, theirs = build(kshim), build(keras)
+    theirs.set_weights(ours.get_weights())
+    x = np.random.default_rng(1).normal(size=(4, 200)).astype("float32")
+    before = ours.predict(x, verbose=0)
+    ours.quantize("int4")
+    theirs.quantize("int4")
+    return ours, theirs, x, before, build
+
+
+def _same_weights(ours, theirs):
+    assert [(w.path, w.dtype, tuple(w.shape)) for w in ours.weights] == \
+        [(w.path, str(w.dtype), tuple(w.shape)) for w in theirs.weights]
+    for w, a, b in zip(ours.weights, ours.get_weights(), theirs.get_weights()):
+        (np.testing.assert_array_equal if w.dtype == "int8" else np.testing.assert_allclose)(a, b)
+
+
+def test_int4_dense_matches_keras(int4):
+    ours, theirs, x, before, _ = int4
+    _same_weights(ours, theirs)
+    assert [tuple(w.shape) for w in ours.get_layer("a").weights if w.dtype == "int8"] == [(200, 3), (2, 5)]
+    for name in ("a", "b"):
+        a, b = ours.get_layer(name).get_config(), theirs.get_layer(name).get_config()
+        assert json.loads(json.dumps(a["dtype"])) == b["dtype"]  # Int4DTypePolicy "int4/128_from_float32"
+        assert json.loads(json.dumps(a["quantization_config"])) == json.loads(json.dumps(b["quantization_config"]))
+    got = ours.predict(x, verbose=0)
+    np.testing.assert_allclose(got, theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert 0 < np.abs(got - before).max() < 0.5  # int4 is coarse
+    unpacked = kshim.quantizers.unpack_int4(ours.get_layer("a")._kernel.value, 5, axis=-1)
+    np.testing.assert_array_equal(ops.convert_to_numpy(unpacked), keras.ops.convert_to_numpy(
+        keras.quantizers.unpack_int4(theirs.get_layer("a")._kernel, 5, axis=-1)))
+
+
+def test_int4_files_load_both_ways(int4, tmp_path):
+    ours, theirs, x, _, build = int4
+    expected = theirs.predict(x, verbose=0)
+    theirs.save(tmp_path / "theirs.keras")
+    back = kshim.saving.load_model(tmp_path / "theirs.keras")
+    assert back.get_layer("a").dtype_policy.name == "int4/128_from_float32"
+    _same_weights(back, theirs)
+    np.testing.assert_allclose(back.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    ours.save(tmp_path / "ours.keras")
+    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "ours.keras").predict(x, verbose=0), expected,
+                               rtol=1e-5, atol=1e-6)
+    ours.save_weights(tmp_path / "ours.weights.h5")
+    other = build(keras)
+    other.quantize("int4")
+    other.load_weights(tmp_path / "ours.weights.h5")
+    _same_weights(ours, other)

@@ -2,15 +2,18 @@
 `deserialize`. See `kshim.dtype_policies.dtype_policy`."""
 
 from kshim import config, ops
-from kshim.dtype_policies.dtype_policy import (QUANTIZATION_MODES, DTypePolicy, FloatDTypePolicy,
+from kshim.dtype_policies.dtype_policy import (QUANTIZATION_MODES, DTypePolicy, FloatDTypePolicy, Int4DTypePolicy,
                                                QuantizedDTypePolicy, QuantizedFloat8DTypePolicy, dtype_policy,
                                                quantized_policy, set_dtype_policy)
+from kshim.dtype_policies.dtype_policy_map import DTypePolicyMap
 from kshim.registry import DTYPE_POLICIES
 
-ALL_OBJECTS = (DTypePolicy, FloatDTypePolicy, QuantizedDTypePolicy, QuantizedFloat8DTypePolicy)
+ALL_OBJECTS = (DTypePolicy, FloatDTypePolicy, QuantizedDTypePolicy, QuantizedFloat8DTypePolicy, Int4DTypePolicy,
+               DTypePolicyMap)
 # The Keras module each class's config names: the float policies are top-level Keras names.
 _MODULES = {DTypePolicy: "keras", FloatDTypePolicy: "keras", QuantizedDTypePolicy: "keras.dtype_policies",
-            QuantizedFloat8DTypePolicy: "keras.dtype_policies"}
+            QuantizedFloat8DTypePolicy: "keras.dtype_policies", Int4DTypePolicy: "keras.dtype_policies",
+            DTypePolicyMap: "keras.dtype_policies"}
 
 
 def serialize(policy):
@@ -52,9 +55,12 @@ def get(identifier):
 
 
 config.bind_dtype_policies(get)
+DTypePolicyMap._policy_getter = staticmethod(get)
+DTypePolicyMap._serialize_policy = staticmethod(serialize)
 DTYPE_POLICIES.register_all(ALL_OBJECTS)
 DTYPE_POLICIES.bind(base=DTypePolicy, module="keras.dtype_policies", get=get, serialize=serialize,
                     deserialize=deserialize)
 
-__all__ = ["DTypePolicy", "FloatDTypePolicy", "QuantizedDTypePolicy", "QuantizedFloat8DTypePolicy",
+__all__ = ["DTypePolicy", "FloatDTypePolicy", "QuantizedDTypePolicy", "QuantizedFloat8DTypePolicy", "DTypePolicyMap",
+           "Int4DTypePolicy",
            "QUANTIZATION_MODES", "get", "serialize", "deserialize", "set_dtype_policy", "dtype_policy"]

@@ -150,6 +150,32 @@ class QuantizedFloat8DTypePolicy(QuantizedDTypePolicy):
         return {**super().get_config(), "amax_history_length": self._amax_history_length}
 
 
+class Int4DTypePolicy(QuantizedDTypePolicy):
+    """The int4 policy, ``"int4/<block_size>_from_<source>"``: ``block_size`` rows of the kernel share a scale and
+    a zero point (-1: one scale per output channel, no zero point). Keras 3.15 quantizes with block size 128."""
+
+    def __init__(self, mode, source_name=None):
+        parts = mode.split("/") if isinstance(mode, str) else []
+        try:
+            block_size = int(parts[1]) if len(parts) == 2 and parts[0] == "int4" else None
+        except ValueError:
+            block_size = None
+        if block_size is None or block_size < -1 or block_size == 0:
+            raise ValueError("Int4DTypePolicy: `mode` must be 'int4/<block_size>' with block_size -1 (per channel) "
+                             f"or a positive integer. Received: mode={mode!r}")
+        super().__init__("int4", source_name)
+        self._name = f"{mode}_from_{self._source_name}"
+        self.block_size = block_size
+
+    def __eq__(self, other):
+        return super().__eq__(other) and self.block_size == other.block_size
+
+    __hash__ = object.__hash__
+
+    def get_config(self):
+        return {"mode": f"int4/{self.block_size}", "source_name": self._source_name}
+
+
 def quantized_policy(name):
     """The quantized policy named ``"<mode>_from_<source>"``."""
     if not isinstance(name, str) or not name.startswith(QUANTIZATION_MODES):
@@ -162,6 +188,8 @@ def quantized_policy(name):
     mode, source = parts
     if mode.startswith("float8"):
         return QuantizedFloat8DTypePolicy(mode, source)
+    if mode.startswith("int4/"):
+        return Int4DTypePolicy(mode, source)
     return QuantizedDTypePolicy(mode, source)
 
 

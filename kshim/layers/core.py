@@ -30,7 +30,9 @@ def _positive_int(cls, name, value):
 class Dense(AdaptableWeight, Layer):
     """``activation(inputs @ kernel + bias)``. Kernel shape (input_dim, units), bias shape (units,).
 
-    ``lora_rank``/`enable_lora` and `quantize("int8")`: see `kshim.layers.kernel_adaptation`."""
+    ``lora_rank``/`enable_lora` and `quantize("int8")`/`quantize("int4")`: see `kshim.layers.kernel_adaptation`."""
+
+    _int4_supported = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -59,6 +61,8 @@ class Dense(AdaptableWeight, Layer):
                              f"Received: input_shape={tuple(input_shape)}")
         if self.quantization_mode == "int8":
             self._int8_build((input_dim, self.units))
+        elif self.quantization_mode == "int4":
+            self._int4_build((input_dim, self.units), getattr(self._effective_policy(), "block_size", None))
         else:
             self._kernel = self.add_weight(shape=(input_dim, self.units), initializer=self.kernel_initializer,
                                            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
@@ -91,13 +95,16 @@ class Dense(AdaptableWeight, Layer):
             # Keras 3's int8 matmul: inputs quantized per row (absmax), an exact integer product, then de-scaled.
             q, inputs_scale = abs_max_quantize(inputs, axis=-1)
             x = ops.matmul(ops.cast(q, "int32"), ops.cast(self._kernel._value, "int32"))
-            x = ops.divide(ops.cast(x, self.compute_dtype), ops.multiply(self.kernel_scale._value, inputs_scale))
-            if training:  # the gradient to the inputs through the dequantized kernel (value unchanged)
+            x = ops.stop_gradient(ops.divide(ops.cast(x, self.compute_dtype),
+                                             ops.multiply(self.kernel_scale._value, inputs_scale)))
+            if training:  # the gradient to the inputs through the dequantized kernel (value unchanged), as Keras 3
                 exact = ops.matmul(inputs, self._dequantized())
                 x = ops.add(x, ops.subtract(exact, ops.stop_gradient(exact)))
             if self.lora_enabled:
                 lora = ops.matmul(ops.matmul(inputs, self.lora_kernel_a._value), self.lora_kernel_b._value)
                 x = ops.cast(ops.add(x, ops.multiply(self.lora_alpha / self.lora_rank, lora)), self.compute_dtype)
+        elif self.quantization_mode == "int4":  # Keras 3: a float matmul with the dequantized kernel
+            x = ops.matmul(inputs, self._int4_kernel())
         else:
             x = ops.matmul(inputs, self._merged_weight())
         if self.bias is not None:

@@ -7,12 +7,14 @@ the bias covers the output axes from the first of ``bias_axes`` on, with size 1 
 """
 
 import re
+import string
 
 from kshim import activations, constraints, initializers, ops, regularizers
 from kshim.initializers import VarianceScaling
 from kshim.layers.input_spec import InputSpec
 from kshim.layers.kernel_adaptation import AdaptableWeight, check_quantization_config
 from kshim.layers.layer import Layer
+from kshim.quantizers import abs_max_quantize
 
 
 def _ser(module, value):
@@ -108,11 +110,71 @@ def matmul_plan(equation, kernel_shape):
     return len(contracted), size, tuple(kernel_shape[len(contracted):])
 
 
+def _full_specs(equation, ndim):
+    """The equation's three specs with an ellipsis replaced by fresh labels for the ``ndim``-axis input."""
+    in_spec, w_spec, out_spec, side = _parse(equation)
+    elided = ndim - len(in_spec)
+    if side is None or elided <= 0:
+        return in_spec, w_spec, out_spec
+    fresh = "".join(sorted(set(string.ascii_letters) - set(in_spec + w_spec + out_spec)))[:elided]
+    if side == "left":
+        return fresh[::-1] + in_spec, w_spec, fresh[::-1] + out_spec
+    return in_spec + fresh, w_spec, out_spec + fresh
+
+
+class ScaleLayout:
+    """Where an int8 scale of one einsum operand lives, Keras 3's layout: the absmax is reduced over the operand's
+    contracted axes (``reduced``, kept as size 1), then its axes are ordered as the output's (``perm``), size-1
+    axes are added for the output axes the operand lacks (``expand``) and, when the operand contracts more axes
+    than it lacks, the extra ones are dropped (``squeeze``). The result broadcasts against the einsum's output."""
+
+    def __init__(self, spec, out_spec):
+        self.reduced = tuple(i for i, c in enumerate(spec) if c not in out_spec)
+        expand = [i for i, c in enumerate(out_spec) if c not in spec]
+        perm = [spec.index(c) for c in out_spec if c in spec]
+        squeeze, at = [], len(perm)
+        for axis in self.reduced:
+            if expand:
+                at = expand.pop(0)
+            else:  # Keras 3 puts a contracted axis it cannot place where it placed the last one, then squeezes it
+                squeeze.append(axis)
+            perm.insert(at, axis)
+        self.perm, self.expand, self.squeeze = tuple(perm), tuple(expand), tuple(squeeze)
+
+    def shape(self, operand_shape):
+        """The stored scale's shape for an operand of ``operand_shape``."""
+        shape = [1 if i in self.reduced else d for i, d in enumerate(operand_shape)]
+        shape = [shape[i] for i in self.perm]
+        for a in sorted(self.expand):
+            shape.insert(a, 1)
+        for a in sorted(self.squeeze, reverse=True):
+            shape.pop(a)
+        return tuple(shape)
+
+    def to_output(self, scale):
+        """A keepdims absmax scale laid out against the output."""
+        scale = ops.transpose(scale, self.perm)
+        if self.expand:
+            scale = ops.expand_dims(scale, self.expand)
+        return ops.squeeze(scale, self.squeeze) if self.squeeze else scale
+
+    def to_operand(self, scale):
+        """The stored scale back in the operand's layout (broadcasting against it)."""
+        if self.squeeze:
+            scale = ops.expand_dims(scale, self.squeeze)
+        if self.expand:
+            scale = ops.squeeze(scale, self.expand)
+        inverse = sorted(range(len(self.perm)), key=self.perm.__getitem__)
+        return ops.transpose(scale, inverse)
+
+
 class EinsumDense(AdaptableWeight, Layer):
     """Keras 3's EinsumDense. Weights: ``kernel`` (shape from the equation), then ``bias`` if ``bias_axes``.
 
-    ``lora_rank``/`enable_lora`: see `kshim.layers.kernel_adaptation` (int8 quantization is Dense's and
-    Embedding's only, for now)."""
+    ``lora_rank``/`enable_lora` and `quantize("int8")`: see `kshim.layers.kernel_adaptation`. Quantized, the
+    kernel is int8 and ``kernel_scale`` is its absmax scale over the contracted axes, laid out against the output
+    as Keras 3 stores it (`ScaleLayout`); the inputs are quantized the same way over their contracted axes and the
+    einsum runs on integers, exactly."""
 
     def __init__(self, equation, output_shape, activation=None, bias_axes=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
@@ -138,12 +200,17 @@ class EinsumDense(AdaptableWeight, Layer):
         kernel_shape, bias_shape, _, in_axes, out_axes = analyze(self.equation, self.bias_axes, input_shape,
                                                                  self.partial_output_shape)
         self.input_spec = InputSpec(ndim=len(input_shape))
+        in_spec, w_spec, out_spec = _full_specs(self.equation, len(input_shape))
+        self._input_layout, self._kernel_layout = ScaleLayout(in_spec, out_spec), ScaleLayout(w_spec, out_spec)
         init = self.kernel_initializer
         if isinstance(init, VarianceScaling) and (init.input_axes is None or init.output_axes is None):
             # Keras 3 computes the fans from the kernel's input and output axes, not its last two dimensions.
             init = type(init).from_config({**init.get_config(), "input_axes": in_axes, "output_axes": out_axes})
-        self._kernel = self.add_weight(name="kernel", shape=tuple(kernel_shape), initializer=init,
-                                       regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        if self.quantization_mode == "int8":
+            self._int8_build(tuple(kernel_shape))
+        else:
+            self._kernel = self.add_weight(name="kernel", shape=tuple(kernel_shape), initializer=init,
+                                           regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self._matmul_plan = matmul_plan(self.equation, kernel_shape)
         if bias_shape is not None:
             self.bias = self.add_weight(name="bias", shape=tuple(bias_shape), initializer=self.bias_initializer,
@@ -157,16 +224,42 @@ class EinsumDense(AdaptableWeight, Layer):
         """The kernel Variable; with LoRA enabled, the merged kernel (a tensor), as Keras 3's property."""
         return self._merged_weight()
 
-    def quantize(self, mode=None, type_check=True, config=None):
-        raise NotImplementedError("EinsumDense: kshim does not quantize EinsumDense yet (Dense and Embedding take "
-                                  f"'int8'). Received: mode={mode!r}")
+    # -- int8: the scale layout (see `kshim.layers.kernel_adaptation` for the rest) ---------------------------------
+    def _int8_scale_shape(self, shape):
+        return self._kernel_layout.shape(shape)
+
+    def _int8_quantize_weight(self, value):
+        q, scale = abs_max_quantize(value, axis=self._kernel_layout.reduced, to_numpy=True)
+        return q, self._kernel_layout.to_output(scale)
+
+    def _int8_scale_for_weight(self, scale):
+        return self._kernel_layout.to_operand(scale)
 
     def call(self, inputs, training=None):
-        kernel = self._merged_weight() if self.lora_enabled else self._kernel._value
-        x = self._project(inputs, kernel)
+        if self.quantization_mode == "int8":
+            x = self._int8_call(inputs, training)
+        else:
+            x = self._project(inputs, self._merged_weight() if self.lora_enabled else self._kernel._value)
         if self.bias is not None:
             x = ops.add(x, self.bias.value)
         return self.activation(x) if self.activation is not None else x
+
+    def _int8_call(self, inputs, training):
+        """Keras 3's int8 einsum: the inputs quantized (absmax over their contracted axes), an exact integer
+        einsum, the result divided by both scales; the inputs' gradient flows through the dequantized kernel."""
+        q, inputs_scale = abs_max_quantize(inputs, axis=self._input_layout.reduced)
+        x = self._project(ops.cast(q, "int32"), ops.cast(self._kernel._value, "int32"))
+        scale = ops.multiply(self._input_layout.to_output(inputs_scale), self.kernel_scale._value)
+        # No gradient through the quantizer (its scale depends on the inputs): Keras 3's custom gradient sends the
+        # inputs' gradient through the dequantized kernel instead, added below without changing the value.
+        x = ops.stop_gradient(ops.divide(ops.cast(x, self.compute_dtype), scale))
+        if training:
+            exact = self._project(inputs, self._dequantized())
+            x = ops.add(x, ops.subtract(exact, ops.stop_gradient(exact)))
+        if self.lora_enabled:
+            lora = ops.matmul(ops.einsum(self.equation, inputs, self.lora_kernel_a._value), self.lora_kernel_b._value)
+            x = ops.cast(ops.add(x, ops.multiply(self.lora_alpha / self.lora_rank, lora)), self.compute_dtype)
+        return x
 
     def _project(self, inputs, kernel):
         """``einsum(equation, inputs, kernel)``; a plain projection (see `matmul_plan`) as one matmul."""
@@ -194,5 +287,6 @@ class EinsumDense(AdaptableWeight, Layer):
                 "bias_regularizer": _ser(regularizers, self.bias_regularizer),
                 "activity_regularizer": _ser(regularizers, self.activity_regularizer),
                 "kernel_constraint": _ser(constraints, self.kernel_constraint),
-                "bias_constraint": _ser(constraints, self.bias_constraint), "quantization_config": None,
+                "bias_constraint": _ser(constraints, self.bias_constraint),
+                "quantization_config": self._quantization_config(),
                 **({"lora_rank": self.lora_rank, "lora_alpha": self.lora_alpha} if self.lora_rank else {})}

@@ -8,12 +8,20 @@ writes the merged weight where the plain layer writes ``W`` (Keras 3's layout: t
 and loading into a LoRA-enabled layer zeroes ``A`` and ``B``.
 
 int8 quantization (`quantize("int8")`, or a ``"int8_from_<policy>"`` dtype policy) replaces ``W`` with an int8
-weight of the same name plus a float ``<name>_scale`` per output channel (Dense: per column; Embedding: per row),
-from `kshim.quantizers.abs_max_quantize`: ``W ~= W_int8 / scale``.
+weight of the same name plus a float ``<name>_scale`` per output channel (Dense: per column; Embedding: per row;
+EinsumDense: over the contracted axes, laid out against the output), from `kshim.quantizers.abs_max_quantize`:
+``W ~= W_int8 / scale``.
 """
+
+import math
+
+import numpy as np
 
 from kshim import dtype_policies, initializers, ops
 from kshim.quantizers import abs_max_quantize
+from kshim.quantizers.int4 import abs_max_quantize_grouped_with_zero_point, dequantize_grouped, pack_int4, unpack_int4
+
+_INT4_BLOCK_SIZE = 128  # Keras 3.15's default for quantize("int4")
 
 
 def _default_int8_config():
@@ -33,10 +41,20 @@ def _strip_ids(value):
     return value
 
 
+def _int4_config(block_size):
+    """The quantization config Keras 3 writes for a layer quantized with ``quantize("int4")``."""
+    return {"module": "keras.quantizers", "class_name": "Int4QuantizationConfig",
+            "config": {"weight_quantizer": None, "activation_quantizer": None, "block_size": block_size},
+            "registered_name": None}
+
+
 def check_quantization_config(cls, config):
-    """A layer's ``quantization_config`` argument: None, or Keras 3's default int8 config (what a quantized
-    Keras 3 layer writes); anything else is refused."""
+    """A layer's ``quantization_config`` argument: None, or Keras 3's default int8 or int4 config (what a
+    quantized Keras 3 layer writes; the int4 block size comes from the dtype policy); anything else is refused."""
     if config is None or _strip_ids(config) == _default_int8_config():
+        return None
+    block = ((config.get("config") or {}).get("block_size") if isinstance(config, dict) else None)
+    if isinstance(block, int) and block > 0 and _strip_ids(config) == _int4_config(block):
         return None
     raise ValueError(f"{cls}: only the default int8 quantization config is supported. "
                      f"Received: quantization_config={config!r}")
@@ -54,7 +72,9 @@ class AdaptableWeight:
     _adapted = False  # LoRA or quantized: the layer's call takes the adapted path
     _weight_name = "kernel"
     _quantize_axis = 0
-    _store_order = {None: ("kernel", "bias"), "int8": ("kernel", "bias", "kernel_scale")}
+    _store_order = {None: ("kernel", "bias"), "int8": ("kernel", "bias", "kernel_scale"),
+                    "int4": ("kernel", "bias", "kernel_scale", "kernel_zero", "g_idx")}
+    _int4_supported = False  # Dense: a 2D kernel quantized in groups of rows, packed along its last axis
 
     def _init_lora(self, lora_rank, lora_alpha):
         if lora_rank is not None and (isinstance(lora_rank, bool) or not isinstance(lora_rank, int)
@@ -91,6 +111,8 @@ class AdaptableWeight:
             raise ValueError(f"{cls} '{self.name}': cannot enable LoRA on a layer that isn't built yet.")
         if self.lora_enabled:
             raise ValueError(f"{cls} '{self.name}': LoRA is already enabled; it can only be enabled once per layer.")
+        if self.quantization_mode == "int4":
+            raise NotImplementedError(f"{cls} '{self.name}': kshim does not enable LoRA on an int4 layer yet.")
         if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
             raise ValueError(f"{cls}: `rank` must be a positive integer. Received: rank={rank!r}")
         shape = tuple(self._base().shape)
@@ -113,17 +135,70 @@ class AdaptableWeight:
         """The int8 weight and its scale (zeros and ones; `quantize` or a loaded file fills them)."""
         name = self._weight_name
         weight = self.add_weight(name=name, shape=shape, initializer="zeros", dtype="int8", trainable=False)
-        scale_shape = tuple(d for i, d in enumerate(shape) if i != self._quantize_axis % len(shape))
-        scale = self.add_weight(name=f"{name}_scale", shape=scale_shape, initializer="ones", trainable=False)
+        scale = self.add_weight(name=f"{name}_scale", shape=self._int8_scale_shape(shape), initializer="ones",
+                                trainable=False)
         object.__setattr__(self, "_" + name, weight)
         object.__setattr__(self, f"{name}_scale", scale)
         self._adapted = True
 
+    # The scale's layout. Here: one scale per output channel (the weight's shape without ``_quantize_axis``);
+    # EinsumDense lays its scale out against the output instead.
+    def _int8_scale_shape(self, shape):
+        return tuple(d for i, d in enumerate(shape) if i != self._quantize_axis % len(shape))
+
+    def _int8_quantize_weight(self, value):
+        """``(int8 weight, stored scale)`` of a float weight."""
+        q, scale = abs_max_quantize(value, axis=self._quantize_axis, to_numpy=True)
+        return q, ops.squeeze(scale, axis=self._quantize_axis)
+
+    def _int8_scale_for_weight(self, scale):
+        """The stored scale, broadcasting against the weight."""
+        return ops.expand_dims(scale, self._quantize_axis)
+
+    # -- int4 (Dense): grouped with a zero point, packed two per byte (see `kshim.quantizers.int4`) ----------------
+    def _int4_build(self, shape, block_size):
+        """The packed int4 kernel, its scale and zero point per group of ``block_size`` rows and column, and each
+        row's group (``g_idx``), as Keras 3.15 names and shapes them."""
+        if block_size is None or block_size < 1:
+            raise NotImplementedError(f"{type(self).__name__}: kshim quantizes to int4 in groups of rows only "
+                                      f"(Keras 3's default); per-channel int4 is not implemented. Received: "
+                                      f"block_size={block_size!r}")
+        rows, cols = shape
+        groups = math.ceil(rows / block_size)
+        kernel = self.add_weight(name="kernel", shape=(rows, (cols + 1) // 2), initializer="zeros", dtype="int8",
+                                 trainable=False)
+        scale = self.add_weight(name="kernel_scale", shape=(groups, cols), initializer="ones", trainable=False)
+        zero = self.add_weight(name="kernel_zero", shape=(groups, cols), initializer="zeros", dtype="int8",
+                               trainable=False)
+        g_idx = self.add_weight(name="g_idx", shape=(rows,), initializer="zeros", dtype="float32", trainable=False)
+        g_idx.assign(np.floor_divide(np.arange(rows), block_size).astype("float32"))
+        for name, value in (("_kernel", kernel), ("kernel_scale", scale), ("kernel_zero", zero), ("g_idx", g_idx)):
+            object.__setattr__(self, name, value)
+        self._int4_columns = cols
+        self._adapted = True
+
+    def _int4_kernel(self):
+        """The int4 kernel as floats in the compute dtype: unpacked, then ``(q - zero) * scale`` per group."""
+        q = unpack_int4(self._kernel._value, self._int4_columns, axis=-1)
+        weight = dequantize_grouped(q, self.kernel_scale._value, self.kernel_zero._value, self.g_idx._value)
+        return ops.cast(weight, self.compute_dtype)
+
+    def _quantize_int4(self, old):
+        value, scale, zero = abs_max_quantize_grouped_with_zero_point(old.numpy(), _INT4_BLOCK_SIZE)
+        packed, _, _ = pack_int4(value, axis=-1)
+        self._int4_build(tuple(old.shape), _INT4_BLOCK_SIZE)
+        self._kernel.assign(packed)
+        self.kernel_scale.assign(scale)
+        self.kernel_zero.assign(zero)
+
     def quantize(self, mode=None, type_check=True, config=None):
-        """Quantize the weight in place (``mode="int8"``); the policy becomes ``"int8_from_<policy>"``."""
+        """Quantize the weight in place (``mode="int8"``; Dense also ``"int4"``); the policy becomes
+        ``"int8_from_<policy>"`` (``"int4/128_from_<policy>"``)."""
         cls = type(self).__name__
-        if mode != "int8":
-            raise NotImplementedError(f"{cls}: kshim quantizes to 'int8' only. Received: mode={mode!r}")
+        if mode != "int8" and not (mode == "int4" and self._int4_supported):
+            raise NotImplementedError(f"{cls}: kshim quantizes this layer to "
+                                      f"{'int8 or int4' if self._int4_supported else 'int8'} only. "
+                                      f"Received: mode={mode!r}")
         if config is not None:
             raise NotImplementedError(f"{cls}: a quantization `config` is not supported. Received: config={config!r}")
         if not self.built:
@@ -131,24 +206,34 @@ class AdaptableWeight:
         if self.quantization_mode is not None:
             raise ValueError(f"{cls} '{self.name}': the layer is already quantized "
                              f"(mode={self.quantization_mode!r}).")
+        if self.lora_enabled and mode == "int4":
+            raise NotImplementedError(f"{cls} '{self.name}': kshim does not quantize a LoRA-enabled layer to int4 "
+                                      "yet.")
         old = self._base()
-        value, scale = abs_max_quantize(old.numpy(), axis=self._quantize_axis, to_numpy=True)
-        scale = ops.squeeze(scale, axis=self._quantize_axis)
         self._own_trainable = [v for v in self._own_trainable if v is not old]
         self._own_non_trainable = [v for v in self._own_non_trainable if v is not old]
+        source = self._effective_policy().name
+        if mode == "int4":
+            self._quantize_int4(old)
+            self.dtype_policy = dtype_policies.get(f"int4/{_INT4_BLOCK_SIZE}_from_{source}")
+            return
+        value, scale = self._int8_quantize_weight(old.numpy())
         self._int8_build(tuple(old.shape))
         self._base().assign(value)
         getattr(self, f"{self._weight_name}_scale").assign(scale)
-        self.dtype_policy = dtype_policies.get(f"int8_from_{self.dtype_policy.name}")
+        self.dtype_policy = dtype_policies.get(f"int8_from_{source}")
 
     def _quantization_config(self):
         """What ``get_config`` writes as ``quantization_config`` (Keras 3's default int8 config once quantized)."""
-        return _default_int8_config() if self.quantization_mode == "int8" else None
+        mode = self.quantization_mode
+        if mode == "int4":
+            return _int4_config(self._effective_policy().block_size)
+        return _default_int8_config() if mode == "int8" else None
 
     def _dequantized(self):
         weight = ops.cast(self._base()._value, self.compute_dtype)
         scale = getattr(self, f"{self._weight_name}_scale")._value
-        return ops.divide(weight, ops.expand_dims(scale, self._quantize_axis))
+        return ops.divide(weight, self._int8_scale_for_weight(scale))
 
     # -- saving: Keras 3's layout ------------------------------------------------------------------------------------
     def _saved_weight(self):
@@ -164,8 +249,7 @@ class AdaptableWeight:
         if not self.lora_enabled:
             return self._base(), scale
         merged = ops.add(self._dequantized(), self._lora_delta())
-        value, new_scale = abs_max_quantize(merged, axis=self._quantize_axis, to_numpy=True)
-        return value, ops.squeeze(new_scale, axis=self._quantize_axis)
+        return self._int8_quantize_weight(merged)
 
     @property
     def save_own_variables(self):

@@ -15,6 +15,7 @@ from kshim import initializers as kinit
 from kshim.backends import B
 from kshim.layers.input_spec import InputSpec, check_input_spec
 from kshim.layers.keras_tensor import KerasTensor, is_symbolic
+from kshim.layers.layer_policy import PolicyOwner
 from kshim.layers.node import Node
 from kshim.layers import arguments, symbolic_call
 from kshim.layers.symbolic_call import call_flags
@@ -22,7 +23,6 @@ from kshim.random import SeedGenerator
 from kshim.registry import LAYERS
 from kshim.serialization import serialize_layer
 from kshim.common import naming
-from kshim.common.properties import read_only
 from kshim.common.suggest import unknown_name_error
 from kshim.variables import Variable, read_values, swap_values, values_lock, values_of
 
@@ -81,14 +81,13 @@ class _StatelessDepth:
     depth = 0
 
 
-class Layer(_LayerBase):
+class Layer(PolicyOwner, _LayerBase):
     """The base layer. Subclasses implement ``build(input_shape)``, ``call(inputs, ...)`` and
     ``compute_output_shape(input_shape)``.
 
     Its base class comes from the backend (`kshim.backends.interface.layer.layer_base`): on torch every layer and
     model is a ``torch.nn.Module`` whose ``parameters()`` are its trainable variables."""
 
-    _mixed = False  # whether the policy computes in another dtype than its variables' (set with `dtype_policy`)
     _call_takes_training = None  # per-class caches, filled on first call
 
     def __init_subclass__(cls, **kwargs):
@@ -116,7 +115,6 @@ class Layer(_LayerBase):
         self._build_shape = None
         self.built = False
         self._trainable = bool(trainable)
-        self.dtype_policy = dtype
         self.autocast = autocast
         self.input_spec = None
         self.supports_masking = False
@@ -124,6 +122,7 @@ class Layer(_LayerBase):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"{type(self).__name__}: `name` must be a string. Received: name={name!r}")
         self.name = name or naming.uniquify(naming.to_snake_case(type(self).__name__))
+        self.dtype_policy = dtype  # after the name: a `DTypePolicyMap` is looked up by the layer's path
         self._batch_input_shape = self._keras2_input_shape(kwargs)
         self._initial_weights = kwargs.pop("weights", None)
         if kwargs:
@@ -159,10 +158,12 @@ class Layer(_LayerBase):
         if isinstance(value, Layer) and name != "_self_ref":
             if value not in self._tracked_layers:
                 self._tracked_layers.append(value)
+                self._hold(value)
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
             for v in value:
                 if v not in self._tracked_layers:
                     self._tracked_layers.append(v)
+                    self._hold(v)
         elif isinstance(value, SeedGenerator) and hasattr(self, "_seed_generators"):
             self._seed_generators.append(value)
         elif getattr(value, "_kshim_metric", False):  # a Metric the layer updates in `call` (`Layer.metrics`)
@@ -193,7 +194,7 @@ class Layer(_LayerBase):
             raise ValueError(f"{type(self).__name__} '{self.name}': the weight `{name}` of shape {shape} "
                              f"({size} values of {dtype}) does not fit in memory. Check the layer's arguments "
                              "(units, filters, input_dim...).") from None
-        var.path = f"{self.name}/{name}"
+        var.path = f"{self.path}/{name}"
         (self._own_trainable if trainable else self._own_non_trainable).append(var)
         if not self._trainable:
             var.trainable = False
@@ -256,34 +257,7 @@ class Layer(_LayerBase):
         for layer in self._sublayers():
             layer.trainable = value
 
-    # -- dtype policy --------------------------------------------------------------------------------------------
-    @property
-    def dtype_policy(self):
-        return self._dtype_policy
-
-    @dtype_policy.setter
-    def dtype_policy(self, value):
-        policy = dtype_policies.get(value)
-        self._dtype_policy = policy
-        self._compute_dtype = policy.compute_dtype
-        self._variable_dtype = self._dtype = policy.variable_dtype
-        # Mixed: float variables are read in the compute dtype inside `call` (see `_cast_variables`).
-        self._mixed = policy.compute_dtype != policy.variable_dtype
-
-    dtype = read_only("_variable_dtype", "The variable dtype (Keras 3's alias of `variable_dtype`).")
-    compute_dtype = read_only("_compute_dtype")
-    variable_dtype = read_only("_variable_dtype")
-    input_dtype = read_only("_compute_dtype", "The dtype float inputs are cast to (with `autocast`).")
-
-    @property
-    def quantization_mode(self):
-        """The quantization mode of the layer's policy ("int8", ...), or None."""
-        return self._dtype_policy.quantization_mode
-
-    def quantize(self, mode=None, type_check=True, config=None):
-        """Quantize the layer's weights (Dense, EinsumDense and Embedding implement ``"int8"``)."""
-        raise NotImplementedError(f"Layer {type(self).__name__} does not have a `quantize()` method implemented.")
-
+    # -- dtype policy: see `kshim.layers.layer_policy` ---------------------------------------------------------
     def _cast_variables(self):
         """Inside a call of a mixed-policy layer: bind this layer's own float variables made with ``autocast``
         to their values in the compute dtype (Keras 3 casts on read in an autocast scope). Returns what

@@ -3,6 +3,7 @@
 from kshim.quantizers.quantizers import (AbsMaxQuantizer, Quantizer, abs_max_quantize, compute_float8_amax_history,
                                          compute_float8_scale, fake_quant_with_min_max_vars,
                                          quantize_and_dequantize)
+from kshim.quantizers.int4 import abs_max_quantize_grouped_with_zero_point, pack_int4, unpack_int4
 
 ALL_OBJECTS = (Quantizer, AbsMaxQuantizer)
 
@@ -23,4 +24,5 @@ def get(identifier):
 
 
 __all__ = ["Quantizer", "AbsMaxQuantizer", "abs_max_quantize", "compute_float8_amax_history",
-           "compute_float8_scale", "fake_quant_with_min_max_vars", "quantize_and_dequantize", "get"]
+           "compute_float8_scale", "fake_quant_with_min_max_vars", "quantize_and_dequantize", "get",
+           "abs_max_quantize_grouped_with_zero_point", "pack_int4", "unpack_int4"]

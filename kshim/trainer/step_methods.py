@@ -22,6 +22,7 @@ A model that overrides none of the step methods runs the built-in compiled step 
 bits and speed it always had.
 """
 
+import functools
 import inspect
 
 from kshim import config, ops
@@ -133,8 +134,9 @@ class StepMethods:
     def compute_loss_and_updates(self, trainable_variables, non_trainable_variables, metrics_variables, x, y,
                                  sample_weight, training=False, optimizer_variables=None):
         """The stateless forward pass and loss: ``(loss, (unscaled loss, y_pred, non_trainable values, metrics
-        values))``, differentiable in ``trainable_variables`` (Keras 3's jax trainer)."""
-        del optimizer_variables
+        values))``, differentiable in ``trainable_variables`` (Keras 3's jax trainer). In training the first loss
+        is scaled by the optimizer (`LossScaleOptimizer`'s dynamic scale, read from ``optimizer_variables`` when
+        given; ``loss_scale_factor``), which divides the gradients by the same scale."""
         y_pred, non_trainable_variables, losses = self.stateless_call(
             trainable_variables, non_trainable_variables, x, training=training, return_losses=True)
         self._losses_override = losses
@@ -144,7 +146,14 @@ class StepMethods:
                 sample_weight=sample_weight, training=training)
         finally:
             self._losses_override = None
-        return loss, (loss, y_pred, non_trainable_variables, metrics_variables)
+        unscaled = loss
+        if training and self.optimizer is not None:
+            if optimizer_variables is not None and self.optimizer.built:
+                scale = self.optimizer._loss_scale(list(optimizer_variables))
+                loss = loss if scale is None else ops.multiply(loss, ops.cast(scale, ops.dtype(loss)))
+            else:
+                loss = self.optimizer.scale_loss(loss)
+        return loss, (unscaled, y_pred, non_trainable_variables, metrics_variables)
 
     # -- the default steps ---------------------------------------------------------------------------------------
     def train_step(self, *args):
@@ -203,17 +212,18 @@ class StepMethods:
     def _test_state_variables(self):
         return self.trainable_variables, self.non_trainable_variables, self.metrics_variables
 
-    def _loss_for_grad(self, trainable, non_trainable, metrics_values, x, y, sample_weight):
-        loss, (_, y_pred, non_trainable, metrics_values) = self.compute_loss_and_updates(
-            trainable, non_trainable, metrics_values, x, y, sample_weight, True)
-        return loss, (y_pred, non_trainable, metrics_values)
+    def _loss_for_grad(self, trainable, non_trainable, metrics_values, x, y, sample_weight, optimizer_values):
+        scaled, (loss, y_pred, non_trainable, metrics_values) = self.compute_loss_and_updates(
+            trainable, non_trainable, metrics_values, x, y, sample_weight, training=True,
+            optimizer_variables=optimizer_values)
+        return scaled, (loss, y_pred, non_trainable, metrics_values)
 
     def _pure_train_step(self, state, data):
         trainable, non_trainable, optimizer_values, metrics_values = state
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         grad_fn = ops.value_and_grad(self._loss_for_grad, has_aux=True)
-        (loss, (y_pred, non_trainable, metrics_values)), grads = grad_fn(
-            list(trainable), list(non_trainable), list(metrics_values), x, y, sample_weight)
+        (_, (loss, y_pred, non_trainable, metrics_values)), grads = grad_fn(
+            list(trainable), list(non_trainable), list(metrics_values), x, y, sample_weight, list(optimizer_values))
         trainable, optimizer_values = self.optimizer.stateless_apply(optimizer_values, grads, trainable)
         metrics_values, logs = self._stateless_update_metrics(metrics_values, loss, x, y, y_pred, sample_weight)
         return logs, (trainable, non_trainable, optimizer_values, metrics_values)
@@ -252,6 +262,19 @@ class StepMethods:
         return self._overrides(f"{kind}_step") or self._overrides("compute_loss")
 
 
+def _stateless_user_step(model, t, n, o, m, data):
+    """``model.train_step((t, n, o, m), data)`` with the optimizer's variables reading ``o`` meanwhile, so that
+    what the step reads from the optimizer (``optimizer.scale_loss(loss)``: the dynamic scale) is this step's
+    state, not a value frozen when the step was traced. (Keras 3's variables read nothing there: its users wrap
+    such reads in a `StatelessScope` over the optimizer values, which works here too.)"""
+    variables = model.optimizer.variables
+    old = swap_values(variables, list(o))
+    try:
+        return model.train_step((t, n, o, m), data)
+    finally:
+        swap_values(variables, old)
+
+
 class MethodTrainFunction:
     """What the loop calls for one execution (a group of batches) when the model's ``train_step`` must run.
     The token it threads from call to call is the last logs."""
@@ -264,7 +287,7 @@ class MethodTrainFunction:
         if self.stateless and groups is None:
             # As the built-in step: the trainable, non-trainable and optimizer values are donated (the variables
             # get the new ones), the metric values not (batch logs handed to callbacks may still refer to them).
-            self.fn = compile_checked_step(lambda t, n, o, m, data: model.train_step((t, n, o, m), data),
+            self.fn = compile_checked_step(functools.partial(_stateless_user_step, model),
                                            donate_argnums=(0, 1, 2), jit_compile=model.jit_compile)
         elif not self.stateless and groups is None and model.jit_compile is None:
             # The stateful step as a pure function of the four groups' values and the batch, so that the backend
