@@ -25,3 +25,29 @@ if _CPU_TIMES:
         yield
         with open(f"{_CPU_TIMES}.{os.getpid()}", "a") as f:
             f.write(json.dumps([item.nodeid, round(_cpu() - start, 3)]) + "\n")
+
+
+# -- tests that run every backend themselves ----------------------------------------------------------------------
+# A test marked `cross_backend` starts each backend in its own subprocess, whatever backend this pytest process
+# uses: the CI runs the suite once per backend, so such a test runs only in the pass of the first installed backend
+# (jax when both are), where it checks everything it would check in the other pass.
+
+def _installed_backends():
+    import importlib.util
+    return [b for b in ("jax", "torch") if importlib.util.find_spec(b) is not None]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cross_backend: runs every backend in subprocesses itself; it runs in one "
+                                       "pass of the suite (the first installed backend's)")
+
+
+def pytest_collection_modifyitems(config, items):
+    installed = _installed_backends()
+    current = os.environ.get("KSHIM_BACKEND") or (installed[0] if installed else "")
+    if len(installed) < 2 or current == installed[0]:
+        return
+    skip = pytest.mark.skip(reason=f"runs every backend in subprocesses: it runs in the {installed[0]} pass")
+    for item in items:
+        if item.get_closest_marker("cross_backend"):
+            item.add_marker(skip)

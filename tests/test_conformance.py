@@ -105,6 +105,7 @@ def test_every_public_name_has_a_case():
 # The runner and the CLI
 
 
+@pytest.mark.cross_backend
 def test_runner_subset_passes():
     result = runner.run(pattern="ops.add.broadcast,random.uniform.minval_maxval")
     names = [c.name for c in result.cases]
@@ -120,6 +121,7 @@ def test_runner_subset_passes():
     assert "conformance: 2 passed, 0 failed" in text
 
 
+@pytest.mark.cross_backend
 def test_workers_share_the_cases_and_each_runs_once():
     backend = runner.installed_backends()[-1]
     result = runner.run(backends=[backend], pattern="ops.add,ops.subtract,ops.multiply,activations.", workers=2)
@@ -130,6 +132,7 @@ def test_workers_share_the_cases_and_each_runs_once():
     assert all(c.times for c in result.cases)
 
 
+@pytest.mark.cross_backend
 def test_single_backend_compares_against_numpy_only():
     backend = runner.installed_backends()[0]
     result = runner.run(backends=[backend], pattern="ops.subtract.broadcast")
@@ -150,6 +153,7 @@ def synthetic_run(tmp_path_factory):
     return proc, junit, md
 
 
+@pytest.mark.cross_backend
 def test_cli_reports_failures_and_exits_nonzero(synthetic_run):
     proc, _, _ = synthetic_run
     out = proc.stdout
@@ -166,6 +170,7 @@ def test_cli_reports_failures_and_exits_nonzero(synthetic_run):
     assert f"conformance: {4 - n_failed} passed, {n_failed} failed" in out
 
 
+@pytest.mark.cross_backend
 def test_junit_xml_is_well_formed_with_counts(synthetic_run):
     _, junit, md = synthetic_run
     root = ET.parse(junit).getroot()
@@ -182,6 +187,7 @@ def test_junit_xml_is_well_formed_with_counts(synthetic_run):
     assert text.startswith("# kshim conformance report") and "**FAIL**" in text
 
 
+@pytest.mark.cross_backend
 def test_cli_list_and_bad_backend():
     listed = subprocess.run([sys.executable, "-m", "conformance", "--list", "-k", "initializers."], cwd=ROOT,
                             env=_env(), capture_output=True, text=True, timeout=120)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 BACKENDS = ("jax", "torch")
+pytestmark = pytest.mark.cross_backend  # both backends run in subprocesses: one pass of the suite runs it
 
 SCRIPT = textwrap.dedent("""
     import sys

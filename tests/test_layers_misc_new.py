@@ -79,7 +79,8 @@ def test_wrapper_serializes_its_layer():
     wrapped = Twice(layers.Dense(3, kernel_initializer="ones", name="inner"))
     out = np_(wrapped(np.ones((1, 2), "float32")))
     np.testing.assert_allclose(out, [[4.0, 4.0, 4.0]])
-    assert [w.path for w in wrapped.weights] == ["inner/kernel", "inner/bias"]
+    # Keras 3 builds the wrapped layer inside the wrapper's name scope: ['twice/inner/kernel', 'twice/inner/bias']
+    assert [w.path for w in wrapped.weights] == ["twice/inner/kernel", "twice/inner/bias"]
     config = wrapped.get_config()
     assert config["layer"]["class_name"] == "Dense" and config["layer"]["config"]["units"] == 3
     clone = Twice.from_config(config)
