@@ -11,6 +11,7 @@ import string
 
 from kshim import activations, constraints, initializers, ops, regularizers
 from kshim.initializers import VarianceScaling
+from kshim.layers import float8_training
 from kshim.layers.input_spec import InputSpec
 from kshim.layers.kernel_adaptation import AdaptableWeight, check_quantization_config
 from kshim.layers.layer import Layer
@@ -174,7 +175,9 @@ class EinsumDense(AdaptableWeight, Layer):
     ``lora_rank``/`enable_lora` and `quantize("int8")`: see `kshim.layers.kernel_adaptation`. Quantized, the
     kernel is int8 and ``kernel_scale`` is its absmax scale over the contracted axes, laid out against the output
     as Keras 3 stores it (`ScaleLayout`); the inputs are quantized the same way over their contracted axes and the
-    einsum runs on integers, exactly."""
+    einsum runs on integers, exactly. `quantize("float8")`: see `kshim.layers.float8_training`."""
+
+    _float8_supported = True
 
     def __init__(self, equation, output_shape, activation=None, bias_axes=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
@@ -209,6 +212,8 @@ class EinsumDense(AdaptableWeight, Layer):
         if self.quantization_mode == "int8":
             self._int8_build(tuple(kernel_shape))
         else:
+            if self.quantization_mode == "float8":  # its variables come first, as Keras 3 creates them
+                float8_training.build(self)
             self._kernel = self.add_weight(name="kernel", shape=tuple(kernel_shape), initializer=init,
                                            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self._matmul_plan = matmul_plan(self.equation, kernel_shape)
@@ -236,6 +241,8 @@ class EinsumDense(AdaptableWeight, Layer):
         return self._kernel_layout.to_operand(scale)
 
     def call(self, inputs, training=None):
+        if self.quantization_mode == "float8":
+            return float8_training.call(self, inputs, training, self._project)
         if self.quantization_mode == "int8":
             x = self._int8_call(inputs, training)
         else:
