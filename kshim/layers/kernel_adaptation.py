@@ -192,8 +192,13 @@ class AdaptableWeight:
         weight = dequantize_grouped(q, self.kernel_scale._value, self.kernel_zero._value, self.g_idx._value)
         return ops.cast(weight, self.compute_dtype)
 
+    def _int4_matrix(self, value):
+        """The (rows, columns) matrix that int4 quantizes (EinsumDense flattens its kernel)."""
+        return value
+
     def _quantize_int4(self, old):
-        value, scale, zero = abs_max_quantize_grouped_with_zero_point(old.numpy(), _INT4_BLOCK_SIZE)
+        value, scale, zero = abs_max_quantize_grouped_with_zero_point(self._int4_matrix(old.numpy()),
+                                                                      _INT4_BLOCK_SIZE)
         packed, _, _ = pack_int4(value, axis=-1)
         self._int4_build(tuple(old.shape), _INT4_BLOCK_SIZE)
         self._kernel.assign(packed)
