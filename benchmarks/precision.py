@@ -25,7 +25,7 @@ def _build(name, policy):
             model.compile(optimizer=keras.optimizers.Adam(1e-3),
                           loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     finally:
-        keras.config.set_dtype_policy("float32")
+        keras.config.set_dtype_policy(None)  # unset: follow floatx again
     return model
 
 

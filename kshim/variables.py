@@ -40,6 +40,7 @@ class Variable:
         self.aggregation = aggregation
         self.synchronization = synchronization
         self.autocast = bool(autocast)  # read in the compute dtype inside a mixed-policy layer's call
+        self.overwrite_with_gradient = False  # the optimizer assigns its gradient instead (float8 scales)
         if isinstance(initializer, str) or (callable(initializer) and not ops.is_tensor(initializer)):
             if shape is None:
                 raise ValueError(

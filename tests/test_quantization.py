@@ -1,5 +1,6 @@
 """int8 quantization against real Keras 3: the quantizer functions, `model.quantize("int8")` on Dense and
-Embedding (int8 weights bit for bit, scales, predictions), `.keras` files of quantized models both ways."""
+Embedding (int8 weights bit for bit, scales, predictions), `.keras` files of quantized models both ways; int4 on
+Dense and Embedding (bit for bit, files both ways)."""
 
 import json
 import os
@@ -116,10 +117,10 @@ def test_quantize_errors_and_skips():
     with pytest.raises(ValueError, match="isn't built"):
         d.quantize("int8")
     d.build((None, 3))
-    with pytest.raises(NotImplementedError, match="float8"):
-        d.quantize("float8")
-    with pytest.raises(NotImplementedError, match="int8 only"):
-        layers.Embedding(4, 2, name="e4").quantize("int4")
+    with pytest.raises(NotImplementedError, match="int8 or int4 or float8 only. Received: mode='gptq'"):
+        d.quantize("gptq")
+    with pytest.raises(NotImplementedError, match="int8 or int4 only. Received: mode='float8'"):
+        layers.Embedding(4, 2, name="e4").quantize("float8")
     m = kshim.Sequential([kshim.Input((3,)), layers.Dense(2), layers.Activation("relu")])
     with pytest.warns(UserWarning, match="Activation"):
         m.quantize("int8")
@@ -185,3 +186,32 @@ def test_int4_files_load_both_ways(int4, tmp_path):
     other.quantize("int4")
     other.load_weights(tmp_path / "ours.weights.h5")
     _same_weights(ours, other)
+
+
+def test_int4_embedding_matches_keras_bit_for_bit_and_files_both_ways(tmp_path):
+    """Embedding int4: groups of 128 columns per row (131 columns: the second group holds 3, the packed row's last
+    byte one value), the packed table, scales, zero points and lookups equal Keras 3's; files load both ways."""
+    def build(mod):
+        inp = mod.Input((3,), dtype="int32")
+        return mod.Model(inp, mod.layers.Embedding(10, 131, name="emb")(inp))
+    rng = np.random.default_rng(2)
+    table, idx = rng.normal(size=(10, 131)).astype("float32"), rng.integers(0, 10, (4, 3)).astype("int32")
+    ours, theirs = build(kshim), build(keras)
+    for m in (ours, theirs):
+        m.layers[-1].set_weights([table])
+        m.quantize("int4")
+    layer = ours.get_layer("emb")
+    assert layer.dtype_policy.name == "int4/128_from_float32"
+    assert layer.get_config()["quantization_config"] == theirs.get_layer("emb").get_config()["quantization_config"]
+    assert [(w.path, tuple(w.shape), str(w.dtype)) for w in ours.weights] == [
+        ("emb/embeddings", (10, 66), "int8"), ("emb/embeddings_scale", (10, 2), "float32"),
+        ("emb/embeddings_zero", (10, 2), "int8"), ("emb/g_idx", (131,), "float32")]
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    out = ours.predict(idx, verbose=0)
+    np.testing.assert_array_equal(out, _np(theirs.predict(idx, verbose=0)))
+    assert np.abs(out - table[idx]).max() < 0.3  # int4: 16 levels over each group's range
+    ours.save(tmp_path / "ours.keras")
+    theirs.save(tmp_path / "theirs.keras")
+    np.testing.assert_array_equal(_np(keras.saving.load_model(tmp_path / "ours.keras").predict(idx, verbose=0)), out)
+    np.testing.assert_array_equal(kshim.saving.load_model(tmp_path / "theirs.keras").predict(idx, verbose=0), out)

@@ -167,3 +167,42 @@ def test_int8_einsum_policy_build_and_errors():
     assert 0 < np.abs(ops.convert_to_numpy(layer(x)) - before).max() < 0.05
     with pytest.raises(ValueError, match="already quantized"):
         layer.quantize("int8")
+
+
+@pytest.fixture(scope="module")
+def int4_quantized():
+    kshim.utils.set_random_seed(12)
+    ours, theirs = _build(kshim), _build(keras)
+    theirs.set_weights(ours.get_weights())
+    x, _ = _data()
+    before = ours.predict(x, verbose=0)
+    ours.quantize("int4")
+    theirs.quantize("int4")
+    return ours, theirs, x, before
+
+
+def test_int4_einsum_matches_keras_bit_for_bit(int4_quantized):
+    """int4 on the four equations: Keras 3 flattens each kernel to (contracted, other) by a plain reshape (e3's
+    kernel (d, c) included), groups rows by 128, packs along the columns; weights bit for bit, predictions."""
+    ours, theirs, x, before = int4_quantized
+    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+    assert {w.path: tuple(w.shape) for w in ours.weights if w.name == "kernel"} == {
+        "e1/kernel": (5, 4), "e2/kernel": (8, 3), "e3/kernel": (6, 3), "e4/kernel": (15, 2)}
+    for w, a, b in zip(ours.weights, ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_array_equal(a, b, err_msg=w.path)
+    assert ours.get_layer("e1").dtype_policy.name == "int4/128_from_float32"
+    out = ours.predict(x, verbose=0)
+    np.testing.assert_allclose(out, np.asarray(theirs.predict(x, verbose=0)), rtol=1e-5, atol=1e-6)
+    assert 0 < np.abs(out - before).max() < 0.5
+
+
+@pytest.mark.slow
+def test_int4_einsum_files_both_ways(int4_quantized, tmp_path):
+    ours, theirs, x, _ = int4_quantized
+    out = ours.predict(x, verbose=0)
+    ours.save(tmp_path / "ours.keras")
+    theirs.save(tmp_path / "theirs.keras")
+    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "ours.keras").predict(x, verbose=0), out,
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(kshim.saving.load_model(tmp_path / "theirs.keras").predict(x, verbose=0), out,
+                               rtol=1e-5, atol=1e-6)

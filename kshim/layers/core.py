@@ -7,6 +7,7 @@ import numpy as np
 
 from kshim import activations, config, constraints, initializers, ops, regularizers
 from kshim import random as krandom
+from kshim.layers import float8_training
 from kshim.layers.input_spec import InputSpec
 from kshim.layers.kernel_adaptation import AdaptableWeight, check_quantization_config
 from kshim.layers.keras_tensor import KerasTensor
@@ -33,6 +34,7 @@ class Dense(AdaptableWeight, Layer):
     ``lora_rank``/`enable_lora` and `quantize("int8")`/`quantize("int4")`: see `kshim.layers.kernel_adaptation`."""
 
     _int4_supported = True
+    _float8_supported = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -64,6 +66,8 @@ class Dense(AdaptableWeight, Layer):
         elif self.quantization_mode == "int4":
             self._int4_build((input_dim, self.units), getattr(self._effective_policy(), "block_size", None))
         else:
+            if self.quantization_mode == "float8":  # its variables come first, as Keras 3 creates them
+                float8_training.build(self)
             self._kernel = self.add_weight(shape=(input_dim, self.units), initializer=self.kernel_initializer,
                                            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
                                            name="kernel")
@@ -91,6 +95,8 @@ class Dense(AdaptableWeight, Layer):
         return self.activation(x)
 
     def _adapted_call(self, inputs, training):
+        if self.quantization_mode == "float8":
+            return float8_training.call(self, inputs, training, ops.matmul)
         if self.quantization_mode == "int8":
             # Keras 3's int8 matmul: inputs quantized per row (absmax), an exact integer product, then de-scaled.
             q, inputs_scale = abs_max_quantize(inputs, axis=-1)

@@ -11,6 +11,7 @@ import string
 
 from kshim import activations, constraints, initializers, ops, regularizers
 from kshim.initializers import VarianceScaling
+from kshim.layers import float8_training
 from kshim.layers.input_spec import InputSpec
 from kshim.layers.kernel_adaptation import AdaptableWeight, check_quantization_config
 from kshim.layers.layer import Layer
@@ -174,7 +175,10 @@ class EinsumDense(AdaptableWeight, Layer):
     ``lora_rank``/`enable_lora` and `quantize("int8")`: see `kshim.layers.kernel_adaptation`. Quantized, the
     kernel is int8 and ``kernel_scale`` is its absmax scale over the contracted axes, laid out against the output
     as Keras 3 stores it (`ScaleLayout`); the inputs are quantized the same way over their contracted axes and the
-    einsum runs on integers, exactly."""
+    einsum runs on integers, exactly. `quantize("float8")`: see `kshim.layers.float8_training`."""
+
+    _float8_supported = True
+    _int4_supported = True
 
     def __init__(self, equation, output_shape, activation=None, bias_axes=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
@@ -208,7 +212,11 @@ class EinsumDense(AdaptableWeight, Layer):
             init = type(init).from_config({**init.get_config(), "input_axes": in_axes, "output_axes": out_axes})
         if self.quantization_mode == "int8":
             self._int8_build(tuple(kernel_shape))
+        elif self.quantization_mode == "int4":
+            self._int4_build(tuple(kernel_shape), getattr(self._effective_policy(), "block_size", None))
         else:
+            if self.quantization_mode == "float8":  # its variables come first, as Keras 3 creates them
+                float8_training.build(self)
             self._kernel = self.add_weight(name="kernel", shape=tuple(kernel_shape), initializer=init,
                                            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self._matmul_plan = matmul_plan(self.equation, kernel_shape)
@@ -235,8 +243,33 @@ class EinsumDense(AdaptableWeight, Layer):
     def _int8_scale_for_weight(self, scale):
         return self._kernel_layout.to_operand(scale)
 
+    # -- int4: Keras 3 flattens the kernel to (contracted, other) = (rows, columns) by a plain reshape, quantizes
+    # it as Dense's (groups of rows), and reshapes the dequantized matrix back for the einsum ---------------------
+    def _int4_rows_columns(self, shape):
+        rows = columns = 1
+        for i, d in enumerate(shape):
+            if i in self._kernel_layout.reduced:
+                rows *= d
+            else:
+                columns *= d
+        return rows, columns
+
+    def _int4_matrix(self, value):
+        return value.reshape(self._int4_rows_columns(value.shape))
+
+    def _int4_build(self, shape, block_size):
+        AdaptableWeight._int4_build(self, self._int4_rows_columns(shape), block_size)
+        self._int4_kernel_shape = tuple(shape)
+
+    def _int4_kernel(self):
+        return ops.reshape(AdaptableWeight._int4_kernel(self), self._int4_kernel_shape)
+
     def call(self, inputs, training=None):
-        if self.quantization_mode == "int8":
+        if self.quantization_mode == "float8":
+            return float8_training.call(self, inputs, training, self._project)
+        if self.quantization_mode == "int4":  # Keras 3: a float einsum with the dequantized kernel
+            x = self._project(inputs, self._int4_kernel())
+        elif self.quantization_mode == "int8":
             x = self._int8_call(inputs, training)
         else:
             x = self._project(inputs, self._merged_weight() if self.lora_enabled else self._kernel._value)

@@ -1,11 +1,13 @@
 """Embedding (integer indices to dense vectors) and Masking (skip timesteps equal to a value)."""
 
+import math
 import warnings
 
 import numpy as np
 
 from kshim import constraints, initializers, ops, regularizers
-from kshim.layers.kernel_adaptation import AdaptableWeight
+from kshim.layers.kernel_adaptation import _INT4_BLOCK_SIZE, AdaptableWeight
+from kshim.quantizers.int4 import abs_max_quantize_grouped_with_zero_point, pack_int4, unpack_int4
 from kshim.layers.layer import Layer
 
 
@@ -33,11 +35,16 @@ class Embedding(AdaptableWeight, Layer):
     raises an IndexError. Check the data, or map
     tokens with `IntegerLookup`/`StringLookup`, whose out-of-vocabulary index is always in range.
 
-    ``lora_rank``/`enable_lora` and `quantize("int8")` (per-row scales): see `kshim.layers.kernel_adaptation`."""
+    ``lora_rank``/`enable_lora` and `quantize("int8")` (per-row scales): see `kshim.layers.kernel_adaptation`.
+    `quantize("int4")` is Keras 3.15's default int4: each row's columns in groups of 128 with a scale and a zero
+    point per (row, group), two values packed per int8 byte along the row (`embeddings` (input_dim,
+    ceil(output_dim / 2)), `embeddings_scale` and `embeddings_zero` (input_dim, groups), `g_idx` (output_dim,))."""
 
     _weight_name = "embeddings"
     _quantize_axis = -1
-    _store_order = {None: ("embeddings",), "int8": ("embeddings", "embeddings_scale")}
+    _store_order = {None: ("embeddings",), "int8": ("embeddings", "embeddings_scale"),
+                    "int4": ("embeddings", "embeddings_scale", "embeddings_zero", "g_idx")}
+    _int4_supported = True
 
     def __call__(self, inputs, *args, **kwargs):
         if isinstance(inputs, (np.ndarray, list, tuple)):
@@ -78,6 +85,8 @@ class Embedding(AdaptableWeight, Layer):
             return
         if self.quantization_mode == "int8":
             self._int8_build((self.input_dim, self.output_dim))
+        elif self.quantization_mode == "int4":
+            self._int4_build((self.input_dim, self.output_dim), getattr(self._effective_policy(), "block_size", None))
         else:
             self._embeddings = self.add_weight(shape=(self.input_dim, self.output_dim), name="embeddings",
                                                initializer=self.embeddings_initializer,
@@ -100,7 +109,47 @@ class Embedding(AdaptableWeight, Layer):
         out = ops.take(self._embeddings._value, inputs, axis=0)
         return out if ops.dtype(out) == self._compute_dtype else ops.cast(out, self._compute_dtype)
 
+    # -- int4: groups of columns within each row (Dense groups rows; see `kshim.layers.kernel_adaptation`) --------
+    def _int4_build(self, shape, block_size):
+        if block_size is None or block_size < 1:
+            raise NotImplementedError("Embedding: kshim quantizes to int4 in groups of columns only (Keras 3's "
+                                      f"default); per-channel int4 is not implemented. Received: block_size={block_size!r}")
+        rows, cols = shape
+        groups = math.ceil(cols / block_size)
+        table = self.add_weight(name="embeddings", shape=(rows, (cols + 1) // 2), initializer="zeros", dtype="int8",
+                                trainable=False)
+        scale = self.add_weight(name="embeddings_scale", shape=(rows, groups), initializer="ones", trainable=False)
+        zero = self.add_weight(name="embeddings_zero", shape=(rows, groups), initializer="zeros", dtype="int8",
+                               trainable=False)
+        g_idx = self.add_weight(name="g_idx", shape=(cols,), initializer="zeros", dtype="float32", trainable=False)
+        g_idx.assign(np.floor_divide(np.arange(cols), block_size).astype("float32"))
+        for name, value in (("_embeddings", table), ("embeddings_scale", scale), ("embeddings_zero", zero),
+                            ("g_idx", g_idx)):
+            object.__setattr__(self, name, value)
+        self._adapted = True
+
+    def _quantize_int4(self, old):
+        """Keras 3's grouped quantization of the transposed table (groups of columns), transposed back, packed."""
+        block = _INT4_BLOCK_SIZE
+        q, scale, zero = abs_max_quantize_grouped_with_zero_point(np.transpose(old.numpy()), block)
+        packed, _, _ = pack_int4(np.transpose(ops.convert_to_numpy(q)), axis=-1)
+        self._int4_build(tuple(old.shape), block)
+        self._embeddings.assign(packed)
+        self.embeddings_scale.assign(np.transpose(ops.convert_to_numpy(scale)))
+        self.embeddings_zero.assign(np.transpose(ops.convert_to_numpy(zero)))
+
+    def _int4_call(self, inputs):
+        """The looked-up rows unpacked, then ``(q - zero) * scale`` with each column's group, as Keras 3."""
+        q = ops.take(unpack_int4(self._embeddings._value, self.output_dim, axis=-1), inputs, axis=0)
+        groups = ops.cast(self.g_idx._value, "int32")
+        scale = ops.take(ops.take(self.embeddings_scale._value, inputs, axis=0), groups, axis=-1)
+        zero = ops.take(ops.take(self.embeddings_zero._value, inputs, axis=0), groups, axis=-1)
+        q = ops.cast(q, self.compute_dtype)
+        return ops.multiply(ops.subtract(q, ops.cast(zero, ops.dtype(scale))), scale)
+
     def _adapted_call(self, inputs):
+        if self.quantization_mode == "int4":
+            return self._int4_call(inputs)
         if self.quantization_mode != "int8":
             return ops.cast(ops.take(self._merged_weight(), inputs, axis=0), self.compute_dtype)
         scale = ops.take(self.embeddings_scale._value, inputs, axis=0)
@@ -126,6 +175,7 @@ class Embedding(AdaptableWeight, Layer):
                 "activity_regularizer": _ser(regularizers, self.activity_regularizer),
                 "embeddings_constraint": _ser(constraints, self.embeddings_constraint),
                 "mask_zero": self.mask_zero,
+                **({"quantization_config": self._quantization_config()} if self.quantization_mode else {}),
                 **({"lora_rank": self.lora_rank, "lora_alpha": self.lora_alpha} if self.lora_rank else {})}
 
 

@@ -11,6 +11,8 @@ int8 quantization (`quantize("int8")`, or a ``"int8_from_<policy>"`` dtype polic
 weight of the same name plus a float ``<name>_scale`` per output channel (Dense: per column; Embedding: per row;
 EinsumDense: over the contracted axes, laid out against the output), from `kshim.quantizers.abs_max_quantize`:
 ``W ~= W_int8 / scale``.
+
+float8 training (Dense and EinsumDense, `quantize("float8")`): see `kshim.layers.float8_training`.
 """
 
 import math
@@ -18,6 +20,7 @@ import math
 import numpy as np
 
 from kshim import dtype_policies, initializers, ops
+from kshim.layers import float8_training
 from kshim.quantizers import abs_max_quantize
 from kshim.quantizers.int4 import abs_max_quantize_grouped_with_zero_point, dequantize_grouped, pack_int4, unpack_int4
 
@@ -48,10 +51,14 @@ def _int4_config(block_size):
             "registered_name": None}
 
 
+_FLOAT8_CONFIG = {"module": "keras.quantizers", "class_name": "Float8QuantizationConfig", "config": {},
+                  "registered_name": None}
+
+
 def check_quantization_config(cls, config):
-    """A layer's ``quantization_config`` argument: None, or Keras 3's default int8 or int4 config (what a
+    """A layer's ``quantization_config`` argument: None, or Keras 3's default int8, int4 or float8 config (what a
     quantized Keras 3 layer writes; the int4 block size comes from the dtype policy); anything else is refused."""
-    if config is None or _strip_ids(config) == _default_int8_config():
+    if config is None or _strip_ids(config) in (_default_int8_config(), _FLOAT8_CONFIG):
         return None
     block = ((config.get("config") or {}).get("block_size") if isinstance(config, dict) else None)
     if isinstance(block, int) and block > 0 and _strip_ids(config) == _int4_config(block):
@@ -73,8 +80,10 @@ class AdaptableWeight:
     _weight_name = "kernel"
     _quantize_axis = 0
     _store_order = {None: ("kernel", "bias"), "int8": ("kernel", "bias", "kernel_scale"),
-                    "int4": ("kernel", "bias", "kernel_scale", "kernel_zero", "g_idx")}
+                    "int4": ("kernel", "bias", "kernel_scale", "kernel_zero", "g_idx"),
+                    "float8": ("kernel", "bias") + float8_training.VARIABLE_NAMES}
     _int4_supported = False  # Dense: a 2D kernel quantized in groups of rows, packed along its last axis
+    _float8_supported = False  # Dense and EinsumDense
 
     def _init_lora(self, lora_rank, lora_alpha):
         if lora_rank is not None and (isinstance(lora_rank, bool) or not isinstance(lora_rank, int)
@@ -183,8 +192,13 @@ class AdaptableWeight:
         weight = dequantize_grouped(q, self.kernel_scale._value, self.kernel_zero._value, self.g_idx._value)
         return ops.cast(weight, self.compute_dtype)
 
+    def _int4_matrix(self, value):
+        """The (rows, columns) matrix that int4 quantizes (EinsumDense flattens its kernel)."""
+        return value
+
     def _quantize_int4(self, old):
-        value, scale, zero = abs_max_quantize_grouped_with_zero_point(old.numpy(), _INT4_BLOCK_SIZE)
+        value, scale, zero = abs_max_quantize_grouped_with_zero_point(self._int4_matrix(old.numpy()),
+                                                                      _INT4_BLOCK_SIZE)
         packed, _, _ = pack_int4(value, axis=-1)
         self._int4_build(tuple(old.shape), _INT4_BLOCK_SIZE)
         self._kernel.assign(packed)
@@ -192,12 +206,13 @@ class AdaptableWeight:
         self.kernel_zero.assign(zero)
 
     def quantize(self, mode=None, type_check=True, config=None):
-        """Quantize the weight in place (``mode="int8"``; Dense also ``"int4"``); the policy becomes
-        ``"int8_from_<policy>"`` (``"int4/128_from_<policy>"``)."""
+        """Quantize the weight in place (``mode="int8"``; Dense also ``"int4"``; Dense and EinsumDense also
+        ``"float8"``, which keeps the float kernel and adds float8 training's scales); the policy becomes
+        ``"<mode>_from_<policy>"`` (``"int4/128_from_<policy>"`` for int4)."""
         cls = type(self).__name__
-        if mode != "int8" and not (mode == "int4" and self._int4_supported):
-            raise NotImplementedError(f"{cls}: kshim quantizes this layer to "
-                                      f"{'int8 or int4' if self._int4_supported else 'int8'} only. "
+        modes = ["int8"] + ["int4"] * self._int4_supported + ["float8"] * self._float8_supported
+        if mode not in modes:
+            raise NotImplementedError(f"{cls}: kshim quantizes this layer to {' or '.join(modes)} only. "
                                       f"Received: mode={mode!r}")
         if config is not None:
             raise NotImplementedError(f"{cls}: a quantization `config` is not supported. Received: config={config!r}")
@@ -209,6 +224,10 @@ class AdaptableWeight:
         if self.lora_enabled and mode == "int4":
             raise NotImplementedError(f"{cls} '{self.name}': kshim does not quantize a LoRA-enabled layer to int4 "
                                       "yet.")
+        if mode == "float8":
+            float8_training.build(self)
+            self.dtype_policy = dtype_policies.get(f"float8_from_{self._effective_policy().name}")
+            return
         old = self._base()
         self._own_trainable = [v for v in self._own_trainable if v is not old]
         self._own_non_trainable = [v for v in self._own_non_trainable if v is not old]
@@ -224,10 +243,12 @@ class AdaptableWeight:
         self.dtype_policy = dtype_policies.get(f"int8_from_{source}")
 
     def _quantization_config(self):
-        """What ``get_config`` writes as ``quantization_config`` (Keras 3's default int8 config once quantized)."""
+        """What ``get_config`` writes as ``quantization_config`` (Keras 3's default config of the mode)."""
         mode = self.quantization_mode
         if mode == "int4":
             return _int4_config(self._effective_policy().block_size)
+        if mode == "float8":
+            return dict(_FLOAT8_CONFIG)
         return _default_int8_config() if mode == "int8" else None
 
     def _dequantized(self):

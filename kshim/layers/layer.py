@@ -174,10 +174,11 @@ class Layer(PolicyOwner, _LayerBase):
         object.__setattr__(self, name, value)
 
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, autocast=True, regularizer=None,
-                   constraint=None, aggregation="none", name=None):
+                   constraint=None, aggregation="none", overwrite_with_gradient=False, name=None):
         """Create a Variable owned by this layer (Keras 3's signature), in the policy's variable dtype unless
         ``dtype`` is given. With ``autocast`` (the default) a float variable is read in the compute dtype inside
-        the layer's call when the policy is mixed."""
+        the layer's call when the policy is mixed. With ``overwrite_with_gradient`` the optimizer sets the
+        variable to its gradient instead of updating it (float8 training's scales and amax histories)."""
         shape = () if shape is None else tuple(int(d) for d in shape)
         dtype = standardize_dtype(dtype or self._variable_dtype)
         if initializer is None:
@@ -195,6 +196,7 @@ class Layer(PolicyOwner, _LayerBase):
                              f"({size} values of {dtype}) does not fit in memory. Check the layer's arguments "
                              "(units, filters, input_dim...).") from None
         var.path = f"{self.path}/{name}"
+        var.overwrite_with_gradient = bool(overwrite_with_gradient)
         (self._own_trainable if trainable else self._own_non_trainable).append(var)
         if not self._trainable:
             var.trainable = False

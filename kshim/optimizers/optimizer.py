@@ -159,8 +159,9 @@ class Optimizer:
             )
         slots = tuple([] for _ in names)
         for variable in trainable_variables:
-            for i, (n, init) in enumerate(zip(names, inits)):
-                slots[i].append(self.add_variable_from_reference(variable, name=n, initializer=init))
+            for i, (n, init) in enumerate(zip(names, inits)):  # None for a variable set to its gradient, as Keras
+                slots[i].append(None if getattr(variable, "overwrite_with_gradient", False) else
+                                self.add_variable_from_reference(variable, name=n, initializer=init))
         return slots[0] if isinstance(name, str) else slots
 
     def build(self, variables):
@@ -172,7 +173,8 @@ class Optimizer:
         if self.use_ema:
             self._model_variables_moving_average = self.add_optimizer_variables(variables, "average")
         if self.gradient_accumulation_steps:
-            self._accumulated_gradients = self.add_optimizer_variables(variables, "gradient_accumulator")
+            self._accumulated_gradients = [self.add_variable_from_reference(v, name="gradient_accumulator")
+                                           for v in variables]
         self._trainable_variables = variables
         self._trainable_variables_indices = {id(v): i for i, v in enumerate(variables)}
         self._slots = {}
@@ -364,10 +366,12 @@ class Optimizer:
                 "`model.compile()`, did you forget to provide a `loss` argument?", stacklevel=user_stacklevel(),
             )
             grads, indices = [g for g, _ in pairs], [i for _, i in pairs]
-        if self.loss_scale_factor is not None:
-            grads = [ops.divide(g, self.loss_scale_factor) for g in grads]
         iterations = state[id(self._iterations)]
         steps = self.gradient_accumulation_steps
+        if any(getattr(self._trainable_variables[i], "overwrite_with_gradient", False) for i in indices):
+            grads, indices = self._overwrite_with_gradients(state, grads, params, indices, iterations)
+        if self.loss_scale_factor is not None:
+            grads = [ops.divide(g, self.loss_scale_factor) for g in grads]
         step = ops.floor_divide(iterations, steps) if steps else iterations
         learning_rate = self._step_learning_rate(state, iterations)
         if steps:
@@ -393,6 +397,30 @@ class Optimizer:
                 params[i] = ops.cast(constraint(params[i]), self._trainable_variables[i].dtype)
         state[id(self._iterations)] = ops.add(iterations, 1)
         return params, [state[id(v)] for v in self._variables]
+
+    def _overwrite_with_gradients(self, state, grads, params, indices, iterations):
+        """Keras 3's rule for variables with ``overwrite_with_gradient`` (float8 training's scales and amax
+        histories, whose "gradient" is their next value): the variable becomes its gradient, with no learning rate,
+        clipping or decay; under gradient accumulation it takes the elementwise maximum of the gradients seen since
+        the last update step. Returns the other (gradient, index) pairs."""
+        rest_grads, rest_indices = [], []
+        steps = self.gradient_accumulation_steps
+        is_update = ops.equal(ops.mod(ops.add(iterations, 1), steps), 0) if steps else None
+        for g, i in zip(grads, indices):
+            variable = self._trainable_variables[i]
+            if not getattr(variable, "overwrite_with_gradient", False):
+                rest_grads.append(g)
+                rest_indices.append(i)
+                continue
+            g = ops.cast(g, variable.dtype)
+            if steps:
+                key = id(self._accumulated_gradients[i])
+                peak = ops.maximum(g, state[key])
+                params[i] = ops.where(is_update, peak, params[i])
+                state[key] = ops.where(is_update, ops.zeros_like(g), peak)
+            else:
+                params[i] = g
+        return rest_grads, rest_indices
 
     def _update(self, state, grads, params, indices, learning_rate, step, donated):
         """Clipping, weight decay, then the optimizer's math, on ``params`` and ``state`` (updated in the dict and
@@ -464,13 +492,16 @@ class Optimizer:
         not_first_step = ops.not_equal(step, 0)
         averages = self._model_variables_moving_average
         for i, (variable, average) in enumerate(zip(self._trainable_variables, averages)):
+            if average is None:  # a variable set to its gradient has no average (Keras 3)
+                continue
             momentum = ops.multiply(ops.cast(not_first_step, variable.dtype), self.ema_momentum)
             state[id(average)] = ops.add(ops.multiply(momentum, state[id(average)]),
                                          ops.multiply(ops.subtract(1, momentum), params[i]))
         if self.ema_overwrite_frequency:
             overwrite = ops.equal(ops.mod(ops.add(step, 1), self.ema_overwrite_frequency), 0)
             for i, average in enumerate(averages):
-                params[i] = ops.where(overwrite, state[id(average)], params[i])
+                if average is not None:
+                    params[i] = ops.where(overwrite, state[id(average)], params[i])
 
     def finalize_variable_values(self, var_list):
         """With ``use_ema``, overwrite the model variables with their moving averages (fit calls this at the
@@ -483,7 +514,8 @@ class Optimizer:
                 f"{len(self._model_variables_moving_average)} moving averages."
             )
         for var, average in zip(var_list, self._model_variables_moving_average):
-            var.assign(ops.copy(average.value))  # a buffer of its own: jax donates each variable's buffer
+            if average is not None:
+                var.assign(ops.copy(average.value))  # its own buffer: jax donates each variable's buffer
 
     def scale_loss(self, loss):
         """``loss * loss_scale_factor`` when a factor is set (gradients are divided by it in ``apply``)."""

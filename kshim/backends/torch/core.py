@@ -31,6 +31,8 @@ _DTYPES = {
     "bool": torch.bool,
     "complex64": torch.complex64,
     "complex128": torch.complex128,
+    "float8_e4m3fn": getattr(torch, "float8_e4m3fn", None),  # float8 training's quantize-dequantize (casts only)
+    "float8_e5m2": getattr(torch, "float8_e5m2", None),
 }
 _DTYPES = {k: v for k, v in _DTYPES.items() if v is not None}
 _NAMES = {v: k for k, v in _DTYPES.items()}
