@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from kshim.backends.torch.core import _as_tensor
+from kshim.backends.torch.numpy import add, matmul
 
 def relu(x):
     return torch.relu(_as_tensor(x))
@@ -68,6 +69,19 @@ def layer_norm(x, gamma=None, beta=None, epsilon=1e-3):
     gamma = None if gamma is None else _as_tensor(gamma)
     beta = None if beta is None else _as_tensor(beta)
     return F.layer_norm(x, (x.shape[-1],), gamma, beta, float(epsilon))
+
+
+def dense(x, kernel, bias=None):
+    x, kernel = _as_tensor(x), _as_tensor(kernel)
+    bias = None if bias is None else _as_tensor(bias)
+    d = x.dtype
+    if (d.is_floating_point and kernel.dtype == d and kernel.ndim == 2 and x.ndim >= 1
+            and (bias is None or (bias.dtype == d and bias.ndim == 1))):
+        # F.linear takes the (out, in) weight: kernel.t() is a view, and F.linear's own .t() gives the kernel back,
+        # so this is addmm(bias, x_2d, kernel) with no copy.
+        return F.linear(x, kernel.t(), bias)
+    r = matmul(x, kernel)
+    return r if bias is None else add(r, bias)
 
 
 # ----------------------------------------------------------------------------------------------------------------
