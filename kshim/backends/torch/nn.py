@@ -130,6 +130,7 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
         q = q * rows.to(q.dtype)  # (B|1, N|1, T, 1): rows that see no key get a zero query (see _attention_bias)
     if attn is not None and attn.ndim == 4 and attn.shape[1] == 1 and heads > 1:
         attn = attn.expand(attn.shape[0], heads, attn.shape[2], attn.shape[3])
-    out = F.scaled_dot_product_attention(q.contiguous(), k.contiguous(), v.contiguous(), attn_mask=attn,
-                                         is_causal=causal_only, scale=scale)
+    # No .contiguous() copies: SDPA reads the transposed views through their strides (on CPU the same bits, and
+    # its output, transposed back, is then already contiguous for the output projection's reshape).
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn, is_causal=causal_only, scale=scale)
     return out.transpose(1, 2)
