@@ -12,6 +12,7 @@ from kshim.layers.input_spec import InputSpec
 from kshim.layers.kernel_adaptation import AdaptableWeight, check_quantization_config
 from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer
+from kshim.ops import nn as nn_ops
 from kshim.quantizers import abs_max_quantize
 from kshim.serialization import (deserialize_function, deserialize_keras_object, serialize_function,
                                  serialize_keras_object)
@@ -89,9 +90,8 @@ class Dense(AdaptableWeight, Layer):
     def call(self, inputs, training=None):
         if self._adapted:
             return self._adapted_call(inputs, training)
-        x = ops.matmul(inputs, self._kernel._value)
-        if self.bias is not None:
-            x = ops.add(x, self.bias._value)
+        # One primitive for matmul + bias (torch: a fused addmm, as nn.Linear).
+        x = nn_ops.dense(inputs, self._kernel._value, None if self.bias is None else self.bias._value)
         return self.activation(x)
 
     def _adapted_call(self, inputs, training):

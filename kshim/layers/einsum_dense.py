@@ -15,6 +15,7 @@ from kshim.layers import float8_training
 from kshim.layers.input_spec import InputSpec
 from kshim.layers.kernel_adaptation import AdaptableWeight, check_quantization_config
 from kshim.layers.layer import Layer
+from kshim.ops import nn as nn_ops
 from kshim.quantizers import abs_max_quantize
 
 
@@ -271,10 +272,11 @@ class EinsumDense(AdaptableWeight, Layer):
             x = self._project(inputs, self._int4_kernel())
         elif self.quantization_mode == "int8":
             x = self._int8_call(inputs, training)
+            if self.bias is not None:
+                x = ops.add(x, self.bias.value)
         else:
-            x = self._project(inputs, self._merged_weight() if self.lora_enabled else self._kernel._value)
-        if self.bias is not None:
-            x = ops.add(x, self.bias.value)
+            x = self._project(inputs, self._merged_weight() if self.lora_enabled else self._kernel._value,
+                              None if self.bias is None else self.bias.value)
         return self.activation(x) if self.activation is not None else x
 
     def _int8_call(self, inputs, training):
@@ -294,19 +296,27 @@ class EinsumDense(AdaptableWeight, Layer):
             x = ops.cast(ops.add(x, ops.multiply(self.lora_alpha / self.lora_rank, lora)), self.compute_dtype)
         return x
 
-    def _project(self, inputs, kernel):
-        """``einsum(equation, inputs, kernel)``; a plain projection (see `matmul_plan`) as one matmul."""
+    def _project(self, inputs, kernel, bias=None):
+        """``einsum(equation, inputs, kernel) + bias``; a plain projection (see `matmul_plan`) as one matmul, and
+        as one `dense` (torch: a fused addmm) when the bias covers exactly the kernel's output axes."""
         plan = getattr(self, "_matmul_plan", None)
         if plan is None:
-            return ops.einsum(self.equation, inputs, kernel)
+            x = ops.einsum(self.equation, inputs, kernel)
+            return x if bias is None else ops.add(x, bias)
         n_contracted, size, out_dims = plan
         if ops.ndim(kernel) != 2:
             kernel = ops.reshape(kernel, (size, -1))
         lead = tuple(ops.shape(inputs))[:ops.ndim(inputs) - n_contracted]
         if n_contracted != 1:
             inputs = ops.reshape(inputs, lead + (size,))
-        x = ops.matmul(inputs, kernel)
-        return x if len(out_dims) == 1 else ops.reshape(x, lead + out_dims)
+        if bias is not None and tuple(ops.shape(bias)) == out_dims:
+            x = nn_ops.dense(inputs, kernel, bias if len(out_dims) == 1 else ops.reshape(bias, (-1,)))
+            bias = None
+        else:
+            x = ops.matmul(inputs, kernel)
+        if len(out_dims) != 1:
+            x = ops.reshape(x, lead + out_dims)
+        return x if bias is None else ops.add(x, bias)
 
     def compute_output_shape(self, input_shape):
         return tuple(analyze(self.equation, self.bias_axes, input_shape, self.partial_output_shape)[2])

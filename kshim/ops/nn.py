@@ -22,6 +22,9 @@ log_softmax = B.log_softmax
 # The fused last-axis layer normalization behind LayerNormalization (not a Keras 3 op name: kept out of __all__;
 # Keras's `ops.layer_normalization` is a composite with any axis).
 layer_norm = B.layer_norm
+# ``x @ kernel + bias`` in one primitive (torch: one fused addmm, as nn.Linear), behind Dense and EinsumDense's
+# plain projections; not a Keras 3 op name either.
+dense = B.dense
 
 
 def relu6(x):

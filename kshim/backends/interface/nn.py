@@ -60,6 +60,17 @@ def layer_norm(x, gamma=None, beta=None, epsilon=1e-3):
     function. The two agree with each other and with Keras 3's LayerNormalization to float32 rounding."""
 
 
+def dense(x, kernel, bias=None):
+    """``matmul(x, kernel) + bias``: the dense projection behind Dense and EinsumDense's plain projections.
+    ``kernel`` is 2-D in Keras's (in, out) layout, ``bias`` has shape ``(out,)`` or is None; ``x`` is (..., in).
+    Dtypes promote as ``matmul`` then ``add`` do.
+
+    torch runs it as one fused ``addmm`` (``F.linear`` on the 2-D view of ``x``, as ``nn.Linear`` does) when
+    ``x``, ``kernel`` and ``bias`` share one floating dtype, and as matmul then add otherwise; jax writes
+    ``x @ kernel + bias`` (XLA fuses it inside a jitted step). The fused form adds the bias inside the GEMM, so it
+    agrees with matmul then add to float32 rounding, not bit for bit."""
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Attention (one block: moves as a unit)
 

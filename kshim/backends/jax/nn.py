@@ -83,6 +83,11 @@ def layer_norm(x, gamma=None, beta=None, epsilon=1e-3):
     return _layer_norm_jit(x, gamma, beta, float(epsilon))
 
 
+def dense(x, kernel, bias=None):
+    r = jnp.matmul(_as_operand(x), _as_operand(kernel))
+    return r if bias is None else jnp.add(r, _as_operand(bias))
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Attention
 

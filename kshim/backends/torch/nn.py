@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from kshim.backends.torch.core import _as_tensor
+from kshim.backends.torch.numpy import add, matmul
 
 def relu(x):
     return torch.relu(_as_tensor(x))
@@ -70,6 +71,19 @@ def layer_norm(x, gamma=None, beta=None, epsilon=1e-3):
     return F.layer_norm(x, (x.shape[-1],), gamma, beta, float(epsilon))
 
 
+def dense(x, kernel, bias=None):
+    x, kernel = _as_tensor(x), _as_tensor(kernel)
+    bias = None if bias is None else _as_tensor(bias)
+    d = x.dtype
+    if (d.is_floating_point and kernel.dtype == d and kernel.ndim == 2 and x.ndim >= 1
+            and (bias is None or (bias.dtype == d and bias.ndim == 1))):
+        # F.linear takes the (out, in) weight: kernel.t() is a view, and F.linear's own .t() gives the kernel back,
+        # so this is addmm(bias, x_2d, kernel) with no copy.
+        return F.linear(x, kernel.t(), bias)
+    r = matmul(x, kernel)
+    return r if bias is None else add(r, bias)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Attention
 
@@ -116,6 +130,7 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
         q = q * rows.to(q.dtype)  # (B|1, N|1, T, 1): rows that see no key get a zero query (see _attention_bias)
     if attn is not None and attn.ndim == 4 and attn.shape[1] == 1 and heads > 1:
         attn = attn.expand(attn.shape[0], heads, attn.shape[2], attn.shape[3])
-    out = F.scaled_dot_product_attention(q.contiguous(), k.contiguous(), v.contiguous(), attn_mask=attn,
-                                         is_causal=causal_only, scale=scale)
+    # No .contiguous() copies: SDPA reads the transposed views through their strides (on CPU the same bits, and
+    # its output, transposed back, is then already contiguous for the output projection's reshape).
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn, is_causal=causal_only, scale=scale)
     return out.transpose(1, 2)
