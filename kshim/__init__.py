@@ -33,7 +33,7 @@ _NAMES = {"Input": "kshim.layers", "InputLayer": "kshim.layers", "KerasTensor": 
           "Initializer": "kshim.initializers", "Regularizer": "kshim.regularizers",
           "Constraint": "kshim.constraints", "Operation": "kshim.layers.operation",
           "name_scope": "kshim.common.naming", "DTypePolicy": "kshim.dtype_policies",
-          "FloatDTypePolicy": "kshim.dtype_policies"}
+          "FloatDTypePolicy": "kshim.dtype_policies", "Quantizer": "kshim.quantizers"}
 # Keras 3 top-level names kshim leaves out on purpose (README.md, "Public names not provided").
 _ABSENT = {
     "Function": "build a graph of layers and ops with `kshim.Model(inputs, outputs)`; kshim has no separate "

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from kshim import activations, config, ops, random
+from kshim.common.absent import raise_absent as _raise_absent
 from kshim.layers.keras_tensor import KerasTensor
 from kshim.common.naming import reset_names
 from kshim.variables import Variable
@@ -412,3 +413,14 @@ for _name, _obj in list(globals().items()):
             (getattr(_obj, "__module__", None) == __name__ or id(_obj) in _OPS_FUNCTIONS):
         globals()[_name] = _deprecated(_obj)
 del _name, _obj, _OPS_FUNCTIONS
+
+
+# Keras 3 names kshim leaves out on purpose (README.md, "Public names not provided").
+_ABSENT = {
+    "result_type": ("kshim exposes no dtype-promotion table of its own: each op promotes as Keras 3 does for that"
+                    " op (see kshim.ops), so there is no single function to return"),
+}
+
+
+def __getattr__(name):
+    _raise_absent("kshim.backend", name, _ABSENT)

@@ -20,6 +20,7 @@ is in ``kshim.backends.<backend>.distribution``, behind the interface documented
 `kshim.backends.interface.distribution`.
 """
 
+from kshim.common.absent import raise_absent as _raise_absent
 from kshim.distribution.data_parallel import (  # noqa: F401
     DEFAULT_BATCH_DIM_NAME,
     DataParallel,
@@ -40,12 +41,11 @@ from kshim.distribution.devices import (  # noqa: F401
 __all__ = ["DataParallel", "DeviceMesh", "Distribution", "distribution", "get_device_count", "initialize",
            "is_chief", "list_devices", "num_processes", "process_id", "set_distribution"]
 
-_MODEL_PARALLEL = ("ModelParallel", "LayoutMap", "TensorLayout", "distribute_tensor")
+# Keras 3 names kshim leaves out on purpose (README.md, "Public names not provided").
+_ABSENT = dict.fromkeys(("ModelParallel", "LayoutMap", "TensorLayout", "distribute_tensor"),
+                        "kshim distributes data only (DataParallel); model parallelism (ModelParallel, LayoutMap, "
+                        "TensorLayout, distribute_tensor) is not implemented")
 
 
 def __getattr__(name):
-    if name in _MODEL_PARALLEL:
-        raise AttributeError(f"kshim.distribution.{name}: kshim distributes data only (DataParallel); model "
-                             "parallelism (ModelParallel, LayoutMap, TensorLayout, distribute_tensor) is not "
-                             "implemented.")
-    raise AttributeError(f"module 'kshim.distribution' has no attribute {name!r}")
+    _raise_absent("kshim.distribution", name, _ABSENT)

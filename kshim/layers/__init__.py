@@ -1,5 +1,6 @@
 """kshim.layers: the Keras layers, one module per family."""
 
+from kshim.common.absent import raise_absent as _raise_absent
 from kshim.layers.core import Activation, Dense, Dropout, Flatten, Identity, Lambda, Reshape
 from kshim.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                                   average, concatenate, dot, maximum, minimum, multiply, subtract)
@@ -139,3 +140,14 @@ def deserialize(config, custom_objects=None):
         raise ValueError("layers.deserialize: expected a layer config dict with a 'class_name'. "
                          f"Received: config={config!r}")
     return _serialization.deserialize_keras_object(config, custom_objects=custom_objects)
+
+
+# Keras 3 names kshim leaves out on purpose (README.md, "Public names not provided").
+_ABSENT = {
+    "TFSMLayer": ("it loads a TensorFlow SavedModel, which needs TensorFlow; kshim runs without TensorFlow "
+                  "(export to ONNX with kshim.export instead)"),
+}
+
+
+def __getattr__(name):
+    _raise_absent("kshim.layers", name, _ABSENT)

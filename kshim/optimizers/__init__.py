@@ -3,6 +3,7 @@
 ``get("adam")`` (any case), ``get({"class_name": "Adam", "config": {...}})`` or ``get(instance)``.
 """
 
+from kshim.common.absent import raise_absent as _raise_absent
 from kshim.optimizers import schedules
 from kshim.optimizers.adadelta import Adadelta
 from kshim.optimizers.adafactor import Adafactor
@@ -72,3 +73,16 @@ OPTIMIZERS.bind(base=Optimizer, module="keras.optimizers", get=get,
 
 
 __all__ = ["Optimizer", "schedules", "serialize", "deserialize", "get"] + [c.__name__ for c in ALL_OBJECTS]
+
+
+# Keras 3 names kshim leaves out on purpose (README.md, "Public names not provided").
+_ABSENT = {
+    "MultiOptimizer": ("one optimizer trains a model in kshim; per-variable optimizers are not built (compose two"
+                       " optimizers in a custom train_step, as the GAN example does)"),
+    "OptimizerMap": ("one optimizer trains a model in kshim; per-variable optimizers are not built (compose two "
+                     "optimizers in a custom train_step, as the GAN example does)"),
+}
+
+
+def __getattr__(name):
+    _raise_absent("kshim.optimizers", name, _ABSENT)
