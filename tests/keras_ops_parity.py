@@ -24,6 +24,7 @@ import sys
 import tempfile
 
 import numpy as np
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The test modules whose CASES table lives in conformance/table_ops_<family>.py: Keras 3 runs all of them in one subprocess per session (its import and
@@ -97,6 +98,32 @@ def keras_reference(module_name, tmp_dir):
             _RESULTS.update(_run_keras(keras_backend, [c[:3] for c in cases if c[3] == keras_backend], tmp_dir))
     prefix = module_name.rpartition(".")[2] + ":"
     return {k[len(prefix):]: v for k, v in _RESULTS.items() if k.startswith(prefix)}
+
+
+def parity_tests(module_name, cases, ops, rtol=1e-5, atol=1e-6, slow=()):
+    """The Keras-parity fixture and test of a table's test module, one per case (ids in ``slow`` are marked slow):
+
+        keras_results, test_matches_keras = parity_tests(__name__, CASES, ops, atol=1e-5)
+
+    A case's options override the tolerances."""
+
+    @pytest.fixture(scope="module")
+    def keras_results(tmp_path_factory):
+        ref = keras_reference(module_name, str(tmp_path_factory.mktemp("keras_ops")))
+        if ref is None:
+            pytest.skip("Keras 3 is not installed")
+        return ref
+
+    @pytest.mark.parametrize("cid", [pytest.param(c[0], marks=pytest.mark.slow) if c[0] in slow else c[0]
+                                     for c in cases])
+    def test_matches_keras(keras_results, cid):
+        case = next(c for c in cases if c[0] == cid)
+        ours = run_cases(ops, [case])[cid]
+        assert not isinstance(ours, str), ours
+        options = {"rtol": rtol, "atol": atol, **(case[3] if len(case) > 3 else {})}
+        assert_matches(ours, keras_results[cid], cid=cid, **options)
+
+    return keras_results, test_matches_keras
 
 
 def assert_matches(ours, theirs, rtol=1e-5, atol=1e-6, check_dtype=True, cid="", backends=None, keras=None):

@@ -6,26 +6,13 @@ import pytest
 
 import kshim as keras
 from kshim import ops
-from tests.keras_ops_parity import assert_matches, keras_reference, leaves, run_cases
+from tests.keras_ops_parity import leaves, parity_tests
 
 from conformance.table_ops_control_flow import *  # noqa: F401,F403  (the table and its inputs)
 from conformance.table_ops_control_flow import CASES
 
 
-@pytest.fixture(scope="module")
-def keras_results(tmp_path_factory):
-    ref = keras_reference(__name__, str(tmp_path_factory.mktemp("keras_ops")))
-    if ref is None:
-        pytest.skip("Keras 3 is not installed")
-    return ref
-
-
-@pytest.mark.parametrize("cid", [c[0] for c in CASES])
-def test_matches_keras(keras_results, cid):
-    case = next(c for c in CASES if c[0] == cid)
-    ours = run_cases(ops, [case])[cid]
-    assert not isinstance(ours, str), ours
-    assert_matches(ours, keras_results[cid], cid=cid, **(case[3] if len(case) > 3 else {}))
+keras_results, test_matches_keras = parity_tests(__name__, CASES, ops)
 
 
 def _grad(fn, x):

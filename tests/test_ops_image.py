@@ -4,31 +4,16 @@ import numpy as np
 import pytest
 
 from kshim import ops
-from tests.keras_ops_parity import assert_matches, keras_reference, run_cases
+from tests.keras_ops_parity import parity_tests
 
 from conformance.table_ops_image import *  # noqa: F401,F403  (the table and its inputs)
 from conformance.table_ops_image import CASES
 
 
-@pytest.fixture(scope="module")
-def keras_results(tmp_path_factory):
-    ref = keras_reference(__name__, str(tmp_path_factory.mktemp("keras_ops")))
-    if ref is None:
-        pytest.skip("Keras 3 is not installed")
-    return ref
-
-
 # Variants whose eager jax run compiles many small ops (seconds each on a shared CI core): their main entries stay.
 SLOW = {"perspective_transform.nearest", "scale_and_translate.tensors", "rgb_to_hsv.first", "ssim.defaults"}
 
-
-@pytest.mark.parametrize("cid", [pytest.param(c[0], marks=pytest.mark.slow) if c[0] in SLOW else c[0]
-                                 for c in CASES])
-def test_matches_keras(keras_results, cid):
-    case = next(c for c in CASES if c[0] == cid)
-    ours = run_cases(ops, [case])[cid]
-    assert not isinstance(ours, str), ours
-    assert_matches(ours, keras_results[cid], rtol=1e-5, atol=1e-5, cid=cid, **(case[3] if len(case) > 3 else {}))
+keras_results, test_matches_keras = parity_tests(__name__, CASES, ops, atol=1e-5, slow=SLOW)
 
 
 def test_symbolic_ops_build_a_functional_model():

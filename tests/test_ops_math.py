@@ -4,26 +4,13 @@ import numpy as np
 import pytest
 
 from kshim import ops
-from tests.keras_ops_parity import assert_matches, keras_reference, run_cases
+from tests.keras_ops_parity import parity_tests
 
 from conformance.table_ops_math import *  # noqa: F401,F403  (the table and its inputs)
 from conformance.table_ops_math import CASES
 
 
-@pytest.fixture(scope="module")
-def keras_results(tmp_path_factory):
-    ref = keras_reference(__name__, str(tmp_path_factory.mktemp("keras_ops")))
-    if ref is None:
-        pytest.skip("Keras 3 is not installed")
-    return ref
-
-
-@pytest.mark.parametrize("cid", [c[0] for c in CASES])
-def test_matches_keras(keras_results, cid):
-    case = next(c for c in CASES if c[0] == cid)
-    ours = run_cases(ops, [case])[cid]
-    assert not isinstance(ours, str), ours
-    assert_matches(ours, keras_results[cid], rtol=1e-5, atol=1e-5, cid=cid, **(case[3] if len(case) > 3 else {}))
+keras_results, test_matches_keras = parity_tests(__name__, CASES, ops, atol=1e-5)
 
 
 def test_segments_against_numpy_and_empty_segments():
