@@ -75,6 +75,7 @@ def run_cases(names, out_dir):
         import kshim  # noqa: F401 - selects the backend
 
         convert = _converter()
+        fresh = kshim.utils.clear_session  # automatic layer names restart for each case
     except Exception as exc:  # noqa: BLE001 - every case fails with this message
         manifest["import_error"] = f"importing kshim with KSHIM_BACKEND={backend} failed: {_error_text(exc)}"
         names = list(names)  # claim them all, so that every case reports the import error
@@ -90,6 +91,7 @@ def run_cases(names, out_dir):
             f.write(name)
         start = time.perf_counter()
         try:
+            fresh()  # a case's outputs must not depend on which cases its worker ran before it
             result = c.fn()
             if not isinstance(result, dict) or not result:
                 raise TypeError(f"the case must return a non-empty dict of arrays; it returned {type(result)}")

@@ -6,7 +6,11 @@ sums them per file."""
 import json
 import os
 import resource
+import signal
+import sys
+import threading
 import time
+import warnings
 
 import pytest
 
@@ -51,3 +55,35 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("cross_backend"):
             item.add_marker(skip)
+
+
+# -- SIGINT left ignored ----------------------------------------------------------------------------------------
+# In two CI runs something earlier in a pytest worker left SIGINT ignored at the OS level (Python's own view,
+# `signal.getsignal`, still said `default_int_handler`), so Ctrl-C did nothing there and in its subprocesses, and
+# the Ctrl-C tests (tests/reliability/test_interrupts.py) failed. Not yet pinned down: after each test the OS-level
+# disposition is read, and a test that leaves SIGINT ignored gets a warning that names it (then the default
+# handler is put back, so that later tests see a normal process).
+
+def _sigint_ignored():
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    class _Sigaction(ctypes.Structure):  # glibc's struct sigaction
+        _fields_ = [("handler", ctypes.c_void_p), ("mask", ctypes.c_ulong * 16), ("flags", ctypes.c_int),
+                    ("restorer", ctypes.c_void_p)]
+
+    current = _Sigaction()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.sigaction(signal.SIGINT, None, ctypes.byref(current)) != 0:
+        return False
+    return current.handler == 1  # SIG_IGN
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield
+    if threading.current_thread() is threading.main_thread() and _sigint_ignored():
+        warnings.warn(f"{item.nodeid} left SIGINT ignored at the OS level; the default handler is put back",
+                      RuntimeWarning)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
