@@ -57,12 +57,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-# -- SIGINT left ignored ----------------------------------------------------------------------------------------
-# In two CI runs something earlier in a pytest worker left SIGINT ignored at the OS level (Python's own view,
-# `signal.getsignal`, still said `default_int_handler`), so Ctrl-C did nothing there and in its subprocesses, and
-# the Ctrl-C tests (tests/reliability/test_interrupts.py) failed. Not yet pinned down: after each test the OS-level
-# disposition is read, and a test that leaves SIGINT ignored gets a warning that names it (then the default
-# handler is put back, so that later tests see a normal process).
+# -- SIGINT ignored -----------------------------------------------------------------------------------------------
+# The Ctrl-C tests (tests/reliability/test_interrupts.py) need a process where Ctrl-C works. A suite started as a
+# background job of a non-interactive shell inherits SIGINT ignored at the OS level (POSIX), and Python's own view
+# (`signal.getsignal`) need not show it. After each test the OS-level disposition is read; when SIGINT is ignored a
+# warning names the test after which it was found (the first test of a worker: inherited at start), and the default
+# handler is put back.
 
 def _sigint_ignored():
     if not sys.platform.startswith("linux"):
@@ -84,6 +84,6 @@ def _sigint_ignored():
 def pytest_runtest_teardown(item, nextitem):
     yield
     if threading.current_thread() is threading.main_thread() and _sigint_ignored():
-        warnings.warn(f"{item.nodeid} left SIGINT ignored at the OS level; the default handler is put back",
-                      RuntimeWarning)
+        warnings.warn(f"SIGINT found ignored at the OS level after {item.nodeid} (inherited when that is a "
+                      "worker's first test); the default handler is put back", RuntimeWarning)
         signal.signal(signal.SIGINT, signal.default_int_handler)
