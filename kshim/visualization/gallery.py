@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from kshim import config, ops
-from kshim.visualization.drawing import draw_bounding_boxes, draw_segmentation_masks
+from kshim.visualization.drawing import _batched, draw_bounding_boxes, draw_segmentation_masks
 
 
 def _pyplot(where):
@@ -19,13 +19,6 @@ def _pyplot(where):
         raise ImportError(f"{where} needs matplotlib: install the `matplotlib` extra (`pip install "
                           f"kshim[matplotlib]`, or `pip install matplotlib`)") from e
     return plt
-
-
-def _batched(where, images):
-    shape = tuple(ops.shape(images))
-    if len(shape) != 4:
-        raise ValueError(f"{where}: `images` must be a batch of images (rank 4). Received: images.shape={shape}")
-    return shape
 
 
 def _to_0_255(images, value_range):
