@@ -250,3 +250,29 @@ def test_swap_ema_weights_needs_use_ema():
     model = _linear_ema_model(use_ema=False)
     with pytest.raises(ValueError, match="use_ema=True"):
         model.fit(X, Y, epochs=1, validation_data=(XV, YV), verbose=0, callbacks=[callbacks.SwapEMAWeights()])
+
+
+def test_swap_ema_weights_leaves_variables_set_to_their_gradient_alone():
+    # float8 training adds scale and amax-history variables with `overwrite_with_gradient`: the optimizer keeps no
+    # moving average for them (None, as Keras 3), so the swap must skip them and swap only the others.
+    model = kshim.Sequential([kshim.Input((4,)), layers.Dense(2)])
+    model.layers[0].quantize("float8")
+    model.compile(kshim.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5), "mse")
+    model.fit(X, np.repeat(Y, 2, axis=1), epochs=2, batch_size=8, shuffle=False, verbose=0)
+    opt = model.optimizer
+    averages = opt._model_variables_moving_average
+    skipped = [v.path for v, a in zip(opt._trainable_variables, averages) if a is None]
+    assert skipped and all("scale" in p or "amax" in p for p in skipped)
+    before = {v.path: v.numpy() for v in model.weights}
+    ema = {v.path: a.numpy() for v, a in zip(opt._trainable_variables, averages) if a is not None}
+    seen = {}
+
+    class Record(callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            seen.update({v.path: v.numpy() for v in self.model.weights})
+
+    model.evaluate(XV, np.repeat(YV, 2, axis=1), verbose=0, callbacks=[callbacks.SwapEMAWeights(), Record()])
+    for path, value in seen.items():  # during evaluation: the averages, and the float8 state as it was
+        np.testing.assert_array_equal(value, ema.get(path, before[path]))
+    for v in model.weights:  # afterwards: everything back
+        np.testing.assert_array_equal(v.numpy(), before[v.path])

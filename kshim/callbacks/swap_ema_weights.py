@@ -36,16 +36,23 @@ class SwapEMAWeights(Callback):
                              "training step). Train the model before evaluating with EMA weights.")
         return ready
 
+    @staticmethod
+    def _pairs(opt):
+        """(variable, moving average) pairs; a variable set to its gradient (``overwrite_with_gradient``, float8
+        training's scales) has no average and is left as it is."""
+        return [(var, average) for var, average in zip(opt._trainable_variables,
+                                                        opt._model_variables_moving_average) if average is not None]
+
     def _swap_variables(self):
         for opt in self._ema_optimizers():
-            for var, average in zip(opt._trainable_variables, opt._model_variables_moving_average):
+            for var, average in self._pairs(opt):
                 current = var.value
                 var.assign(average.value)
                 average.assign(current)
 
     def _finalize_ema_values(self):
         for opt in self._ema_optimizers():
-            for var, average in zip(opt._trainable_variables, opt._model_variables_moving_average):
+            for var, average in self._pairs(opt):
                 average.assign(ops.copy(var.value))  # never two variables on one buffer
 
     def _put_ema_weights(self, in_model):
