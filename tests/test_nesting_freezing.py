@@ -111,9 +111,9 @@ def test_nested_frozen_model_files_move_between_kshim_and_keras3(tmp_path, keras
         model.save(tmp_path / f"{module.__name__}.keras")
     from_keras = kshim.models.load_model(tmp_path / "keras.keras")
     from_kshim = keras.models.load_model(tmp_path / "kshim.keras")
-    np.testing.assert_allclose(np_(from_keras(X)), np.asarray(theirs(X)), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(np.asarray(from_kshim(X)), np_(ours(X)), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(np_(ours(X)), np.asarray(theirs(X)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np_(from_keras(X)), keras.ops.convert_to_numpy(theirs(X)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(from_kshim(X)), np_(ours(X)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np_(ours(X)), keras.ops.convert_to_numpy(theirs(X)), rtol=1e-4, atol=1e-5)
     assert not from_keras.get_layer("base").trainable
     # Keras 3 reads the nested Sequential's own flag back as True (even from its own files), but its layers, and
     # so its weights, stay frozen
@@ -154,7 +154,8 @@ def test_frozen_layers_survive_the_config(tmp_path):
     model.save(tmp_path / "frozen.keras")
     loaded = kshim.models.load_model(tmp_path / "frozen.keras")
     assert not loaded.get_layer("base").trainable
-    assert [w.path for w in loaded.trainable_weights] == ["head/kernel", "head/bias"]
+    # Keras 3's paths: a Sequential prefixes its layers' with its name
+    assert [w.path for w in loaded.trainable_weights] == [f"{model.name}/head/kernel", f"{model.name}/head/bias"]
 
 
 def test_batchnorm_in_a_frozen_model_runs_in_inference_mode():

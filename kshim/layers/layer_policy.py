@@ -1,9 +1,12 @@
 """A layer's dtype policy (the `Layer` base class's share of it): ``dtype_policy``, the dtypes it names, the
 quantization mode, and `Layer.path`, which a `DTypePolicyMap` policy is looked up by.
 
-``path`` is Keras 3's: the layer's name, prefixed by the path of the layer that holds it as an attribute
-(``"block/dense"``). Models do not prefix the paths of their layers here (Keras 3 prefixes a Sequential's or a
-subclassed model's layers with the model's name, ``"sequential/dense"``; a Functional model's not).
+``path`` is Keras 3's: the layer's name, prefixed by the path of the layer that holds it (``"block/dense"``). Keras 3
+derives it from the name scope the layer is first built in: a Sequential's layers and a subclassed model's are
+built inside the model's scope (``"sequential/dense"``, ``"my_model/dense"``), a Functional model's outside any
+(``"dense"``). Here the holder is the first layer or non-Functional model that keeps the layer (as an attribute,
+or in a Sequential's stack), which gives the same paths for models written the usual ways; a variable's path is
+its layer's path when it is created.
 """
 
 import weakref
@@ -72,14 +75,23 @@ class PolicyOwner:
         return self.name if holder is None else f"{holder.path}/{self.name}"
 
     def _hold(self, layer):
-        """Record ``self`` as the holder of ``layer`` (the first holder that is not a model), and re-resolve the
-        map policies below it, whose paths just changed."""
-        if self._is_model or layer is self or "_holder" in layer.__dict__:
+        """Record ``self`` as the holder of ``layer`` (the first holder that is not a Functional model). The paths
+        below it just changed: re-resolve their map policies, and move the paths of the variables they already
+        have (a sub-layer built before it is assigned, as in a `build` method, gets Keras's path)."""
+        if self._is_graph or layer is self or "_holder" in layer.__dict__:
             return
+        old = layer.path + "/"
         object.__setattr__(layer, "_holder", weakref.ref(self))
-        stack = [layer]
+        new = layer.path + "/"
+        stack, seen = [layer], set()
         while stack:
             current = stack.pop()
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
             if isinstance(current.__dict__.get("_dtype_policy"), DTypePolicyMap):
                 current._apply_policy()
+            for variable in current.__dict__.get("_own_trainable", []) + current.__dict__.get("_own_non_trainable", []):
+                if variable.path.startswith(old):
+                    variable.path = new + variable.path[len(old):]
             stack.extend(current.__dict__.get("_tracked_layers", ()))

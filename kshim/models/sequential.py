@@ -53,6 +53,7 @@ class Sequential(Model):
                                            name=f"input_layer_for_{layer.name}")
         self._stack.append(layer)
         self._tracked_layers.append(layer)
+        self._hold(layer)
         if rebuild and self._input_layer is not None:
             try:
                 self._rebuild_symbolic()
