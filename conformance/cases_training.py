@@ -55,10 +55,21 @@ def _fit_reference():
 def _fit():
     """The seeded model compiled with SGD(0.05, momentum=0.9), sparse_categorical_crossentropy and accuracy,
     fit for 3 epochs (batch 16, shuffle, validation_split=0.2): history, final weights, evaluate, predict."""
+    return _fit_run("auto")
+
+
+@case("training.fit.jit_compile", family="training", rtol=1e-4, atol=1e-5, reference=_fit_reference)
+def _fit_jit_compile():
+    """``training.fit`` compiled with ``jit_compile=True``: the step through the framework's compiler (jax.jit;
+    torch.compile, whose fused kernels round differently from eager), within the same tolerance."""
+    return _fit_run(True)
+
+
+def _fit_run(jit_compile):
     model = _model()
     initial = model.get_weights()
     model.compile(optimizer=kshim.optimizers.SGD(0.05, momentum=0.9), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+                  metrics=["accuracy"], jit_compile=jit_compile)
     history = model.fit(X, Y, epochs=3, batch_size=16, shuffle=True, validation_split=0.2, verbose=0)
     weights = model.get_weights()
     evaluation = model.evaluate(X_TEST, Y_TEST, batch_size=16, verbose=0, return_dict=True)

@@ -197,3 +197,19 @@ def test_unknown_op_in_a_file_is_named():
     config = {"module": "keras.src.ops.numpy", "class_name": "NoSuchOp", "config": {"name": "x"}}
     with pytest.raises(ValueError, match="no_such_op"):
         kshim.saving.deserialize_keras_object(config)
+
+
+def test_a_constant_before_the_symbolic_argument_is_a_call_argument(tmp_path):
+    # `searchsorted(constant, x)`: the symbolic tensor comes second; both are the op's call arguments (as in
+    # Keras 3's Searchsorted.call), not the constant a config entry and the tensor a keyword.
+    x = kshim.Input((4,))
+    edges = np.array([0.0, 1.0, 2.0], "float32")
+    model = kshim.Model(x, [ops.searchsorted(edges, x), ops.digitize(x, [0.0, 1.0, 2.0])])
+    data = np.array([[0.5, 1.5, 2.5, -1.0], [0.0, 1.0, 2.0, 3.0]], "float32")
+    expected = [np.searchsorted(edges, data), np.digitize(data, edges)]
+    for got, want in zip(model.predict(data, verbose=0), expected):
+        np.testing.assert_array_equal(got, want)
+    model.save(tmp_path / "sorted.keras")
+    loaded = kshim.saving.load_model(tmp_path / "sorted.keras")
+    for got, want in zip(loaded.predict(data, verbose=0), expected):
+        np.testing.assert_array_equal(got, want)

@@ -21,7 +21,8 @@ from kshim.common import naming
 # Parameter names that hold tensors: the node's call arguments. Every other argument is the operation's config.
 _TENSOR_PARAMS = frozenset(("x", "x1", "x2", "xs", "a", "b", "y", "condition", "inputs", "indices", "images",
                             "kernel", "depthwise_kernel", "pointwise_kernel", "bias", "weights", "transform",
-                            "coordinates", "key", "values", "updates", "arrays", "tensors", "scores", "mask"))
+                            "coordinates", "key", "values", "updates", "arrays", "tensors", "scores", "mask",
+                            "sorted_sequence", "bins"))
 _CLASSES = {}  # (Keras module, op name) -> the Operation subclass named as Keras 3 names it ("Add", "GetItem")
 _SIGNATURES = {}
 
