@@ -16,6 +16,10 @@ from kshim.common.naming import scoped_path, uniquify
 from kshim.common.properties import read_only
 
 
+STRUCTURE = [0]  # bumped by whatever may change a model's variables, their trainable flags or its layers (see
+#                   `kshim.models.eager_call`, whose cached forward of the last call trusts it while it is unchanged)
+
+
 class Variable:
     """A mutable tensor with a name, a dtype and a ``trainable`` flag, usable wherever a tensor is.
 
@@ -34,7 +38,7 @@ class Variable:
             raise ValueError(f"Variable: `name` must be a string without '/'. Received: name={name!r}")
         self.name = name or uniquify("variable")
         self.path = scoped_path(self.name)
-        self.trainable = bool(trainable)
+        self._trainable = bool(trainable)
         self.regularizer = regularizer
         self.constraint = constraint
         self.aggregation = aggregation
@@ -72,6 +76,16 @@ class Variable:
 
     # -- value --------------------------------------------------------------------------------------------------
     value = read_only("_value")
+
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        STRUCTURE[0] += 1
 
     def assign(self, value):
         """Set the variable to ``value`` (same shape), cast to the variable's dtype. Returns the new value."""

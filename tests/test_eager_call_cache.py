@@ -26,7 +26,17 @@ def _reference(weights, x, relu_out=False):
 
 
 def _call(model, x=X, **kwargs):
+    """``model(x)`` on a backend tensor (a new one each call), the input of the cache's fast path; lists of
+    arrays go in as numpy arrays."""
+    if isinstance(x, np.ndarray):
+        x = kshim.ops.convert_to_tensor(x)
     return kshim.ops.convert_to_numpy(model(x, **kwargs))
+
+
+def _fast(model):
+    """Whether the last call left the fast path armed (jax), or None where there is no cache (torch)."""
+    calls = eager_call._BY_MODEL[model]
+    return calls.last is not None if calls.enabled else None
 
 
 def _warm(model, x=X, **kwargs):
@@ -134,3 +144,65 @@ def test_functional_two_inputs():
         out = _call(model, [X, X * 2])
         np.testing.assert_allclose(out, np.concatenate([X, X * 2], 1) @ w[0] + w[1], rtol=RTOL, atol=ATOL)
     assert _compiled(model) in (1, None)
+
+
+def test_numpy_inputs_use_the_compiled_forward_too():
+    model = _mlp()
+    for _ in range(eager_call.EAGER_CALLS + 2):
+        out = kshim.ops.convert_to_numpy(model(X))
+        np.testing.assert_allclose(out, _reference(model.get_weights(), X), rtol=RTOL, atol=ATOL)
+    assert _compiled(model) in (1, None)
+
+
+def test_the_fast_path_sees_a_variable_trainable_flag_and_a_replaced_sublayer():
+    # The fast path skips walking the model while nothing that could change it happened (kshim.variables.STRUCTURE).
+    class Net(kshim.Model):
+        def __init__(self):
+            super().__init__()
+            self.body = layers.Dense(4, activation="relu")
+            self.head = layers.Dense(4)
+
+        def call(self, x):
+            return self.head(self.body(x))
+
+    kshim.utils.set_random_seed(5)
+    model = Net()
+    _call(model)  # builds it
+    _warm(model), _call(model), _call(model)  # eager calls, the trace, then a call that arms the fast path
+    assert _fast(model) in (True, None)
+    np.testing.assert_allclose(_call(model), _reference(model.get_weights(), X), rtol=RTOL, atol=ATOL)
+    model.body.kernel.trainable = False  # one variable moves to the non-trainable list
+    for _ in range(eager_call.EAGER_CALLS + 1):
+        np.testing.assert_allclose(_call(model), _reference(model.get_weights(), X), rtol=RTOL, atol=ATOL)
+    assert [v.name for v in model.non_trainable_variables] == ["kernel"]
+    model.head = layers.Dense(4, activation="relu")  # a new sub-layer, built by the next call
+    _call(model)
+    model.head.set_weights([np.eye(4, dtype="float32") * 2, np.full(4, -0.1, "float32")])
+    weights = [model.body.kernel.numpy(), model.body.bias.numpy(), *model.head.get_weights()]
+    for _ in range(eager_call.EAGER_CALLS + 1):
+        np.testing.assert_allclose(_call(model), _reference(weights, X, relu_out=True), rtol=RTOL, atol=ATOL)
+    _call(model)
+    assert _fast(model) in (True, None)
+    # another shape or training value leaves the fast path, and comes back to it
+    np.testing.assert_allclose(_call(model, X[:2]), _reference(weights, X[:2], relu_out=True), rtol=RTOL,
+                               atol=ATOL)
+    np.testing.assert_allclose(_call(model, training=True), _reference(weights, X, relu_out=True), rtol=RTOL,
+                               atol=ATOL)
+
+
+def test_the_fast_path_sees_a_frozen_batch_norm():
+    # A BatchNormalization whose `trainable` is False runs in inference mode even in a training call (Keras 3):
+    # freezing it after the fast path is armed must change what the next call computes.
+    kshim.utils.set_random_seed(6)
+    model = kshim.Sequential([kshim.Input((4,)), layers.BatchNormalization(momentum=0.0)])
+    x = X * 3 + 2
+    for _ in range(eager_call.EAGER_CALLS + 3):
+        out = _call(model, x, training=True)
+    assert _fast(model) in (True, None)
+    np.testing.assert_allclose(out.mean(0), np.zeros(4), atol=1e-5)  # normalized with the batch's statistics
+    bn = model.layers[0]
+    bn.trainable = False
+    mean, var = bn.moving_mean.numpy(), bn.moving_variance.numpy()
+    frozen = _call(model, x, training=True)
+    np.testing.assert_allclose(frozen, (x - mean) / np.sqrt(var + bn.epsilon), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(bn.moving_mean.numpy(), mean)  # and its statistics stay

@@ -24,7 +24,7 @@ from kshim.registry import LAYERS
 from kshim.serialization import serialize_layer
 from kshim.common import naming
 from kshim.common.suggest import unknown_name_error
-from kshim.variables import Variable, read_values, swap_values, values_lock, values_of
+from kshim.variables import STRUCTURE, Variable, read_values, swap_values, values_lock, values_of
 
 _LAYER_KWARGS = ("input_shape", "input_dim", "batch_size", "batch_input_shape", "input_length", "weights",
                  "input_dtype")
@@ -155,6 +155,7 @@ class Layer(PolicyOwner, _LayerBase):
         return (batch_size,) + tuple(shape)
 
     def __setattr__(self, name, value):
+        STRUCTURE[0] += 1  # any attribute may hold layers or variables: eager calls re-check the model
         if isinstance(value, Layer) and name != "_self_ref":
             if value not in self._tracked_layers:
                 self._tracked_layers.append(value)
@@ -198,6 +199,7 @@ class Layer(PolicyOwner, _LayerBase):
         var.path = f"{self.path}/{name}"
         var.overwrite_with_gradient = bool(overwrite_with_gradient)
         (self._own_trainable if trainable else self._own_non_trainable).append(var)
+        STRUCTURE[0] += 1
         if not self._trainable:
             var.trainable = False
         return var

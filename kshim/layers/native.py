@@ -13,7 +13,7 @@ from kshim.layers.keras_tensor import KerasTensor
 from kshim.layers.layer import Layer
 from kshim.random import SeedGenerator, make_seed
 from kshim.registry import in_safe_mode
-from kshim.variables import Variable
+from kshim.variables import STRUCTURE, Variable
 
 
 class TorchModuleWrapper(Layer):
@@ -33,6 +33,7 @@ class TorchModuleWrapper(Layer):
             v = Variable(tensor, trainable=trainable, name=key)
             v.path = f"{self.name}/{key}"
             (self._own_trainable if trainable else self._own_non_trainable).append(v)
+            STRUCTURE[0] += 1  # a variable tracked by hand: eager calls re-check the model
             self._state_variables.append(v)
         self._adapter.adopt(self._state_variables)
         self.built = True

@@ -4,6 +4,7 @@ power iteration (Miyato et al., 2018), Keras 3's arguments, weights and numbers.
 from kshim import initializers, ops
 from kshim.layers.input_spec import InputSpec
 from kshim.layers.wrapper import Wrapper
+from kshim.variables import STRUCTURE
 
 
 def _unit(x, epsilon=1e-7):
@@ -40,6 +41,7 @@ class SpectralNormalization(Wrapper):
         # Keras 3 tracks the kernel as this layer's own weight too (it is an attribute), before `vector_u`: the
         # weights read kernel, vector_u, then the wrapped layer's others, and a .keras file stores it twice.
         (self._own_trainable if self.kernel.trainable else self._own_non_trainable).append(self.kernel)
+        STRUCTURE[0] += 1  # a variable tracked by hand: eager calls re-check the model
         self.vector_u = self.add_weight(shape=(1, self.kernel_shape[-1]),
                                         initializer=initializers.TruncatedNormal(stddev=0.02), trainable=False,
                                         name="vector_u", dtype=self.kernel.dtype)

@@ -20,6 +20,12 @@ left no losses (``add_loss``, activity regularizers: an eager call must expose t
 that ``call`` reads (not a variable, not an argument) is frozen at the trace, as in ``predict``. Calls with
 other arguments (``mask``, extra keywords), symbolic inputs, nested calls inside another layer or inside a
 stateless call run eagerly, as does everything on backends that answer None (torch).
+
+Computing the key walks the model (its layers, variables and flags): for a tiny model that costs several times
+the compiled forward itself. So the last compiled call is remembered with `kshim.variables.STRUCTURE`, a counter
+that every layer attribute set, created or hand-tracked variable, changed ``trainable`` flag and Sequential
+``add``/``pop`` bumps: while it is unchanged and the next call passes one backend array of the same type, shape
+and dtype with the same ``training``, the model cannot have changed what the key says, and the walk is skipped.
 """
 
 import weakref
@@ -28,10 +34,11 @@ import numpy as np
 
 from kshim import ops
 from kshim.layers.layer import _CALLS, _StatelessDepth
-from kshim.variables import values_lock
+from kshim.variables import STRUCTURE, values_lock
 
 _MAX_KEYS = 8  # per model; further signatures run eagerly
 EAGER_CALLS = 3  # calls of a key that run eagerly before the compiled forward: a few calls never pay a trace
+_ABSTRACT = object()  # `_run`'s answer when the inputs were abstract (the layers' own call must run)
 _BY_MODEL = weakref.WeakKeyDictionary()  # model -> EagerCalls (outside the model: copies and saves never see it)
 
 
@@ -73,6 +80,8 @@ class EagerCalls:
         self._model = weakref.ref(model)  # the compiled forwards must not keep the model alive
         self.entries = {}  # key -> compiled forward, eager calls so far (an int) or None (stays eager)
         self.compiled = 0  # how many compiled forwards were traced (for tests)
+        self.last = None  # the last compiled call: (STRUCTURE then, input type, shape, dtype, training, entry,
+        #                   trainable variables, non-trainable variables)
         self.enabled = ops.compiled_eager_call(self._forward) is not None
 
     def _forward(self, trainable, non_trainable, inputs, training):
@@ -81,9 +90,18 @@ class EagerCalls:
 
     def __call__(self, layer_call, inputs, training):
         """``model(inputs, training=training)``, through the compiled forward when the key allows it."""
+        last = self.last
+        if (last is not None and last[0] == STRUCTURE[0] and type(inputs) is last[1] and last[4] is training
+                and inputs.shape == last[2] and inputs.dtype == last[3] and not _CALLS.depth
+                and not _StatelessDepth.depth):
+            outputs = self._run(last[5], last[6], last[7], inputs, training)
+            if outputs is not _ABSTRACT:
+                return outputs
+        epoch = STRUCTURE[0]
         model = self._model()
         if _CALLS.depth or _StatelessDepth.depth or not model.built:
             return layer_call()
+        raw = inputs
         key = [training]
         if not _signature(inputs, key):  # symbolic, strings, other objects: the layer's own call
             return layer_call()
@@ -112,19 +130,28 @@ class EagerCalls:
             first = True
         else:
             first = False
-        with values_lock:  # no other thread's trace has its tracers swapped in while the values are read
-            values = [v.value for v in trainable], [v.value for v in non_trainable]
         try:
-            result = entry(*values, inputs, training)
+            outputs = self._run(entry, trainable, non_trainable, inputs, training)
         except Exception:
             if not first:
                 raise
             self.entries[key] = None  # the trace failed (a host read, ...): this key stays eager
             return layer_call()
-        if result is None:  # abstract inputs (inside the framework's own transformation)
+        if outputs is _ABSTRACT:  # abstract inputs (inside the framework's own transformation)
             return layer_call()
         if first:
             self.compiled += 1
+        if inputs is raw and ops.is_tensor(raw) and STRUCTURE[0] == epoch:
+            self.last = (epoch, type(raw), raw.shape, raw.dtype, training, entry, trainable, non_trainable)
+        return outputs
+
+    @staticmethod
+    def _run(entry, trainable, non_trainable, inputs, training):
+        with values_lock:  # no other thread's trace has its tracers swapped in while the values are read
+            values = [v.value for v in trainable], [v.value for v in non_trainable]
+        result = entry(*values, inputs, training)
+        if result is None:
+            return _ABSTRACT
         outputs, new = result
         for v, value in zip(non_trainable, new):
             if value is not None:

@@ -8,6 +8,7 @@ from kshim.layers.layer import Layer, call_flags
 from kshim.models.keras2_methods import deprecated
 from kshim.models.model import Model
 from kshim.serialization import deserialize_keras_object, serialize_keras_object
+from kshim.variables import STRUCTURE
 
 
 class Sequential(Model):
@@ -53,6 +54,7 @@ class Sequential(Model):
                                            name=f"input_layer_for_{layer.name}")
         self._stack.append(layer)
         self._tracked_layers.append(layer)
+        STRUCTURE[0] += 1  # the layers changed: eager calls re-check the model
         self._hold(layer)
         if rebuild and self._input_layer is not None:
             try:
@@ -69,6 +71,7 @@ class Sequential(Model):
             raise IndexError(f"Sequential '{self.name}': there are no layers to pop.")
         layer = self._stack.pop()
         self._tracked_layers.remove(layer)
+        STRUCTURE[0] += 1
         if rebuild:
             self._rebuild_symbolic()
         return layer
