@@ -4,7 +4,10 @@
   ``max-autotune-no-cudagraphs`` on CPU, ``max-autotune`` on CUDA): inductor fuses the elementwise work the eager
   loop runs op by op.
 - jax: the hand-written jitted step of `benchmarks.models.JaxLoop` run ``SCAN_STEPS`` steps per call inside one
-  ``lax.scan`` (kshim's counterpart is ``steps_per_execution=SCAN_STEPS``).
+  ``lax.scan`` (kshim's counterpart is ``steps_per_execution=SCAN_STEPS``). On CPU a workload with a convolution
+  (cnn_28x28) runs its ``SCAN_STEPS`` steps as calls of the jitted one-step function instead, as kshim does: inside
+  the scan's while loop XLA's CPU compiler leaves the convolution's kernel gradient on a slow path (18x slower per
+  sample, BENCHMARKS.md "jax: steps_per_execution on a CNN"), which is no fair anchor.
 - jax, embedding_lstm only: the LSTM written the plain way, the input projection inside the scanned step
   (``z = x_t @ W + h @ U + b``) rather than hoisted out of the loop as kshim and `benchmarks.models` do; on a
   2-core CPU it was measured 1.3x faster than the hoisted form (issue 21).
@@ -13,6 +16,7 @@
 from benchmarks import models
 
 SCAN_STEPS = 8
+_CONVOLUTIONAL = {"cnn_28x28"}
 COMPILE_MODE = {"cpu": "max-autotune-no-cudagraphs", "cuda": "max-autotune"}
 
 
@@ -38,6 +42,14 @@ class JaxScanLoop(models.JaxLoop):
             return state
 
         self.multi = jax.jit(multi, donate_argnums=(0, 1, 2))
+        if name in _CONVOLUTIONAL and jax.default_backend() == "cpu":
+            self.multi = self._stepped
+
+    def _stepped(self, p, m, v, t, xs, ys, keys):
+        state = (p, m, v, t)
+        for i in range(SCAN_STEPS):
+            state = self.step(*state, xs[i], ys[i], keys[i])
+        return state
 
     def fit(self, x, y, batch, epochs):
         jnp, jax = self.jnp, self.jax

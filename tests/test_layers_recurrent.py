@@ -278,6 +278,23 @@ def test_fused_path_equals_generic_path(name, kwargs, monkeypatch):
         np.testing.assert_allclose(_np(gf), _np(gg), rtol=1e-4, atol=1e-5)
 
 
+def test_fused_lstm_with_a_large_projection_equals_generic_path():
+    # batch * steps * 4 * units * 4 bytes = 2 MiB: on jax's CPU the fused LSTM projects inside its loop from there.
+    x = np.random.default_rng(4).normal(size=(256, 4, 3)).astype("float32")
+    kwargs = {"return_sequences": True, "return_state": True, "go_backwards": True}
+    fused, generic = layers.LSTM(128, **kwargs), layers.LSTM(128, use_cudnn=False, **kwargs)
+    fused.build(x.shape)
+    generic.build(x.shape)
+    w = _random_weights(fused, scale=0.1)
+    fused.set_weights(w)
+    generic.set_weights(w)
+    loss_f, grads_f = _loss_and_grads(fused, x)
+    loss_g, grads_g = _loss_and_grads(generic, x)
+    np.testing.assert_allclose(_np(loss_f), _np(loss_g), rtol=1e-5)
+    for gf, gg in zip(grads_f, grads_g):  # sums over 1024 rows: an absolute tolerance of 1e-4 on values up to ~10
+        np.testing.assert_allclose(_np(gf), _np(gg), rtol=1e-4, atol=1e-4)
+
+
 def test_fused_path_conditions():
     assert layers.LSTM(3).fused_ok() and layers.GRU(3).fused_ok()
     assert not layers.LSTM(3).fused_ok(mask=RIGHT)

@@ -3,7 +3,8 @@
 `scan` is ``lax.scan`` inside jit and a Python loop on concrete values (eager calls and eager gradients). The
 fused LSTM/GRU are jitted: one input projection for every timestep, then a ``lax.scan`` over the recurrent matmul
 and the gate math (XLA fuses it), as Keras 3's JAX backend does for GRU. The LSTM loop has its own gradient
-(`_lstm_loop`), for speed with the very numbers autodiff gives: see there."""
+(`_lstm_loop`), for speed with the very numbers autodiff gives: see there. On CPU, an LSTM whose projection would
+be large projects each timestep inside the loop instead (`_lstm_projecting_loop`), chosen by measurement."""
 
 import functools
 
@@ -41,13 +42,17 @@ def scan(fn, init, xs, reverse=False):
     return carry, jax.tree_util.tree_map(lambda *y: jnp.stack(y), *ys)
 
 
-def _recurrence(zx, h0, c0, recurrent_kernel):
-    """``((outputs, h, c), residuals)`` of the LSTM loop over the time-major input projection ``zx``; the residuals
-    are the stacks of each step's incoming ``c`` and its activations."""
+def _recurrence(zx, h0, c0, recurrent_kernel, kernel=None, bias=None):
+    """``((outputs, h, c), residuals)`` of the LSTM loop over the time-major input projection ``zx`` (or, given
+    ``kernel`` and ``bias``, over the time-major inputs, projected step by step: ``x_t @ kernel + h @ recurrent_kernel
+    + bias``); the residuals are the stacks of each step's incoming ``c`` and its activations."""
 
     def step(carry, zx_t):
         h, c = carry
-        z = zx_t + jnp.matmul(h, recurrent_kernel)
+        if kernel is None:
+            z = zx_t + jnp.matmul(h, recurrent_kernel)
+        else:
+            z = jnp.matmul(zx_t, kernel) + jnp.matmul(h, recurrent_kernel) + bias
         zi, zf, zc, zo = jnp.split(z, 4, axis=-1)
         i, f, g, o = jax.nn.sigmoid(zi), jax.nn.sigmoid(zf), jnp.tanh(zc), jax.nn.sigmoid(zo)
         c = f * c + i * g
@@ -67,9 +72,10 @@ def _lstm_loop(zx, h0, c0, recurrent_kernel):
     same dot_general shapes and dimension numbers (so XLA picks the same kernels and the numbers are bit for bit
     the same), written out to keep 6 saved (time, batch, units) stacks instead of autodiff's 12:
     ``sigma * (1 - sigma)`` and ``1 - tanh`` are recomputed from the saved activations by the same operations.
-    The input projection stays outside, one matmul over all timesteps as before, differentiated by autodiff:
-    projecting each timestep inside the loop is faster but not exact, because XLA's CPU dot chooses its kernel
-    by shape, so a (batch, in) row block can round differently from the same rows of the (batch * time, in) one."""
+    The input projection stays outside, one matmul over all timesteps, differentiated by autodiff (on CPU, when
+    that projection is large, `_lstm_projecting_loop` projects inside the loop instead: faster there, and its
+    numbers differ in the last bits, because XLA's CPU dot chooses its kernel by shape, so a (batch, in) row block
+    can round differently from the same rows of the (batch * time, in) one)."""
     return _recurrence(zx, h0, c0, recurrent_kernel)[0]
 
 
@@ -107,12 +113,51 @@ def _lstm_loop_bwd(saved, cotangents):
 _lstm_loop.defvjp(_lstm_loop_fwd, _lstm_loop_bwd)
 
 
+@jax.custom_vjp
+def _lstm_projecting_loop(xs, h0, c0, kernel, recurrent_kernel, bias):
+    """`_lstm_loop` with the input projection inside the loop, over the time-major inputs ``xs``.
+
+    On a 2-core CPU this was up to 1.5x faster for a training step when the hoisted projection ``(time, batch,
+    4 * units)`` is large (it leaves the caches), and up to 10% slower when it is small: see `_PROJECT_IN_LOOP_FROM`.
+    The backward pass is `_lstm_loop`'s; the projection's gradients are then one matmul each over all timesteps.
+    The numbers differ from the hoisted form's in the last bits (XLA's CPU dot rounds a (batch, in) block and the
+    same rows of the (time * batch, in) one differently)."""
+    return _recurrence(xs, h0, c0, recurrent_kernel, kernel, bias)[0]
+
+
+def _lstm_projecting_loop_fwd(xs, h0, c0, kernel, recurrent_kernel, bias):
+    (ys, h, c), residuals = _recurrence(xs, h0, c0, recurrent_kernel, kernel, bias)
+    return (ys, h, c), (xs, h0, kernel, recurrent_kernel, ys, residuals)
+
+
+def _lstm_projecting_loop_bwd(saved, cotangents):
+    xs, h0, kernel, recurrent_kernel, ys, residuals = saved
+    dz, dh0, dc0, d_rk = _lstm_loop_bwd((h0, recurrent_kernel, ys, residuals), cotangents)
+    steps, batch, features = xs.shape
+    dz2 = dz.reshape(steps * batch, dz.shape[-1])
+    d_kernel = jnp.matmul(jnp.transpose(xs.reshape(steps * batch, features)), dz2)
+    dxs = jnp.matmul(dz2, jnp.transpose(kernel)).reshape(xs.shape)
+    return dxs, dh0, dc0, d_kernel, d_rk, jnp.sum(dz2, axis=0)
+
+
+_lstm_projecting_loop.defvjp(_lstm_projecting_loop_fwd, _lstm_projecting_loop_bwd)
+
+# The size in bytes of the hoisted input projection from which, on CPU, the LSTM projects inside the loop: measured
+# with interleaved A/B rounds of a jitted forward + backward on 2 cores (BENCHMARKS.md, "jax: LSTM formulation").
+_PROJECT_IN_LOOP_FROM = 2 * 2 ** 20
+
+
 @functools.partial(jax.jit, static_argnames="go_backwards")
 def _lstm(inputs, h0, c0, kernel, recurrent_kernel, bias, go_backwards):
     if go_backwards:
         inputs = jnp.flip(inputs, axis=1)
-    zx = jnp.swapaxes(jnp.matmul(inputs, kernel) + bias, 0, 1)
-    ys, h, c = _lstm_loop(zx, h0, c0, recurrent_kernel)
+    batch, steps = inputs.shape[:2]
+    projection_bytes = batch * steps * kernel.shape[-1] * jnp.dtype(kernel.dtype).itemsize
+    if jax.default_backend() == "cpu" and projection_bytes >= _PROJECT_IN_LOOP_FROM:
+        ys, h, c = _lstm_projecting_loop(jnp.swapaxes(inputs, 0, 1), h0, c0, kernel, recurrent_kernel, bias)
+    else:
+        zx = jnp.swapaxes(jnp.matmul(inputs, kernel) + bias, 0, 1)
+        ys, h, c = _lstm_loop(zx, h0, c0, recurrent_kernel)
     return jnp.swapaxes(ys, 0, 1), h, c
 
 
