@@ -104,8 +104,10 @@ def keras3():
 def test_layers_weights_and_the_training_flag():
     model = _net()
     assert [l.name for l in model.layers] == ["d1", "bn", "out"]
-    assert [w.path for w in model.weights] == ["d1/kernel", "d1/bias", "bn/gamma", "bn/beta", "bn/moving_mean",
-                                              "bn/moving_variance", "out/kernel", "out/bias"]
+    # Keras 3's paths: a subclassed model's layers start with the model's name (tests/test_layer_paths.py)
+    assert [w.path for w in model.weights] == [f"net/{p}" for p in (
+        "d1/kernel", "d1/bias", "bn/gamma", "bn/beta", "bn/moving_mean", "bn/moving_variance", "out/kernel",
+        "out/bias")]
     assert len(model.trainable_weights) == 6 and len(model.non_trainable_weights) == 2
     np.testing.assert_allclose(np_(model(X)), _forward(model, X), rtol=1e-5, atol=1e-5)
     # training=True normalizes with the batch statistics instead

@@ -147,13 +147,20 @@ _lstm_projecting_loop.defvjp(_lstm_projecting_loop_fwd, _lstm_projecting_loop_bw
 _PROJECT_IN_LOOP_FROM = 2 * 2 ** 20
 
 
+def _projection_bytes(inputs, kernel):
+    """The hoisted input projection's size in bytes; 0 (keep it hoisted) when the batch or time dimension is
+    symbolic (a shape-polymorphic export, where the size is unknown)."""
+    batch, steps = inputs.shape[:2]
+    if not (isinstance(batch, int) and isinstance(steps, int)):
+        return 0
+    return batch * steps * kernel.shape[-1] * jnp.dtype(kernel.dtype).itemsize
+
+
 @functools.partial(jax.jit, static_argnames="go_backwards")
 def _lstm(inputs, h0, c0, kernel, recurrent_kernel, bias, go_backwards):
     if go_backwards:
         inputs = jnp.flip(inputs, axis=1)
-    batch, steps = inputs.shape[:2]
-    projection_bytes = batch * steps * kernel.shape[-1] * jnp.dtype(kernel.dtype).itemsize
-    if jax.default_backend() == "cpu" and projection_bytes >= _PROJECT_IN_LOOP_FROM:
+    if jax.default_backend() == "cpu" and _projection_bytes(inputs, kernel) >= _PROJECT_IN_LOOP_FROM:
         ys, h, c = _lstm_projecting_loop(jnp.swapaxes(inputs, 0, 1), h0, c0, kernel, recurrent_kernel, bias)
     else:
         zx = jnp.swapaxes(jnp.matmul(inputs, kernel) + bias, 0, 1)
